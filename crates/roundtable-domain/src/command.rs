@@ -1,0 +1,278 @@
+//! Commands: what an actor asks of a negotiation (DOMAIN.md, "Commands and the rules
+//! they obey"). A command is judged by [`crate::decide`]; it records one event or is
+//! rejected.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::id::{Actor, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId, ProposalId};
+use crate::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+
+/// A command's identity, used for idempotency (DOMAIN.md, "Every command has a command id").
+///
+/// Free-form but bounded: 1 to 200 visible ASCII characters (no spaces or control
+/// characters), so that it can travel in a NATS `Nats-Msg-Id` header. Importers derive
+/// it from the minutes line's content; the HTTP API from the caller's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CommandId(String);
+
+impl CommandId {
+    /// Longest command id accepted, in bytes.
+    pub const MAX_LEN: usize = 200;
+
+    /// Validates and wraps `value`.
+    ///
+    /// # Errors
+    /// A message naming the problem when `value` is empty, too long or not visible ASCII.
+    pub fn new(value: impl Into<String>) -> Result<Self, String> {
+        let value = value.into();
+        if value.is_empty() || value.len() > Self::MAX_LEN {
+            return Err(format!(
+                "command id must be 1 to {} characters, got {}",
+                Self::MAX_LEN,
+                value.len()
+            ));
+        }
+        if let Some(c) = value.chars().find(|c| !c.is_ascii_graphic()) {
+            return Err(format!(
+                "command id may hold only visible ASCII characters, found {c:?}"
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CommandId {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::new(value)
+    }
+}
+
+impl From<CommandId> for String {
+    fn from(id: CommandId) -> String {
+        id.0
+    }
+}
+
+impl std::fmt::Display for CommandId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A command with everything `decide` and the event envelope need: who, where, when
+/// (business time, supplied by the caller: the domain has no clock) and its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandEnvelope {
+    /// Idempotency identity of this command.
+    pub command_id: CommandId,
+    /// The negotiation it acts on.
+    pub negotiation_id: NegotiationId,
+    /// Who issues it (`by`).
+    pub actor: Actor,
+    /// Business time (`occurred_at` of the event it records).
+    pub occurred_at: DateTime<Utc>,
+    /// What is asked.
+    pub command: Command,
+}
+
+/// The thirteen commands of DOMAIN.md, tagged by `do` in JSON (`{"do": "endorse", ...}`).
+///
+/// Unknown fields are refused, so that a misspelt optional field is an error rather
+/// than silently dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Command {
+    /// Open a new negotiation (secretariat).
+    OpenNegotiation(OpenNegotiation),
+    /// Admit a partner (secretariat).
+    AdmitPartner(AdmitPartner),
+    /// Propose text for a clause (any admitted partner).
+    Propose(Propose),
+    /// Withdraw one's own open proposal.
+    WithdrawProposal(ProposalRef),
+    /// Endorse an open proposal.
+    Endorse(ProposalRef),
+    /// Retract one's endorsement of an open proposal.
+    RetractEndorsement(ProposalRef),
+    /// Raise an objection (blocking only from a signatory).
+    Object(Object),
+    /// Withdraw one's own open objection.
+    WithdrawObjection(WithdrawObjection),
+    /// Record adoption of a proposal (secretariat).
+    Adopt(ProposalRef),
+    /// Commit resources.
+    Commit(Commit),
+    /// Withdraw one's own active commitment.
+    WithdrawCommitment(WithdrawCommitment),
+    /// Sign the agreement at its current version (signatories).
+    Sign(Sign),
+    /// Conclude the negotiation (secretariat).
+    Conclude(Conclude),
+}
+
+impl Command {
+    /// Every command name, as written in `do`.
+    pub const NAMES: [&'static str; 13] = [
+        "open_negotiation",
+        "admit_partner",
+        "propose",
+        "withdraw_proposal",
+        "endorse",
+        "retract_endorsement",
+        "object",
+        "withdraw_objection",
+        "adopt",
+        "commit",
+        "withdraw_commitment",
+        "sign",
+        "conclude",
+    ];
+
+    /// The command's name as written in `do`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::OpenNegotiation(_) => "open_negotiation",
+            Command::AdmitPartner(_) => "admit_partner",
+            Command::Propose(_) => "propose",
+            Command::WithdrawProposal(_) => "withdraw_proposal",
+            Command::Endorse(_) => "endorse",
+            Command::RetractEndorsement(_) => "retract_endorsement",
+            Command::Object(_) => "object",
+            Command::WithdrawObjection(_) => "withdraw_objection",
+            Command::Adopt(_) => "adopt",
+            Command::Commit(_) => "commit",
+            Command::WithdrawCommitment(_) => "withdraw_commitment",
+            Command::Sign(_) => "sign",
+            Command::Conclude(_) => "conclude",
+        }
+    }
+}
+
+/// `open_negotiation {title, service, decision_rule?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenNegotiation {
+    /// Human title, 1 to 500 characters.
+    pub title: String,
+    /// The municipal service negotiated (`water_sanitation`, `solid_waste`...), 1 to 100 characters.
+    pub service: String,
+    /// Defaults to `consent`.
+    #[serde(default)]
+    pub decision_rule: Option<DecisionRule>,
+}
+
+/// `admit_partner {partner_id, name, sector, kind, role}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmitPartner {
+    /// The new partner's id.
+    pub partner_id: PartnerId,
+    /// Display name, 1 to 500 characters.
+    pub name: String,
+    /// Its sector; must match `kind`.
+    pub sector: Sector,
+    /// Its kind of organisation.
+    pub kind: PartnerKind,
+    /// Signatory or observer.
+    pub role: Role,
+}
+
+/// `propose {proposal_id, clause_id, text, title?, rationale?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Propose {
+    /// New proposal id.
+    pub proposal_id: ProposalId,
+    /// The clause it would set.
+    pub clause_id: ClauseId,
+    /// Proposed clause text, 1 to 20,000 characters.
+    pub text: String,
+    /// Optional short title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Optional reasons.
+    #[serde(default)]
+    pub rationale: Option<String>,
+}
+
+/// `{proposal_id}`: the body of `withdraw_proposal`, `endorse`, `retract_endorsement`, `adopt`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalRef {
+    /// The proposal acted on.
+    pub proposal_id: ProposalId,
+}
+
+/// `object {objection_id, proposal_id, grounds, blocking}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Object {
+    /// New objection id.
+    pub objection_id: ObjectionId,
+    /// The proposal objected to.
+    pub proposal_id: ProposalId,
+    /// Why; must not be blank.
+    pub grounds: String,
+    /// `true` blocks adoption (signatories only); `false` is a concern.
+    pub blocking: bool,
+}
+
+/// `withdraw_objection {objection_id, note?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawObjection {
+    /// The objection withdrawn.
+    pub objection_id: ObjectionId,
+    /// Optional note.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `commit {commitment_id, description, kind, clause_id?, amount?, due?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commit {
+    /// New commitment id.
+    pub commitment_id: CommitmentId,
+    /// What is committed; must not be blank.
+    pub description: String,
+    /// What kind of resource.
+    pub kind: CommitmentKind,
+    /// A clause that has at least one proposal, if given.
+    #[serde(default)]
+    pub clause_id: Option<ClauseId>,
+    /// Sum of money, if any.
+    #[serde(default)]
+    pub amount: Option<Amount>,
+    /// Due date, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub due: Option<NaiveDate>,
+}
+
+/// `withdraw_commitment {commitment_id, reason}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawCommitment {
+    /// The commitment withdrawn.
+    pub commitment_id: CommitmentId,
+    /// Why; must not be blank.
+    pub reason: String,
+}
+
+/// `sign {}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sign {}
+
+/// `conclude {}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conclude {}

@@ -1,0 +1,390 @@
+//! The recorded event: the domain event in its envelope of ids, versions, times and
+//! the hash chain (DOMAIN.md, "Events"), its stored bytes, and folding envelopes into
+//! the agreement view.
+//!
+//! Stored form: the canonical JSON ([`crate::canonical`]) of one object with the keys
+//! `event_id` (UUID), `negotiation_id`, `version` (1, 2, 3... per negotiation),
+//! `type`, `schema_version`, `actor`, `occurred_at` and `recorded_at` (RFC 3339, UTC,
+//! `Z`), `command_id`, `data`, `prev_hash` and `hash`.
+//!
+//! `hash` is the lower-case hex SHA-256 of the canonical JSON of that same object
+//! without its `hash` key. `prev_hash` is the previous event's `hash` in the same
+//! negotiation, or [`GENESIS_HASH`] (64 zeros) for version 1. Changing, removing,
+//! inserting or reordering any event therefore breaks the chain from that point on.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::canonical::to_canonical;
+use crate::command::{CommandEnvelope, CommandId};
+use crate::event::{CURRENT_SCHEMA_VERSION, Event, EventBody};
+use crate::evolve::evolve;
+use crate::id::{Actor, NegotiationId};
+use crate::view::AgreementView;
+
+/// `prev_hash` of a negotiation's first event: 64 zeros.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The name of the hash algorithm, as written in exports.
+pub const HASH_ALGORITHM: &str = "sha256";
+
+/// One recorded event, decoded and upcast to the current schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// Unique id of this event.
+    pub event_id: Uuid,
+    /// Negotiation it belongs to.
+    pub negotiation_id: NegotiationId,
+    /// Position in the negotiation: 1, 2, 3... with no gaps.
+    pub version: u64,
+    /// Schema version the event was *stored* at (its data is upcast to the current one).
+    pub schema_version: u32,
+    /// Business time.
+    pub occurred_at: DateTime<Utc>,
+    /// Server time when recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// The command it answered.
+    pub command_id: CommandId,
+    /// Who did what.
+    pub event: Event,
+    /// Hash of the previous event of the negotiation ([`GENESIS_HASH`] for version 1).
+    pub prev_hash: String,
+    /// This event's hash.
+    pub hash: String,
+}
+
+/// Why stored bytes are not a valid recorded event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON, or not an object.
+    #[error("not a JSON event object: {0}")]
+    NotJson(String),
+    /// A required key is missing or has the wrong type.
+    #[error("field {0} is missing or malformed")]
+    Field(&'static str),
+    /// The stored hash is not the hash of the content: the event was altered.
+    #[error("hash mismatch: stored {stored}, content hashes to {computed}")]
+    HashMismatch {
+        /// The `hash` the event carries.
+        stored: String,
+        /// The hash its content gives.
+        computed: String,
+    },
+    /// The type or its schema version is unknown to this build.
+    #[error("event type {event_type} at schema version {schema_version} is unknown to this build")]
+    UnknownSchema {
+        /// The `type`.
+        event_type: String,
+        /// The `schema_version`.
+        schema_version: u64,
+    },
+    /// The data does not fit its type's schema.
+    #[error("data of {event_type} does not fit its schema: {reason}")]
+    BadData {
+        /// The `type`.
+        event_type: String,
+        /// The deserializer's message.
+        reason: String,
+    },
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The hash an envelope object must carry: SHA-256 of its canonical JSON without `hash`.
+pub fn content_hash(envelope: &Map<String, Value>) -> String {
+    let mut without = envelope.clone();
+    without.remove("hash");
+    sha256_hex(&to_canonical(&Value::Object(without)))
+}
+
+fn timestamp(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+impl RecordedEvent {
+    /// Wraps a decided event in its envelope and computes its hash.
+    ///
+    /// `version` is the negotiation's next version and `prev_hash` the hash of the
+    /// event before it; `event_id` and `recorded_at` come from the caller (the
+    /// domain has no clock and no randomness).
+    pub fn seal(
+        cmd: &CommandEnvelope,
+        event: Event,
+        version: u64,
+        prev_hash: &str,
+        event_id: Uuid,
+        recorded_at: DateTime<Utc>,
+    ) -> RecordedEvent {
+        let mut e = RecordedEvent {
+            event_id,
+            negotiation_id: cmd.negotiation_id.clone(),
+            version,
+            schema_version: event.body.schema_version(),
+            occurred_at: cmd.occurred_at,
+            recorded_at,
+            command_id: cmd.command_id.clone(),
+            event,
+            prev_hash: prev_hash.to_owned(),
+            hash: String::new(),
+        };
+        e.hash = content_hash(&e.to_object_without_hash());
+        e
+    }
+
+    fn to_object_without_hash(&self) -> Map<String, Value> {
+        let body = serde_json::to_value(&self.event.body).unwrap_or(Value::Null);
+        let (event_type, data) = match body {
+            Value::Object(mut m) => (
+                m.remove("type").unwrap_or(Value::Null),
+                m.remove("data").unwrap_or(Value::Null),
+            ),
+            _ => (Value::Null, Value::Null),
+        };
+        let mut m = Map::new();
+        m.insert("event_id".into(), Value::String(self.event_id.to_string()));
+        m.insert("negotiation_id".into(), Value::String(self.negotiation_id.to_string()));
+        m.insert("version".into(), Value::from(self.version));
+        m.insert("type".into(), event_type);
+        m.insert("schema_version".into(), Value::from(self.schema_version));
+        m.insert("actor".into(), Value::String(self.event.actor.to_string()));
+        m.insert("occurred_at".into(), Value::String(timestamp(&self.occurred_at)));
+        m.insert("recorded_at".into(), Value::String(timestamp(&self.recorded_at)));
+        m.insert("command_id".into(), Value::String(self.command_id.to_string()));
+        m.insert("data".into(), data);
+        m.insert("prev_hash".into(), Value::String(self.prev_hash.clone()));
+        m
+    }
+
+    /// The envelope as a JSON object, `hash` included.
+    pub fn to_json(&self) -> Value {
+        let mut m = self.to_object_without_hash();
+        m.insert("hash".into(), Value::String(self.hash.clone()));
+        Value::Object(m)
+    }
+
+    /// The stored bytes: canonical JSON of [`RecordedEvent::to_json`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        to_canonical(&self.to_json())
+    }
+
+    /// The event type name.
+    pub fn event_type(&self) -> &'static str {
+        self.event.body.type_name()
+    }
+
+    /// Decodes stored bytes: checks the hash against the content, then upcasts the data
+    /// to the current schema ([`upcast`]) and parses it.
+    ///
+    /// # Errors
+    /// [`DecodeError`] naming what is wrong; `HashMismatch` means the bytes were altered.
+    pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, DecodeError> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        Self::from_json(value)
+    }
+
+    /// Like [`RecordedEvent::decode`], from an already parsed JSON value.
+    ///
+    /// # Errors
+    /// As [`RecordedEvent::decode`].
+    pub fn from_json(value: Value) -> Result<RecordedEvent, DecodeError> {
+        let Value::Object(mut m) = value else {
+            return Err(DecodeError::NotJson("not an object".into()));
+        };
+        let stored = str_field(&m, "hash")?.to_owned();
+        let computed = content_hash(&m);
+        if stored != computed {
+            return Err(DecodeError::HashMismatch { stored, computed });
+        }
+        let event_type = str_field(&m, "type")?.to_owned();
+        let schema_version = m
+            .get("schema_version")
+            .and_then(Value::as_u64)
+            .ok_or(DecodeError::Field("schema_version"))?;
+        let data = m.remove("data").ok_or(DecodeError::Field("data"))?;
+        let data = upcast(&event_type, schema_version, data)?;
+        let body: EventBody = serde_json::from_value(serde_json::json!({"type": event_type, "data": data}))
+            .map_err(|e| DecodeError::BadData {
+                event_type: event_type.clone(),
+                reason: e.to_string(),
+            })?;
+        let parse_time = |k: &'static str| -> Result<DateTime<Utc>, DecodeError> {
+            DateTime::parse_from_rfc3339(str_field(&m, k)?)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| DecodeError::Field(k))
+        };
+        Ok(RecordedEvent {
+            event_id: Uuid::parse_str(str_field(&m, "event_id")?)
+                .map_err(|_| DecodeError::Field("event_id"))?,
+            negotiation_id: NegotiationId::new(str_field(&m, "negotiation_id")?)
+                .map_err(|_| DecodeError::Field("negotiation_id"))?,
+            version: m
+                .get("version")
+                .and_then(Value::as_u64)
+                .ok_or(DecodeError::Field("version"))?,
+            schema_version: u32::try_from(schema_version).map_err(|_| DecodeError::Field("schema_version"))?,
+            occurred_at: parse_time("occurred_at")?,
+            recorded_at: parse_time("recorded_at")?,
+            command_id: CommandId::new(str_field(&m, "command_id")?)
+                .map_err(|_| DecodeError::Field("command_id"))?,
+            event: Event {
+                actor: Actor::parse(str_field(&m, "actor")?).map_err(|_| DecodeError::Field("actor"))?,
+                body,
+            },
+            prev_hash: str_field(&m, "prev_hash")?.to_owned(),
+            hash: stored,
+        })
+    }
+}
+
+fn str_field<'a>(m: &'a Map<String, Value>, k: &'static str) -> Result<&'a str, DecodeError> {
+    m.get(k).and_then(Value::as_str).ok_or(DecodeError::Field(k))
+}
+
+/// Turns an event's data stored at `schema_version` into the current schema's data.
+///
+/// Events are never rewritten in the log: every read path (command side, projector,
+/// rebuild, export, verify) decodes through here. Every type is at version 1 today,
+/// so version 1 passes through unchanged; when a type's schema changes, its step from
+/// the old version to the next goes here, and a golden file of the old version under
+/// `testdata/events/` keeps it honest.
+///
+/// # Errors
+/// [`DecodeError::UnknownSchema`] for an unknown type or a version newer than this build.
+pub fn upcast(event_type: &str, schema_version: u64, data: Value) -> Result<Value, DecodeError> {
+    let known = EventBody::TYPES.contains(&event_type);
+    if !known || schema_version == 0 || schema_version > u64::from(CURRENT_SCHEMA_VERSION) {
+        return Err(DecodeError::UnknownSchema {
+            event_type: event_type.to_owned(),
+            schema_version,
+        });
+    }
+    Ok(data)
+}
+
+/// Why an event cannot be applied after the ones before it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// The version is not the next one.
+    #[error("event {event_id} has version {found}, expected {expected}")]
+    Version {
+        /// The event.
+        event_id: Uuid,
+        /// Version expected.
+        expected: u64,
+        /// Version found.
+        found: u64,
+    },
+    /// `prev_hash` is not the previous event's hash.
+    #[error("event at version {version} has prev_hash {found}, but the previous event's hash is {expected}")]
+    Link {
+        /// The event's version.
+        version: u64,
+        /// The previous event's hash.
+        expected: String,
+        /// The event's `prev_hash`.
+        found: String,
+    },
+    /// The event belongs to another negotiation.
+    #[error("event at version {version} belongs to negotiation {found}, not {expected}")]
+    Negotiation {
+        /// The event's version.
+        version: u64,
+        /// Negotiation folded.
+        expected: String,
+        /// Negotiation of the event.
+        found: String,
+    },
+}
+
+/// Folds recorded events of one negotiation into its agreement view, checking that
+/// versions follow each other and the hash chain links as it goes.
+///
+/// This is the aggregate the command side decides against and the read model the
+/// projector stores; both fold through here.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    /// The view so far (`None` before the negotiation is opened).
+    pub view: Option<AgreementView>,
+    /// Number of events applied.
+    pub version: u64,
+    /// Hash of the last event applied ([`GENESIS_HASH`] before the first).
+    pub last_hash: String,
+}
+
+impl Projection {
+    /// An empty projection, before any event.
+    pub fn new() -> Self {
+        Projection {
+            view: None,
+            version: 0,
+            last_hash: GENESIS_HASH.to_owned(),
+        }
+    }
+
+    /// Resumes from a stored view (its `version` and `last_event_hash`).
+    pub fn from_view(mut view: AgreementView) -> Self {
+        view.reindex();
+        Projection {
+            version: view.version,
+            last_hash: view.last_event_hash.clone(),
+            view: Some(view),
+        }
+    }
+
+    /// Applies the next event.
+    ///
+    /// # Errors
+    /// [`ChainError`] when `e` is not the next version, does not link to the last
+    /// hash, or belongs to another negotiation; the projection is then unchanged.
+    pub fn apply(&mut self, e: &RecordedEvent) -> Result<(), ChainError> {
+        if e.version != self.version + 1 {
+            return Err(ChainError::Version {
+                event_id: e.event_id,
+                expected: self.version + 1,
+                found: e.version,
+            });
+        }
+        if e.prev_hash != self.last_hash {
+            return Err(ChainError::Link {
+                version: e.version,
+                expected: self.last_hash.clone(),
+                found: e.prev_hash.clone(),
+            });
+        }
+        if let Some(v) = &self.view {
+            if v.negotiation_id != e.negotiation_id {
+                return Err(ChainError::Negotiation {
+                    version: e.version,
+                    expected: v.negotiation_id.to_string(),
+                    found: e.negotiation_id.to_string(),
+                });
+            }
+        }
+        evolve(&mut self.view, &e.event);
+        self.version = e.version;
+        self.last_hash.clone_from(&e.hash);
+        if let Some(v) = self.view.as_mut() {
+            v.version = e.version;
+            v.last_event_hash.clone_from(&e.hash);
+        }
+        Ok(())
+    }
+
+    /// Folds `events` from scratch.
+    ///
+    /// # Errors
+    /// The first [`ChainError`].
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Result<Projection, ChainError> {
+        let mut p = Projection::new();
+        for e in events {
+            p.apply(e)?;
+        }
+        Ok(p)
+    }
+}

@@ -1,0 +1,266 @@
+//! Events: the facts a negotiation records, one per accepted command (DOMAIN.md, "Events").
+//!
+//! Each event states its own effects (which proposals it superseded, which objections
+//! it made moot or noted, the agreement version it produced), so that [`crate::evolve`]
+//! applies facts and holds no rule, and an auditor or integrator reads what changed
+//! without re-deriving it.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::id::{Actor, ClauseId, CommitmentId, ObjectionId, PartnerId, ProposalId};
+use crate::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+
+/// One domain event: who did it and what happened. The stored form, with ids, versions,
+/// times and hashes, is [`crate::envelope::RecordedEvent`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The actor of the command that recorded it.
+    pub actor: Actor,
+    /// What happened.
+    pub body: EventBody,
+}
+
+/// What happened, tagged in JSON as `{"type": "...", "data": {...}}`.
+///
+/// Every type is at schema version 1 ([`EventBody::schema_version`]); an older version,
+/// once there is one, is upcast on read by [`crate::envelope::upcast`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum EventBody {
+    /// `open_negotiation` accepted.
+    NegotiationOpened(NegotiationOpened),
+    /// `admit_partner` accepted.
+    PartnerAdmitted(PartnerAdmitted),
+    /// `propose` accepted.
+    ProposalMade(ProposalMade),
+    /// `withdraw_proposal` accepted.
+    ProposalWithdrawn(ProposalWithdrawn),
+    /// `endorse` accepted.
+    ProposalEndorsed(ProposalEndorsed),
+    /// `retract_endorsement` accepted.
+    EndorsementRetracted(EndorsementRetracted),
+    /// `object` accepted.
+    ObjectionRaised(ObjectionRaised),
+    /// `withdraw_objection` accepted.
+    ObjectionWithdrawn(ObjectionWithdrawn),
+    /// `adopt` accepted.
+    ProposalAdopted(ProposalAdopted),
+    /// `commit` accepted.
+    CommitmentMade(CommitmentMade),
+    /// `withdraw_commitment` accepted.
+    CommitmentWithdrawn(CommitmentWithdrawn),
+    /// `sign` accepted.
+    AgreementSigned(AgreementSigned),
+    /// `conclude` accepted.
+    NegotiationConcluded(NegotiationConcluded),
+}
+
+impl EventBody {
+    /// Every event type name, in the order of the commands that record them.
+    pub const TYPES: [&'static str; 13] = [
+        "negotiation_opened",
+        "partner_admitted",
+        "proposal_made",
+        "proposal_withdrawn",
+        "proposal_endorsed",
+        "endorsement_retracted",
+        "objection_raised",
+        "objection_withdrawn",
+        "proposal_adopted",
+        "commitment_made",
+        "commitment_withdrawn",
+        "agreement_signed",
+        "negotiation_concluded",
+    ];
+
+    /// The type name, as in the envelope's `type`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventBody::NegotiationOpened(_) => "negotiation_opened",
+            EventBody::PartnerAdmitted(_) => "partner_admitted",
+            EventBody::ProposalMade(_) => "proposal_made",
+            EventBody::ProposalWithdrawn(_) => "proposal_withdrawn",
+            EventBody::ProposalEndorsed(_) => "proposal_endorsed",
+            EventBody::EndorsementRetracted(_) => "endorsement_retracted",
+            EventBody::ObjectionRaised(_) => "objection_raised",
+            EventBody::ObjectionWithdrawn(_) => "objection_withdrawn",
+            EventBody::ProposalAdopted(_) => "proposal_adopted",
+            EventBody::CommitmentMade(_) => "commitment_made",
+            EventBody::CommitmentWithdrawn(_) => "commitment_withdrawn",
+            EventBody::AgreementSigned(_) => "agreement_signed",
+            EventBody::NegotiationConcluded(_) => "negotiation_concluded",
+        }
+    }
+
+    /// The schema version this build writes for this type (1 for every type so far).
+    pub fn schema_version(&self) -> u32 {
+        CURRENT_SCHEMA_VERSION
+    }
+}
+
+/// The schema version every event type is written at by this build.
+pub const CURRENT_SCHEMA_VERSION: u32 = 1;
+
+/// `negotiation_opened` data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NegotiationOpened {
+    /// The negotiation opened (also in the envelope; here so the event stands alone).
+    pub negotiation_id: crate::id::NegotiationId,
+    /// Title.
+    pub title: String,
+    /// Service negotiated.
+    pub service: String,
+    /// The decision rule in force (the default already applied).
+    pub decision_rule: DecisionRule,
+}
+
+/// `partner_admitted` data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnerAdmitted {
+    /// The partner.
+    pub partner_id: PartnerId,
+    /// Its name.
+    pub name: String,
+    /// Its sector.
+    pub sector: Sector,
+    /// Its kind.
+    pub kind: PartnerKind,
+    /// Its role.
+    pub role: Role,
+}
+
+/// `proposal_made` data. The proposer is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalMade {
+    /// The proposal.
+    pub proposal_id: ProposalId,
+    /// The clause it would set.
+    pub clause_id: ClauseId,
+    /// Its text.
+    pub text: String,
+    /// Optional title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Optional rationale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    /// When the clause already had agreed text, the clause version this amends
+    /// (the proposal is then an *amendment*); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amends_version: Option<u32>,
+}
+
+/// `proposal_withdrawn` data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalWithdrawn {
+    /// The proposal.
+    pub proposal_id: ProposalId,
+    /// Open objections on it, which became `moot`.
+    pub mooted_objections: Vec<ObjectionId>,
+}
+
+/// `proposal_endorsed` data. The endorser is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalEndorsed {
+    /// The proposal.
+    pub proposal_id: ProposalId,
+}
+
+/// `endorsement_retracted` data. The endorser is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndorsementRetracted {
+    /// The proposal.
+    pub proposal_id: ProposalId,
+}
+
+/// `objection_raised` data. The objector is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectionRaised {
+    /// The objection.
+    pub objection_id: ObjectionId,
+    /// The proposal objected to.
+    pub proposal_id: ProposalId,
+    /// Grounds.
+    pub grounds: String,
+    /// Whether it blocks adoption.
+    pub blocking: bool,
+}
+
+/// `objection_withdrawn` data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectionWithdrawn {
+    /// The objection.
+    pub objection_id: ObjectionId,
+    /// Optional note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `proposal_adopted` data: the adoption and all its effects (DOMAIN.md, "`adopt` effects").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalAdopted {
+    /// The proposal adopted.
+    pub proposal_id: ProposalId,
+    /// The clause whose agreed text it becomes.
+    pub clause_id: ClauseId,
+    /// The clause's new version (1 when first agreed).
+    pub clause_version: u32,
+    /// The agreement version after this event.
+    pub agreement_version: u64,
+    /// Other open proposals on the clause, now `superseded`.
+    pub superseded: Vec<ProposalId>,
+    /// Open objections on the superseded proposals, now `moot`.
+    pub mooted_objections: Vec<ObjectionId>,
+    /// Open non-blocking objections on the adopted proposal, now `noted`.
+    pub noted_objections: Vec<ObjectionId>,
+}
+
+/// `commitment_made` data. The committer is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitmentMade {
+    /// The commitment.
+    pub commitment_id: CommitmentId,
+    /// What is committed.
+    pub description: String,
+    /// Kind of resource.
+    pub kind: CommitmentKind,
+    /// Clause it supports, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clause_id: Option<ClauseId>,
+    /// Sum, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    /// Due date, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<NaiveDate>,
+    /// The agreement version after this event.
+    pub agreement_version: u64,
+}
+
+/// `commitment_withdrawn` data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitmentWithdrawn {
+    /// The commitment.
+    pub commitment_id: CommitmentId,
+    /// Why.
+    pub reason: String,
+    /// The agreement version after this event.
+    pub agreement_version: u64,
+}
+
+/// `agreement_signed` data. The signatory is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgreementSigned {
+    /// The agreement version signed.
+    pub agreement_version: u64,
+}
+
+/// `negotiation_concluded` data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NegotiationConcluded {
+    /// The agreement version concluded.
+    pub agreement_version: u64,
+    /// The signatories whose signatures at that version concluded it.
+    pub signatories: Vec<PartnerId>,
+}

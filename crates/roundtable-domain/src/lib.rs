@@ -1,0 +1,34 @@
+//! Roundtable's negotiation domain: everything DOMAIN.md says about partners,
+//! proposals, endorsements, objections, commitments and signatures, as pure code.
+//!
+//! - [`decide`] holds every rule: it judges a [`CommandEnvelope`] against the current
+//!   [`AgreementView`] and returns one [`Event`] or a [`Rejection`].
+//! - [`evolve`] applies an event and holds no rule.
+//! - [`envelope`] wraps events in their stored form (ids, versions, times, hash chain)
+//!   and folds them ([`Projection`]).
+//! - [`minutes`] parses the JSON Lines import format.
+//!
+//! No IO, no async, no clock: time and ids come in with the command.
+
+#![warn(missing_docs)]
+
+pub mod canonical;
+pub mod command;
+mod decide;
+pub mod envelope;
+pub mod event;
+mod evolve;
+pub mod id;
+pub mod minutes;
+pub mod rejection;
+pub mod view;
+pub mod vocab;
+
+pub use command::{Command, CommandEnvelope, CommandId};
+pub use decide::{MAX_SHORT_CHARS, MAX_TEXT_CHARS, decide};
+pub use envelope::{ChainError, DecodeError, GENESIS_HASH, Projection, RecordedEvent};
+pub use event::{Event, EventBody};
+pub use evolve::evolve;
+pub use id::{Actor, ClauseId, CommitmentId, IdError, NegotiationId, ObjectionId, PartnerId, ProposalId};
+pub use rejection::{Rejection, RejectionKind};
+pub use view::AgreementView;
