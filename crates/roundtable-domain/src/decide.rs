@@ -66,7 +66,11 @@ pub fn decide(state: Option<&AgreementView>, cmd: &CommandEnvelope) -> Result<Ev
     })
 }
 
-fn decide_open(s: &AgreementView, actor: &Actor, command: &Command) -> Result<EventBody, Rejection> {
+fn decide_open(
+    s: &AgreementView,
+    actor: &Actor,
+    command: &Command,
+) -> Result<EventBody, Rejection> {
     Ok(match command {
         Command::OpenNegotiation(_) => {
             return Err(Rejection::conflict(
@@ -153,7 +157,10 @@ fn decide_open(s: &AgreementView, actor: &Actor, command: &Command) -> Result<Ev
             if p.endorsed_by.contains(&partner.partner_id) {
                 return Err(Rejection::conflict(
                     "already_endorsed",
-                    format!("{} already endorses proposal {}", partner.partner_id, p.proposal_id),
+                    format!(
+                        "{} already endorses proposal {}",
+                        partner.partner_id, p.proposal_id
+                    ),
                 ));
             }
             if let Some(o) = s
@@ -237,13 +244,20 @@ fn decide_open(s: &AgreementView, actor: &Actor, command: &Command) -> Result<Ev
             if o.raised_by != partner.partner_id {
                 return Err(Rejection::forbidden(
                     "not_objector",
-                    format!("only {} may withdraw objection {}, which it raised", o.raised_by, o.objection_id),
+                    format!(
+                        "only {} may withdraw objection {}, which it raised",
+                        o.raised_by, o.objection_id
+                    ),
                 ));
             }
             if o.status != ObjectionStatus::Open {
                 return Err(Rejection::conflict(
                     "objection_not_open",
-                    format!("objection {} is {}, not open", o.objection_id, status_word(o.status)),
+                    format!(
+                        "objection {} is {}, not open",
+                        o.objection_id,
+                        status_word(o.status)
+                    ),
                 ));
             }
             EventBody::ObjectionWithdrawn(ObjectionWithdrawn {
@@ -297,7 +311,8 @@ fn decide_open(s: &AgreementView, actor: &Actor, command: &Command) -> Result<Ev
             admitted(s, actor, "commit resources")?;
             non_blank("description", &c.description, MAX_TEXT_CHARS)?;
             if let Some(a) = &c.amount {
-                a.validate().map_err(|m| Rejection::invalid("bad_amount", m))?;
+                a.validate()
+                    .map_err(|m| Rejection::invalid("bad_amount", m))?;
             }
             if s.commitments.contains_key(&c.commitment_id) {
                 return Err(Rejection::conflict(
@@ -309,7 +324,9 @@ fn decide_open(s: &AgreementView, actor: &Actor, command: &Command) -> Result<Ev
                 if !s.clause_has_proposal(clause) {
                     return Err(Rejection::not_found(
                         "clause_not_found",
-                        format!("no proposal names clause {clause}, so a commitment cannot refer to it"),
+                        format!(
+                            "no proposal names clause {clause}, so a commitment cannot refer to it"
+                        ),
                     ));
                 }
             }
@@ -335,7 +352,10 @@ fn decide_open(s: &AgreementView, actor: &Actor, command: &Command) -> Result<Ev
             if k.partner_id != partner.partner_id {
                 return Err(Rejection::forbidden(
                     "not_committer",
-                    format!("only {} may withdraw commitment {}, which it made", k.partner_id, k.commitment_id),
+                    format!(
+                        "only {} may withdraw commitment {}, which it made",
+                        k.partner_id, k.commitment_id
+                    ),
                 ));
             }
             if k.status != CommitmentStatus::Active {
@@ -355,7 +375,10 @@ fn decide_open(s: &AgreementView, actor: &Actor, command: &Command) -> Result<Ev
             if partner.role != Role::Signatory {
                 return Err(Rejection::forbidden(
                     "observer_cannot_sign",
-                    format!("{} is an observer; only signatories sign", partner.partner_id),
+                    format!(
+                        "{} is an observer; only signatories sign",
+                        partner.partner_id
+                    ),
                 ));
             }
             if s.clauses.is_empty() {
@@ -505,19 +528,28 @@ fn admitted<'a>(s: &'a AgreementView, actor: &Actor, what: &str) -> Result<&'a P
         Actor::Partner(id) => s.partners.get(id).ok_or_else(|| {
             Rejection::forbidden(
                 "not_admitted",
-                format!("{id} is not an admitted partner of negotiation {}", s.negotiation_id),
+                format!(
+                    "{id} is not an admitted partner of negotiation {}",
+                    s.negotiation_id
+                ),
             )
         }),
     }
 }
 
-fn proposal<'a>(s: &'a AgreementView, id: &ProposalId) -> Result<&'a crate::view::Proposal, Rejection> {
+fn proposal<'a>(
+    s: &'a AgreementView,
+    id: &ProposalId,
+) -> Result<&'a crate::view::Proposal, Rejection> {
     s.proposals.get(id).ok_or_else(|| {
         Rejection::not_found("proposal_not_found", format!("there is no proposal {id}"))
     })
 }
 
-fn open_proposal<'a>(s: &'a AgreementView, id: &ProposalId) -> Result<&'a crate::view::Proposal, Rejection> {
+fn open_proposal<'a>(
+    s: &'a AgreementView,
+    id: &ProposalId,
+) -> Result<&'a crate::view::Proposal, Rejection> {
     let p = proposal(s, id)?;
     if p.status != ProposalStatus::Open {
         return Err(Rejection::conflict(
@@ -550,7 +582,11 @@ fn list_some(items: &[&str]) -> String {
     if items.len() <= SHOWN {
         items.join(", ")
     } else {
-        format!("{} and {} more", items[..SHOWN].join(", "), items.len() - SHOWN)
+        format!(
+            "{} and {} more",
+            items[..SHOWN].join(", "),
+            items.len() - SHOWN
+        )
     }
 }
 

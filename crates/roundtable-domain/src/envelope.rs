@@ -147,14 +147,26 @@ impl RecordedEvent {
         };
         let mut m = Map::new();
         m.insert("event_id".into(), Value::String(self.event_id.to_string()));
-        m.insert("negotiation_id".into(), Value::String(self.negotiation_id.to_string()));
+        m.insert(
+            "negotiation_id".into(),
+            Value::String(self.negotiation_id.to_string()),
+        );
         m.insert("version".into(), Value::from(self.version));
         m.insert("type".into(), event_type);
         m.insert("schema_version".into(), Value::from(self.schema_version));
         m.insert("actor".into(), Value::String(self.event.actor.to_string()));
-        m.insert("occurred_at".into(), Value::String(timestamp(&self.occurred_at)));
-        m.insert("recorded_at".into(), Value::String(timestamp(&self.recorded_at)));
-        m.insert("command_id".into(), Value::String(self.command_id.to_string()));
+        m.insert(
+            "occurred_at".into(),
+            Value::String(timestamp(&self.occurred_at)),
+        );
+        m.insert(
+            "recorded_at".into(),
+            Value::String(timestamp(&self.recorded_at)),
+        );
+        m.insert(
+            "command_id".into(),
+            Value::String(self.command_id.to_string()),
+        );
         m.insert("data".into(), data);
         m.insert("prev_hash".into(), Value::String(self.prev_hash.clone()));
         m
@@ -208,11 +220,13 @@ impl RecordedEvent {
             .ok_or(DecodeError::Field("schema_version"))?;
         let data = m.remove("data").ok_or(DecodeError::Field("data"))?;
         let data = upcast(&event_type, schema_version, data)?;
-        let body: EventBody = serde_json::from_value(serde_json::json!({"type": event_type, "data": data}))
-            .map_err(|e| DecodeError::BadData {
-                event_type: event_type.clone(),
-                reason: e.to_string(),
-            })?;
+        let body: EventBody = serde_json::from_value(
+            serde_json::json!({"type": event_type, "data": data}),
+        )
+        .map_err(|e| DecodeError::BadData {
+            event_type: event_type.clone(),
+            reason: e.to_string(),
+        })?;
         let parse_time = |k: &'static str| -> Result<DateTime<Utc>, DecodeError> {
             DateTime::parse_from_rfc3339(str_field(&m, k)?)
                 .map(|t| t.with_timezone(&Utc))
@@ -227,13 +241,15 @@ impl RecordedEvent {
                 .get("version")
                 .and_then(Value::as_u64)
                 .ok_or(DecodeError::Field("version"))?,
-            schema_version: u32::try_from(schema_version).map_err(|_| DecodeError::Field("schema_version"))?,
+            schema_version: u32::try_from(schema_version)
+                .map_err(|_| DecodeError::Field("schema_version"))?,
             occurred_at: parse_time("occurred_at")?,
             recorded_at: parse_time("recorded_at")?,
             command_id: CommandId::new(str_field(&m, "command_id")?)
                 .map_err(|_| DecodeError::Field("command_id"))?,
             event: Event {
-                actor: Actor::parse(str_field(&m, "actor")?).map_err(|_| DecodeError::Field("actor"))?,
+                actor: Actor::parse(str_field(&m, "actor")?)
+                    .map_err(|_| DecodeError::Field("actor"))?,
                 body,
             },
             prev_hash: str_field(&m, "prev_hash")?.to_owned(),
@@ -243,7 +259,9 @@ impl RecordedEvent {
 }
 
 fn str_field<'a>(m: &'a Map<String, Value>, k: &'static str) -> Result<&'a str, DecodeError> {
-    m.get(k).and_then(Value::as_str).ok_or(DecodeError::Field(k))
+    m.get(k)
+        .and_then(Value::as_str)
+        .ok_or(DecodeError::Field(k))
 }
 
 /// Turns an event's data stored at `schema_version` into the current schema's data.
@@ -281,7 +299,9 @@ pub enum ChainError {
         found: u64,
     },
     /// `prev_hash` is not the previous event's hash.
-    #[error("event at version {version} has prev_hash {found}, but the previous event's hash is {expected}")]
+    #[error(
+        "event at version {version} has prev_hash {found}, but the previous event's hash is {expected}"
+    )]
     Link {
         /// The event's version.
         version: u64,
@@ -380,7 +400,9 @@ impl Projection {
     ///
     /// # Errors
     /// The first [`ChainError`].
-    pub fn fold<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Result<Projection, ChainError> {
+    pub fn fold<'a>(
+        events: impl IntoIterator<Item = &'a RecordedEvent>,
+    ) -> Result<Projection, ChainError> {
         let mut p = Projection::new();
         for e in events {
             p.apply(e)?;

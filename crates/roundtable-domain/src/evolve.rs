@@ -48,17 +48,19 @@ pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
     match &event.body {
         EventBody::ProposalMade(e) => {
             s.index.proposed_clauses.insert(e.clause_id.clone());
-            s.proposals.entry(e.proposal_id.clone()).or_insert(Proposal {
-                proposal_id: e.proposal_id.clone(),
-                clause_id: e.clause_id.clone(),
-                proposed_by: by.clone(),
-                status: ProposalStatus::Open,
-                endorsed_by: IndexSet::new(),
-                title: e.title.clone(),
-                text: e.text.clone(),
-                rationale: e.rationale.clone(),
-                amends_version: e.amends_version,
-            });
+            s.proposals
+                .entry(e.proposal_id.clone())
+                .or_insert(Proposal {
+                    proposal_id: e.proposal_id.clone(),
+                    clause_id: e.clause_id.clone(),
+                    proposed_by: by.clone(),
+                    status: ProposalStatus::Open,
+                    endorsed_by: IndexSet::new(),
+                    title: e.title.clone(),
+                    text: e.text.clone(),
+                    rationale: e.rationale.clone(),
+                    amends_version: e.amends_version,
+                });
         }
         EventBody::ProposalWithdrawn(e) => {
             if let Some(p) = s.proposals.get_mut(&e.proposal_id) {
@@ -82,29 +84,37 @@ pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
                 .entry(e.proposal_id.clone())
                 .or_default()
                 .push(e.objection_id.clone());
-            s.objections.entry(e.objection_id.clone()).or_insert(Objection {
-                objection_id: e.objection_id.clone(),
-                proposal_id: e.proposal_id.clone(),
-                raised_by: by.clone(),
-                blocking: e.blocking,
-                status: ObjectionStatus::Open,
-                grounds: e.grounds.clone(),
-            });
+            s.objections
+                .entry(e.objection_id.clone())
+                .or_insert(Objection {
+                    objection_id: e.objection_id.clone(),
+                    proposal_id: e.proposal_id.clone(),
+                    raised_by: by.clone(),
+                    blocking: e.blocking,
+                    status: ObjectionStatus::Open,
+                    grounds: e.grounds.clone(),
+                });
         }
         EventBody::ObjectionWithdrawn(e) => {
-            set_objections(s, std::slice::from_ref(&e.objection_id), ObjectionStatus::Withdrawn);
+            set_objections(
+                s,
+                std::slice::from_ref(&e.objection_id),
+                ObjectionStatus::Withdrawn,
+            );
         }
         EventBody::CommitmentMade(e) => {
-            s.commitments.entry(e.commitment_id.clone()).or_insert(Commitment {
-                commitment_id: e.commitment_id.clone(),
-                partner_id: by.clone(),
-                kind: e.kind,
-                clause_id: e.clause_id.clone(),
-                amount: e.amount.clone(),
-                due: e.due,
-                status: CommitmentStatus::Active,
-                description: e.description.clone(),
-            });
+            s.commitments
+                .entry(e.commitment_id.clone())
+                .or_insert(Commitment {
+                    commitment_id: e.commitment_id.clone(),
+                    partner_id: by.clone(),
+                    kind: e.kind,
+                    clause_id: e.clause_id.clone(),
+                    amount: e.amount.clone(),
+                    due: e.due,
+                    status: CommitmentStatus::Active,
+                    description: e.description.clone(),
+                });
             set_agreement_version(s, e.agreement_version);
         }
         EventBody::CommitmentWithdrawn(e) => {
@@ -118,7 +128,12 @@ pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
                 partner_id: by.clone(),
                 agreement_version: e.agreement_version,
             };
-            if s.index.signed.entry(e.agreement_version).or_default().insert(by.clone()) {
+            if s.index
+                .signed
+                .entry(e.agreement_version)
+                .or_default()
+                .insert(by.clone())
+            {
                 s.signatures.push(sig);
             }
             if e.agreement_version == s.agreement_version {

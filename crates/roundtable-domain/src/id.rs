@@ -31,7 +31,9 @@ pub enum IdError {
         len: usize,
     },
     /// The string holds a character outside `a-z`, `0-9`, `-`.
-    #[error("{what} {value:?} has {found:?} at position {position}; only a-z, 0-9 and '-' are allowed")]
+    #[error(
+        "{what} {value:?} has {found:?} at position {position}; only a-z, 0-9 and '-' are allowed"
+    )]
     BadChar {
         /// Which identifier.
         what: &'static str,
@@ -327,12 +329,23 @@ mod tests {
     fn refuses_everything_else_with_a_named_reason() {
         let cases: &[(&str, fn(&IdError) -> bool)] = &[
             ("", |e| matches!(e, IdError::Empty { .. })),
-            ("a.b", |e| matches!(e, IdError::BadChar { found: '.', position: 2, .. })),
+            ("a.b", |e| {
+                matches!(
+                    e,
+                    IdError::BadChar {
+                        found: '.',
+                        position: 2,
+                        ..
+                    }
+                )
+            }),
             ("a*", |e| matches!(e, IdError::BadChar { found: '*', .. })),
             (">", |e| matches!(e, IdError::BadChar { found: '>', .. })),
             ("a b", |e| matches!(e, IdError::BadChar { found: ' ', .. })),
             ("Abc", |e| matches!(e, IdError::BadChar { found: 'A', .. })),
-            ("café", |e| matches!(e, IdError::BadChar { found: 'é', .. })),
+            ("café", |e| {
+                matches!(e, IdError::BadChar { found: 'é', .. })
+            }),
             ("-a", |e| matches!(e, IdError::LeadingDash { .. })),
         ];
         for (bad, check) in cases {

@@ -29,6 +29,8 @@ pub use decide::{MAX_SHORT_CHARS, MAX_TEXT_CHARS, decide};
 pub use envelope::{ChainError, DecodeError, GENESIS_HASH, Projection, RecordedEvent};
 pub use event::{Event, EventBody};
 pub use evolve::evolve;
-pub use id::{Actor, ClauseId, CommitmentId, IdError, NegotiationId, ObjectionId, PartnerId, ProposalId};
+pub use id::{
+    Actor, ClauseId, CommitmentId, IdError, NegotiationId, ObjectionId, PartnerId, ProposalId,
+};
 pub use rejection::{Rejection, RejectionKind};
 pub use view::AgreementView;

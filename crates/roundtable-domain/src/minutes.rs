@@ -75,7 +75,10 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
     let name = match fields.remove("do") {
         Some(Value::String(s)) => s,
         Some(other) => {
-            return Err(LineError::new(None, format!("\"do\" must be a command name, got {other}")));
+            return Err(LineError::new(
+                None,
+                format!("\"do\" must be a command name, got {other}"),
+            ));
         }
         None => return Err(LineError::new(None, "missing \"do\" (the command name)")),
     };
@@ -90,7 +93,8 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
         ));
     }
     let negotiation_id = take_str(&mut fields, "negotiation_id", cmd)?;
-    let negotiation_id = NegotiationId::new(negotiation_id).map_err(|e| LineError::new(cmd, e.to_string()))?;
+    let negotiation_id =
+        NegotiationId::new(negotiation_id).map_err(|e| LineError::new(cmd, e.to_string()))?;
     let by = take_str(&mut fields, "by", cmd)?;
     let actor = Actor::parse(&by).map_err(|e| LineError::new(cmd, e.to_string()))?;
     let at = match fields.remove("at") {
@@ -98,12 +102,20 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
         Some(Value::String(s)) => Some(
             DateTime::parse_from_rfc3339(&s)
                 .map_err(|e| {
-                    LineError::new(cmd, format!("\"at\" {s:?} is not an RFC 3339 time such as 2027-03-02T09:30:00Z: {e}"))
+                    LineError::new(
+                        cmd,
+                        format!(
+                            "\"at\" {s:?} is not an RFC 3339 time such as 2027-03-02T09:30:00Z: {e}"
+                        ),
+                    )
                 })?
                 .with_timezone(&Utc),
         ),
         Some(other) => {
-            return Err(LineError::new(cmd, format!("\"at\" must be a string time, got {other}")));
+            return Err(LineError::new(
+                cmd,
+                format!("\"at\" must be a string time, got {other}"),
+            ));
         }
     };
     fields.insert("do".into(), Value::String(name.clone()));
@@ -118,10 +130,17 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
     }))
 }
 
-fn take_str(fields: &mut Map<String, Value>, key: &str, cmd: Option<&str>) -> Result<String, LineError> {
+fn take_str(
+    fields: &mut Map<String, Value>,
+    key: &str,
+    cmd: Option<&str>,
+) -> Result<String, LineError> {
     match fields.remove(key) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(LineError::new(cmd, format!("{key:?} must be a string, got {other}"))),
+        Some(other) => Err(LineError::new(
+            cmd,
+            format!("{key:?} must be a string, got {other}"),
+        )),
         None => Err(LineError::new(cmd, format!("missing {key:?}"))),
     }
 }
@@ -158,7 +177,11 @@ mod tests {
     #[test]
     fn names_what_is_wrong() {
         assert!(err("{not json").message.starts_with("malformed JSON"));
-        assert!(err(r#"{"negotiation_id":"n","by":"x"}"#).message.contains("missing \"do\""));
+        assert!(
+            err(r#"{"negotiation_id":"n","by":"x"}"#)
+                .message
+                .contains("missing \"do\"")
+        );
         let e = err(r#"{"negotiation_id":"n","by":"x","do":"frobnicate"}"#);
         assert_eq!(e.command.as_deref(), Some("frobnicate"));
         assert!(e.message.contains("unknown command"), "{e}");
@@ -166,9 +189,12 @@ mod tests {
         assert!(e.message.contains("negotiation_id \"n.1\""), "{e}");
         let e = err(r#"{"negotiation_id":"n","by":"x","do":"endorse"}"#);
         assert!(e.message.contains("missing field `proposal_id`"), "{e}");
-        let e = err(r#"{"negotiation_id":"n","by":"x","do":"endorse","proposal_id":"p","extra":1}"#);
+        let e =
+            err(r#"{"negotiation_id":"n","by":"x","do":"endorse","proposal_id":"p","extra":1}"#);
         assert!(e.message.contains("unknown field `extra`"), "{e}");
-        let e = err(r#"{"negotiation_id":"n","by":"x","do":"object","objection_id":"o","proposal_id":"p","grounds":"g","blocking":"yes"}"#);
+        let e = err(
+            r#"{"negotiation_id":"n","by":"x","do":"object","objection_id":"o","proposal_id":"p","grounds":"g","blocking":"yes"}"#,
+        );
         assert!(e.message.contains("invalid type"), "{e}");
         let e = err(r#"{"negotiation_id":"n","by":"x","do":"sign","at":"yesterday"}"#);
         assert!(e.message.contains("\"at\""), "{e}");

@@ -255,7 +255,11 @@ impl AgreementView {
                 .or_default()
                 .push(o.objection_id.clone());
         }
-        index.proposed_clauses = self.proposals.values().map(|p| p.clause_id.clone()).collect();
+        index.proposed_clauses = self
+            .proposals
+            .values()
+            .map(|p| p.clause_id.clone())
+            .collect();
         for sig in &self.signatures {
             index
                 .signed
@@ -283,11 +287,17 @@ impl AgreementView {
 
     /// Whether `partner` has signed at agreement version `at`.
     pub fn has_signed(&self, partner: &PartnerId, at: u64) -> bool {
-        self.index.signed.get(&at).is_some_and(|who| who.contains(partner))
+        self.index
+            .signed
+            .get(&at)
+            .is_some_and(|who| who.contains(partner))
     }
 
     /// The open objections on `proposal`, in order raised.
-    pub fn open_objections_on<'a>(&'a self, proposal: &ProposalId) -> impl Iterator<Item = &'a Objection> + 'a {
+    pub fn open_objections_on<'a>(
+        &'a self,
+        proposal: &ProposalId,
+    ) -> impl Iterator<Item = &'a Objection> + 'a {
         self.index
             .objections_on
             .get(proposal)

@@ -241,7 +241,11 @@ impl Amount {
             None => (self.value.as_str(), None),
         };
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(int) || frac.is_some_and(|f| !digits(f)) || int.len() > 24 || frac.is_some_and(|f| f.len() > 12) {
+        if !digits(int)
+            || frac.is_some_and(|f| !digits(f))
+            || int.len() > 24
+            || frac.is_some_and(|f| f.len() > 12)
+        {
             return Err(format!(
                 "amount value {:?} is not a non-negative decimal string such as \"1250.00\" (at most 24 digits before the point and 12 after)",
                 self.value
@@ -263,7 +267,10 @@ mod tests {
 
     #[test]
     fn every_kind_has_one_sector() {
-        assert_eq!(PartnerKind::SmallScaleProvider.sector(), Sector::PrivateSector);
+        assert_eq!(
+            PartnerKind::SmallScaleProvider.sector(),
+            Sector::PrivateSector
+        );
         assert_eq!(PartnerKind::TradeUnion.sector(), Sector::CivilSociety);
         assert_eq!(PartnerKind::Regulator.sector(), Sector::Government);
         assert_eq!(PartnerKind::Consultant.sector(), Sector::External);
@@ -271,7 +278,13 @@ mod tests {
 
     #[test]
     fn amounts_are_decimal_strings_in_iso_currencies() {
-        let ok = |v: &str, c: &str| Amount { value: v.into(), currency: c.into() }.validate();
+        let ok = |v: &str, c: &str| {
+            Amount {
+                value: v.into(),
+                currency: c.into(),
+            }
+            .validate()
+        };
         assert!(ok("0", "USD").is_ok());
         assert!(ok("2400000.00", "EUR").is_ok());
         for bad in ["-1", "1e5", "1.", ".5", "", "1,000", " 1"] {

@@ -27,8 +27,16 @@ fn run(text: &str) -> Projection {
             occurred_at: m.at.unwrap(),
             command: m.command,
         };
-        let event = decide(p.view.as_ref(), &cmd).unwrap_or_else(|r| panic!("line {}: {r:?}", n + 1));
-        let recorded = RecordedEvent::seal(&cmd, event, p.version + 1, &p.last_hash.clone(), Uuid::nil(), Utc.timestamp_opt(0, 0).unwrap());
+        let event =
+            decide(p.view.as_ref(), &cmd).unwrap_or_else(|r| panic!("line {}: {r:?}", n + 1));
+        let recorded = RecordedEvent::seal(
+            &cmd,
+            event,
+            p.version + 1,
+            &p.last_hash.clone(),
+            Uuid::nil(),
+            Utc.timestamp_opt(0, 0).unwrap(),
+        );
         p.apply(&recorded).unwrap();
     }
     p
@@ -44,14 +52,30 @@ fn lakeside_concludes_at_agreement_version_16() {
     assert_eq!(v.partners.len(), 11);
     assert_eq!(v.clauses.len(), 5);
     assert_eq!(v.clauses["monitoring"].version, 2);
-    assert_eq!(v.clauses["monitoring"].adopted_from.as_str(), "p-monitoring-2");
-    assert_eq!(v.proposals["p-coverage-1"].status, ProposalStatus::Superseded);
+    assert_eq!(
+        v.clauses["monitoring"].adopted_from.as_str(),
+        "p-monitoring-2"
+    );
+    assert_eq!(
+        v.proposals["p-coverage-1"].status,
+        ProposalStatus::Superseded
+    );
     assert_eq!(v.proposals["p-staff-1"].status, ProposalStatus::Withdrawn);
-    assert_eq!(v.objections["o-coverage-too-few"].status, ObjectionStatus::Moot);
+    assert_eq!(
+        v.objections["o-coverage-too-few"].status,
+        ObjectionStatus::Moot
+    );
     assert_eq!(v.objections["o-staff-terms"].status, ObjectionStatus::Moot);
-    assert_eq!(v.objections["o-coverage-cost"].status, ObjectionStatus::Withdrawn);
+    assert_eq!(
+        v.objections["o-coverage-cost"].status,
+        ObjectionStatus::Withdrawn
+    );
     assert!(v.awaiting_signature.is_empty());
-    let current = v.signatures.iter().filter(|s| s.agreement_version == 16).count();
+    let current = v
+        .signatures
+        .iter()
+        .filter(|s| s.agreement_version == 16)
+        .count();
     assert_eq!(current, 7);
     assert_eq!(v.signatures.len(), 12);
 }

@@ -1,0 +1,425 @@
+//! The conformance suite every [`EventStore`] adapter runs, written once.
+//!
+//! An adapter implements [`Harness`] (start a backing store, connect clients to it,
+//! crash it) and invokes [`conformance_suite!`](crate::conformance_suite) in a test file:
+//!
+//! ```ignore
+//! roundtable_store::conformance_suite!(MyHarness);
+//! ```
+//!
+//! Each check is a plain async function here, so a failure points at one guarantee.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use roundtable_domain::command::*;
+use roundtable_domain::vocab::{PartnerKind, Role, Sector};
+use roundtable_domain::{
+    Actor, CommandEnvelope, CommandId, NegotiationId, PartnerId, Projection, ProposalId,
+    RecordedEvent, decide,
+};
+use uuid::Uuid;
+
+use crate::{CommandHandler, EventStore, HandleError, Handled, StoreError};
+
+/// A backing store for the suite: started fresh for each check.
+#[async_trait]
+pub trait Harness: Send + Sync + Sized + 'static {
+    /// The adapter under test.
+    type Store: EventStore;
+    /// Starts an empty backing store.
+    async fn start() -> Self;
+    /// A new, independent client of the backing store, as another process would open.
+    async fn connect(&self) -> Self::Store;
+    /// Kills the backing store without a clean shutdown (the server process with
+    /// SIGKILL, or the file closed mid-flight) and brings it back on the same data.
+    /// Clients opened before may be unusable afterwards.
+    async fn crash_and_restart(&mut self);
+}
+
+fn nid(s: &str) -> NegotiationId {
+    NegotiationId::new(s).expect("valid test id")
+}
+
+fn envelope(negotiation: &str, by: &str, n: u32, command: Command) -> CommandEnvelope {
+    CommandEnvelope {
+        command_id: CommandId::new(format!("test-{negotiation}-{by}-{n}-{}", command.name()))
+            .expect("valid id"),
+        negotiation_id: nid(negotiation),
+        actor: Actor::parse(by).expect("valid actor"),
+        occurred_at: Utc
+            .with_ymd_and_hms(2027, 3, 1, 9, 0, 0)
+            .single()
+            .expect("valid time")
+            + chrono::Duration::minutes(i64::from(n)),
+        command,
+    }
+}
+
+fn open(negotiation: &str) -> CommandEnvelope {
+    envelope(
+        negotiation,
+        "secretariat",
+        0,
+        Command::OpenNegotiation(OpenNegotiation {
+            title: format!("Conformance {negotiation}"),
+            service: "solid_waste".into(),
+            decision_rule: None,
+        }),
+    )
+}
+
+fn admit(negotiation: &str, partner: &str, n: u32) -> CommandEnvelope {
+    envelope(
+        negotiation,
+        "secretariat",
+        n,
+        Command::AdmitPartner(AdmitPartner {
+            partner_id: PartnerId::new(partner).expect("valid id"),
+            name: format!("Partner {partner}"),
+            sector: Sector::Government,
+            kind: PartnerKind::Municipality,
+            role: Role::Signatory,
+        }),
+    )
+}
+
+fn propose(negotiation: &str, by: &str, proposal: &str, n: u32) -> CommandEnvelope {
+    envelope(
+        negotiation,
+        by,
+        n,
+        Command::Propose(Propose {
+            proposal_id: ProposalId::new(proposal).expect("valid id"),
+            clause_id: roundtable_domain::ClauseId::new("collection").expect("valid id"),
+            text: format!("Text of {proposal}"),
+            title: None,
+            rationale: None,
+        }),
+    )
+}
+
+/// Seals the events of `cmds` in order, as the handler would, without a store.
+fn chain(cmds: &[CommandEnvelope]) -> Vec<RecordedEvent> {
+    let mut p = Projection::new();
+    let mut out = Vec::new();
+    for cmd in cmds {
+        let event = decide(p.view.as_ref(), cmd).expect("test commands are valid");
+        let e = RecordedEvent::seal(
+            cmd,
+            event,
+            p.version + 1,
+            &p.last_hash.clone(),
+            Uuid::now_v7(),
+            Utc::now(),
+        );
+        p.apply(&e).expect("chain links");
+        out.push(e);
+    }
+    out
+}
+
+fn basic(negotiation: &str, partners: u32) -> Vec<CommandEnvelope> {
+    let mut cmds = vec![open(negotiation)];
+    for i in 1..=partners {
+        cmds.push(admit(negotiation, &format!("p{i}"), i));
+    }
+    cmds
+}
+
+/// Appended events read back identical, in order, from any version, with limits.
+pub async fn append_and_read_back<H: Harness>() {
+    let h = H::start().await;
+    let store = h.connect().await;
+    let n = nid("read-back");
+    assert_eq!(store.last_version(&n).await.expect("last_version"), 0);
+    assert!(store.read(&n, 0, None).await.expect("read").is_empty());
+    let events = chain(&basic("read-back", 4));
+    for e in &events {
+        store.append(e).await.expect("append");
+    }
+    assert_eq!(store.read(&n, 0, None).await.expect("read"), events);
+    assert_eq!(
+        store.read(&n, 2, None).await.expect("read"),
+        events[2..].to_vec()
+    );
+    assert_eq!(
+        store.read(&n, 1, Some(2)).await.expect("read"),
+        events[1..3].to_vec()
+    );
+    assert!(store.read(&n, 5, None).await.expect("read").is_empty());
+    assert_eq!(store.last_version(&n).await.expect("last_version"), 5);
+    // Another client sees the same.
+    let other = h.connect().await;
+    assert_eq!(other.read(&n, 0, None).await.expect("read"), events);
+}
+
+/// An append at a stale or future version is a conflict and records nothing.
+pub async fn stale_and_gapped_appends_conflict<H: Harness>() {
+    let h = H::start().await;
+    let store = h.connect().await;
+    let n = nid("stale");
+    let events = chain(&basic("stale", 2));
+    store.append(&events[0]).await.expect("append v1");
+    // Version 1 again (a stale writer) and version 3 (a gap).
+    let again = store.append(&events[0]).await;
+    assert!(
+        matches!(
+            again,
+            Err(StoreError::Conflict {
+                expected: 0,
+                actual: 1,
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    let gap = store.append(&events[2]).await;
+    assert!(
+        matches!(
+            gap,
+            Err(StoreError::Conflict {
+                expected: 2,
+                actual: 1,
+                ..
+            })
+        ),
+        "{gap:?}"
+    );
+    assert_eq!(store.read(&n, 0, None).await.expect("read").len(), 1);
+    store.append(&events[1]).await.expect("append v2");
+    store.append(&events[2]).await.expect("append v3");
+    assert_eq!(store.last_version(&n).await.expect("last_version"), 3);
+}
+
+/// Of many clients appending different events at one version at once, exactly one wins.
+pub async fn racing_writers_have_one_winner<H: Harness>() {
+    let h = H::start().await;
+    let n = nid("race");
+    let first = chain(&[open("race")]);
+    let setup = h.connect().await;
+    setup.append(&first[0]).await.expect("append v1");
+    for round in 0..10u32 {
+        let mut tasks = Vec::new();
+        for w in 0..4u32 {
+            let store = h.connect().await;
+            let base = setup.read(&n, 0, None).await.expect("read");
+            let mut p = Projection::fold(&base).expect("fold");
+            let cmd = admit("race", &format!("w{w}-r{round}"), round * 10 + w + 1);
+            let event = decide(p.view.as_ref(), &cmd).expect("valid");
+            let e = RecordedEvent::seal(
+                &cmd,
+                event,
+                p.version + 1,
+                &p.last_hash,
+                Uuid::now_v7(),
+                Utc::now(),
+            );
+            p.apply(&e).expect("links");
+            tasks.push(tokio::spawn(async move { store.append(&e).await }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(()) => wins += 1,
+                Err(StoreError::Conflict { .. }) => {}
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}");
+    }
+    let all = setup.read(&n, 0, None).await.expect("read");
+    assert_eq!(all.len(), 11);
+    Projection::fold(&all).expect("gapless and linked");
+}
+
+/// The handler answers a retried command with the first event and records nothing new,
+/// also from a second handler (another process) whose cache is stale.
+pub async fn retried_commands_are_idempotent<H: Harness>() {
+    let h = H::start().await;
+    let a = CommandHandler::new(Arc::new(h.connect().await));
+    let b = CommandHandler::new(Arc::new(h.connect().await));
+    let n = nid("idem");
+    let cmds = basic("idem", 2);
+    // b loads the negotiation early, so its cache goes stale.
+    let first = a.handle(&cmds[0]).await.expect("open");
+    assert!(matches!(first, Handled::Recorded(_)));
+    assert!(
+        matches!(b.handle(&cmds[0]).await, Ok(Handled::AlreadyRecorded(ref e)) if e == first.event())
+    );
+    let admitted = a.handle(&cmds[1]).await.expect("admit");
+    a.handle(&cmds[2]).await.expect("admit");
+    let again = a.handle(&cmds[1]).await.expect("retry");
+    assert_eq!(again, Handled::AlreadyRecorded(admitted.event().clone()));
+    let from_b = b.handle(&cmds[1]).await.expect("retry elsewhere");
+    assert_eq!(from_b, Handled::AlreadyRecorded(admitted.event().clone()));
+    assert_eq!(a.store().read(&n, 0, None).await.expect("read").len(), 3);
+}
+
+/// A handler with a stale cache judges against the latest state: what another writer
+/// recorded makes a command acceptable (not wrongly rejected) or rejected.
+pub async fn stale_handlers_decide_on_the_latest_state<H: Harness>() {
+    let h = H::start().await;
+    let a = CommandHandler::new(Arc::new(h.connect().await));
+    let b = CommandHandler::new(Arc::new(h.connect().await));
+    let n = nid("stale-handler");
+    for c in basic("stale-handler", 2) {
+        a.handle(&c).await.expect("setup");
+    }
+    b.handle(&basic("stale-handler", 0)[0])
+        .await
+        .expect("b loads");
+    a.handle(&propose("stale-handler", "p1", "prop-1", 10))
+        .await
+        .expect("propose");
+    // b has not seen prop-1; endorsing it must still be accepted.
+    let endorse = envelope(
+        "stale-handler",
+        "p2",
+        11,
+        Command::Endorse(ProposalRef {
+            proposal_id: ProposalId::new("prop-1").expect("id"),
+        }),
+    );
+    b.handle(&endorse)
+        .await
+        .expect("accepted after catching up");
+    // And a duplicate proposal id is rejected by a, whose cache lacks b's event.
+    let dup = propose("stale-handler", "p2", "prop-1", 12);
+    assert!(matches!(
+        a.handle(&dup).await,
+        Err(HandleError::Rejected(_))
+    ));
+    let all = a.store().read(&n, 0, None).await.expect("read");
+    assert_eq!(all.len(), 5);
+    Projection::fold(&all).expect("chain");
+}
+
+/// Concurrent handlers on one negotiation end with gapless versions, an intact chain,
+/// and every accepted command once.
+pub async fn concurrent_handlers_keep_the_chain<H: Harness>() {
+    let h = H::start().await;
+    let n = nid("concurrent");
+    let setup = CommandHandler::new(Arc::new(h.connect().await));
+    for c in basic("concurrent", 0) {
+        setup.handle(&c).await.expect("open");
+    }
+    let mut tasks = Vec::new();
+    for w in 0..3u32 {
+        let handler = CommandHandler::new(Arc::new(h.connect().await));
+        tasks.push(tokio::spawn(async move {
+            let mut recorded = 0;
+            for i in 0..15u32 {
+                // Each writer admits its own partners and, twice, a partner every writer admits.
+                let partner = if i % 7 == 0 {
+                    format!("shared-{i}")
+                } else {
+                    format!("w{w}-{i}")
+                };
+                let mut cmd = admit("concurrent", &partner, 100 + i);
+                cmd.command_id = CommandId::new(format!("w{w}-{i}")).expect("id");
+                match handler.handle(&cmd).await {
+                    Ok(Handled::Recorded(_)) => recorded += 1,
+                    Ok(Handled::AlreadyRecorded(_)) => panic!("distinct command ids"),
+                    Err(HandleError::Rejected(r)) => assert_eq!(r.code, "partner_exists"),
+                    Err(other) => panic!("{other:?}"),
+                }
+            }
+            recorded
+        }));
+    }
+    let mut recorded = 0;
+    for t in tasks {
+        recorded += t.await.expect("task");
+    }
+    let all = setup.store().read(&n, 0, None).await.expect("read");
+    assert_eq!(all.len() as u64, 1 + recorded);
+    let p = Projection::fold(&all).expect("gapless, linked");
+    let view = p.view.expect("opened");
+    // 3 writers x 12 own partners, plus shared-0, shared-7 and shared-14 once each.
+    assert_eq!(view.partners.len(), 3 * 12 + 3);
+}
+
+/// Many negotiations interleaved stay separate.
+pub async fn negotiations_are_separate<H: Harness>() {
+    let h = H::start().await;
+    let store = h.connect().await;
+    let names: Vec<String> = (0..12).map(|i| format!("neg-{i:02}")).collect();
+    let chains: Vec<Vec<RecordedEvent>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| chain(&basic(n, (i % 4) as u32)))
+        .collect();
+    let longest = chains.iter().map(Vec::len).max().unwrap_or(0);
+    for v in 0..longest {
+        for c in &chains {
+            if let Some(e) = c.get(v) {
+                store.append(e).await.expect("append");
+            }
+        }
+    }
+    let listed = store.negotiations().await.expect("list");
+    assert_eq!(
+        listed.iter().map(NegotiationId::as_str).collect::<Vec<_>>(),
+        names.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    for (name, c) in names.iter().zip(&chains) {
+        assert_eq!(&store.read(&nid(name), 0, None).await.expect("read"), c);
+        assert_eq!(
+            store.last_version(&nid(name)).await.expect("last"),
+            c.len() as u64
+        );
+    }
+}
+
+/// After the backing store is killed and restarted, everything acknowledged is there,
+/// the chain verifies, and appending goes on at the right version.
+pub async fn survives_a_crash<H: Harness>() {
+    let mut h = H::start().await;
+    let n = nid("crash");
+    let events = chain(&basic("crash", 30));
+    {
+        let store = h.connect().await;
+        for e in &events[..20] {
+            store.append(e).await.expect("append");
+        }
+    }
+    h.crash_and_restart().await;
+    let store = h.connect().await;
+    assert_eq!(
+        store.read(&n, 0, None).await.expect("read"),
+        events[..20].to_vec()
+    );
+    for e in &events[20..] {
+        store.append(e).await.expect("append after restart");
+    }
+    let all = store.read(&n, 0, None).await.expect("read");
+    assert_eq!(all, events);
+    Projection::fold(&all).expect("chain");
+}
+
+/// Generates one `#[tokio::test]` per conformance check for a [`Harness`] type.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($harness:ty) => {
+        $crate::conformance_suite!(@tests $harness;
+            append_and_read_back,
+            stale_and_gapped_appends_conflict,
+            racing_writers_have_one_winner,
+            retried_commands_are_idempotent,
+            stale_handlers_decide_on_the_latest_state,
+            concurrent_handlers_keep_the_chain,
+            negotiations_are_separate,
+            survives_a_crash,
+        );
+    };
+    (@tests $harness:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::conformance::$name::<$harness>().await;
+            }
+        )*
+    };
+}
