@@ -201,10 +201,11 @@ pub async fn racing_writers_have_one_winner<H: Harness>() {
     let setup = h.connect().await;
     setup.append(&first[0]).await.expect("append v1");
     for round in 0..10u32 {
+        // Read once, before any writer of the round appends: all decide on the same state.
+        let base = setup.read(&n, 0, None).await.expect("read");
         let mut tasks = Vec::new();
         for w in 0..4u32 {
             let store = h.connect().await;
-            let base = setup.read(&n, 0, None).await.expect("read");
             let mut p = Projection::fold(&base).expect("fold");
             let cmd = admit("race", &format!("w{w}-r{round}"), round * 10 + w + 1);
             let event = decide(p.view.as_ref(), &cmd).expect("valid");
