@@ -1,0 +1,38 @@
+//! The embedded event store: Roundtable's [`EventStore`] port over one local SQLite
+//! file, so a new user runs everything with no server.
+//!
+//! - [`SqliteStore::open`] / [`SqliteStore::open_in_dir`] open (or create) the file,
+//!   check that it is a Roundtable database and bring its schema up to date.
+//! - The [`EventStore`] implementation appends with optimistic concurrency inside one
+//!   `BEGIN IMMEDIATE` transaction and reads events back exactly as appended.
+//!
+//! # The file
+//!
+//! One table, `events`: a global `position` (insertion order, which is also commit
+//! order because writers are serialised), `negotiation_id`, `version`, `command_id`,
+//! `event_id`, `event_type`, `recorded_at` and `body`, the event's stored bytes
+//! ([`RecordedEvent::to_bytes`](roundtable_domain::RecordedEvent::to_bytes)), with
+//! `UNIQUE(negotiation_id, version)` and `UNIQUE(negotiation_id, command_id)`.
+//! Triggers abort every `UPDATE` and `DELETE` on it: events are immutable
+//! (DOMAIN.md, "Events"). Later schema versions (the projector's stored views and
+//! checkpoint) go into tables of their own, through `PRAGMA user_version`.
+//!
+//! # Durability and sharing
+//!
+//! WAL journal mode with `synchronous = FULL`: an append is acknowledged only after
+//! its commit is in the WAL and flushed to disk, so it survives a process kill and a
+//! power loss. Several processes (the server, an import, an export) may share the
+//! file: writers take turns, waiting up to [`BUSY_TIMEOUT`] for each other, and
+//! readers never wait for writers.
+//!
+//! [`EventStore`]: roundtable_store::EventStore
+
+#![warn(missing_docs)]
+
+mod errors;
+mod port;
+mod schema;
+mod store;
+
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use store::{BUSY_TIMEOUT, DB_FILE_NAME, SqliteStore};
