@@ -325,9 +325,12 @@ mod tests {
         }
     }
 
+    /// Whether an error is the one expected.
+    type Check = fn(&IdError) -> bool;
+
     #[test]
     fn refuses_everything_else_with_a_named_reason() {
-        let cases: &[(&str, fn(&IdError) -> bool)] = &[
+        let cases: &[(&str, Check)] = &[
             ("", |e| matches!(e, IdError::Empty { .. })),
             ("a.b", |e| {
                 matches!(

@@ -1,0 +1,332 @@
+//! Golden event files: one stored envelope per event type and schema version, under
+//! `testdata/events/<type>.v<schema_version>.json`, kept byte for byte as
+//! `RecordedEvent::to_bytes()` wrote them (canonical JSON: the hash covers those exact
+//! bytes, so they are never pretty-printed or reformatted).
+//!
+//! Events are forever: every file here must keep decoding (hash check included) and,
+//! at the current schema version, re-encode to the very same bytes. A failure means a
+//! breaking change to the stored form; the fix is an upcaster, not a new file.
+//!
+//! A missing file is written by the generator below, and only when asked:
+//! `ROUNDTABLE_BLESS_GOLDEN=1 cargo test -p roundtable-domain --test golden`. It never
+//! overwrites a file. Commit what it writes.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Once;
+
+use chrono::{Duration, NaiveDate};
+use roundtable_domain::command::{Commit, Propose};
+use roundtable_domain::envelope::upcast;
+use roundtable_domain::event::CURRENT_SCHEMA_VERSION;
+use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role};
+use roundtable_domain::{
+    Command, CommandEnvelope, CommandId, DecodeError, EventBody, Projection, RecordedEvent, decide,
+};
+use uuid::Uuid;
+
+use common::*;
+
+const BLESS: &str = "ROUNDTABLE_BLESS_GOLDEN";
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/events")
+}
+
+fn file_name(event_type: &str, schema_version: u32) -> String {
+    format!("{event_type}.v{schema_version}.json")
+}
+
+/// `(type, schema_version)` from a golden file's name.
+fn parse_name(name: &str) -> Option<(String, u32)> {
+    let stem = name.strip_suffix(".json")?;
+    let (event_type, version) = stem.rsplit_once(".v")?;
+    Some((event_type.to_owned(), version.parse().ok()?))
+}
+
+/// Every golden file, by name (after writing the missing ones, when blessing).
+fn golden_files() -> BTreeMap<String, Vec<u8>> {
+    static BLESSED: Once = Once::new();
+    BLESSED.call_once(bless_missing);
+    let mut files = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir()) else {
+        return files;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        files.insert(name, std::fs::read(&path).unwrap());
+    }
+    files
+}
+
+/// A negotiation that records every event type, each at least once, with every
+/// optional field present in the last event of its type, non-ASCII text and an
+/// escaped control character: the last event of each type is its golden sample.
+fn sample_commands() -> Vec<CommandEnvelope> {
+    let amendment = cmd(
+        "residents",
+        Command::Propose(Propose {
+            proposal_id: pid("p-coverage-2"),
+            clause_id: cid("coverage"),
+            text:
+                "Água para todos: every household within 200 m of a kiosk.\nKiosks open 6:00–22:00."
+                    .into(),
+            title: Some("Coverage of informal settlements".into()),
+            rationale: Some("the 2026 census counts 41,000 households \"off-grid\"".into()),
+        }),
+    );
+    let rich_commitment = cmd(
+        "kiosks",
+        Command::Commit(Commit {
+            commitment_id: kid("k-kiosks"),
+            description: "run 40 kiosks at the lifeline tariff".into(),
+            kind: CommitmentKind::ServiceDelivery,
+            clause_id: Some(cid("coverage")),
+            amount: Some(Amount {
+                value: "1250.50".into(),
+                currency: "KES".into(),
+            }),
+            due: NaiveDate::from_ymd_opt(2027, 6, 30),
+        }),
+    );
+    vec![
+        open(DecisionRule::CrossSectorConsent),
+        admit("city", PartnerKind::Municipality, Role::Signatory),
+        admit("kiosks", PartnerKind::SmallScaleProvider, Role::Signatory),
+        admit(
+            "residents",
+            PartnerKind::CommunityOrganisation,
+            Role::Signatory,
+        ),
+        admit("donor", PartnerKind::Donor, Role::Observer),
+        // A first clause, agreed plainly.
+        propose("city", "p-coverage-1", "coverage"),
+        endorse("city", "p-coverage-1"),
+        endorse("kiosks", "p-coverage-1"),
+        endorse("residents", "p-coverage-1"),
+        adopt("p-coverage-1"),
+        // A proposal withdrawn with an objection on it.
+        propose("kiosks", "p-hours", "hours"),
+        object("residents", "o-hours", "p-hours", true),
+        withdraw_proposal("kiosks", "p-hours"),
+        // A rival amendment, to be superseded with its objection.
+        propose("city", "p-coverage-3", "coverage"),
+        object("kiosks", "o-rival", "p-coverage-3", true),
+        object("donor", "o-temp", "p-coverage-3", false),
+        withdraw_objection_noting("donor", "o-temp", Some("answered in session 3")),
+        // The amendment adopted, with a concern noted.
+        amendment,
+        endorse("donor", "p-coverage-2"),
+        retract("donor", "p-coverage-2"),
+        endorse("residents", "p-coverage-2"),
+        endorse("kiosks", "p-coverage-2"),
+        object_on_grounds(
+            "donor",
+            "o-concern",
+            "p-coverage-2",
+            false,
+            "who pays for the kiosks' meters?",
+        ),
+        endorse("city", "p-coverage-2"),
+        adopt("p-coverage-2"),
+        // Commitments, one withdrawn.
+        commit("donor", "k-grant"),
+        rich_commitment,
+        withdraw_commitment("donor", "k-grant"),
+        // Signed and concluded.
+        sign("city"),
+        sign("kiosks"),
+        sign("residents"),
+        conclude(),
+    ]
+}
+
+/// The sample negotiation's events, sealed with fixed ids and times.
+fn sample_events() -> Vec<RecordedEvent> {
+    let mut p = Projection::new();
+    let mut events = Vec::new();
+    for (i, mut c) in sample_commands().into_iter().enumerate() {
+        let n = i64::try_from(i).unwrap();
+        c.command_id = CommandId::new(format!("golden-{}", i + 1)).unwrap();
+        c.occurred_at = t0() + Duration::minutes(n);
+        let event = decide(p.view.as_ref(), &c).unwrap_or_else(|r| {
+            panic!(
+                "sample command #{} ({}): {}",
+                i + 1,
+                c.command.name(),
+                r.message
+            )
+        });
+        let recorded = RecordedEvent::seal(
+            &c,
+            event,
+            p.version + 1,
+            &p.last_hash,
+            Uuid::parse_str(&format!("0196a1b2-c3d4-7e5f-8a6b-{:012x}", i + 1)).unwrap(),
+            c.occurred_at + Duration::milliseconds(1250),
+        );
+        p.apply(&recorded).unwrap();
+        events.push(recorded);
+    }
+    events
+}
+
+/// The last sample of each type.
+fn samples_by_type() -> BTreeMap<&'static str, RecordedEvent> {
+    sample_events()
+        .into_iter()
+        .map(|e| (e.event_type(), e))
+        .collect()
+}
+
+/// Writes the golden file of every type that has none, when [`BLESS`] is set.
+fn bless_missing() {
+    if std::env::var_os(BLESS).is_none() {
+        return;
+    }
+    std::fs::create_dir_all(dir()).unwrap();
+    for (event_type, e) in samples_by_type() {
+        let path = dir().join(file_name(event_type, e.schema_version));
+        if !path.exists() {
+            std::fs::write(&path, e.to_bytes()).unwrap();
+            eprintln!("wrote {}", path.display());
+        }
+    }
+}
+
+#[test]
+fn every_event_type_has_a_golden_file_at_its_current_schema_version() {
+    let files = golden_files();
+    let missing: Vec<String> = EventBody::TYPES
+        .iter()
+        .map(|t| file_name(t, CURRENT_SCHEMA_VERSION))
+        .filter(|name| !files.contains_key(name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no golden file for {missing:?} in {}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files",
+        dir().display()
+    );
+}
+
+#[test]
+fn every_golden_file_is_named_for_a_known_type_and_version() {
+    let files = golden_files();
+    assert!(!files.is_empty(), "no golden files in {}", dir().display());
+    for name in files.keys() {
+        let (event_type, version) =
+            parse_name(name).unwrap_or_else(|| panic!("{name}: not <type>.v<version>.json"));
+        assert!(
+            EventBody::TYPES.contains(&event_type.as_str()),
+            "{name}: unknown event type {event_type}"
+        );
+        assert!(
+            (1..=CURRENT_SCHEMA_VERSION).contains(&version),
+            "{name}: schema version {version} is not one this build reads"
+        );
+    }
+}
+
+#[test]
+fn golden_files_decode_and_reencode_byte_for_byte() {
+    let files = golden_files();
+    assert!(!files.is_empty(), "no golden files in {}", dir().display());
+    for (name, bytes) in &files {
+        let Some((event_type, version)) = parse_name(name) else {
+            continue; // reported by every_golden_file_is_named_for_a_known_type_and_version
+        };
+        let e = RecordedEvent::decode(bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(e.event_type(), event_type, "{name}: type");
+        assert_eq!(e.schema_version, version, "{name}: schema_version");
+        assert_eq!(e.negotiation_id, nid(), "{name}: negotiation_id");
+        if version == CURRENT_SCHEMA_VERSION {
+            assert!(
+                e.to_bytes() == *bytes,
+                "{name}: re-encoding changed the bytes\nstored:    {}\nre-encoded: {}",
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(&e.to_bytes())
+            );
+        }
+    }
+}
+
+#[test]
+fn golden_files_are_stored_canonical_not_pretty_printed() {
+    for (name, bytes) in golden_files() {
+        assert!(
+            !bytes.contains(&b'\n') && !bytes.starts_with(b" ") && bytes.starts_with(b"{"),
+            "{name}: not canonical JSON (white space or a trailing newline)"
+        );
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            roundtable_domain::canonical::to_canonical(&value),
+            bytes,
+            "{name}: not canonical JSON"
+        );
+    }
+}
+
+#[test]
+fn golden_files_carry_their_optional_fields() {
+    // The samples were chosen so that optional fields are present and so frozen too.
+    let files = golden_files();
+    let data = |name: &str| -> serde_json::Value {
+        let bytes = files
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is missing"));
+        serde_json::from_slice::<serde_json::Value>(bytes).unwrap()["data"].clone()
+    };
+    let made = data("proposal_made.v1.json");
+    for key in ["title", "rationale", "amends_version"] {
+        assert!(made.get(key).is_some(), "proposal_made lacks {key}");
+    }
+    let committed = data("commitment_made.v1.json");
+    for key in ["clause_id", "amount", "due"] {
+        assert!(committed.get(key).is_some(), "commitment_made lacks {key}");
+    }
+    assert!(data("objection_withdrawn.v1.json").get("note").is_some());
+    let adopted = data("proposal_adopted.v1.json");
+    for key in ["superseded", "mooted_objections", "noted_objections"] {
+        assert!(
+            adopted[key].as_array().is_some_and(|a| !a.is_empty()),
+            "proposal_adopted has no {key}"
+        );
+    }
+    assert!(
+        data("proposal_withdrawn.v1.json")["mooted_objections"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+}
+
+#[test]
+fn an_altered_golden_file_fails_its_hash_check() {
+    let files = golden_files();
+    let bytes = files
+        .get("proposal_adopted.v1.json")
+        .expect("proposal_adopted.v1.json");
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let altered = text.replacen("\"clause_version\":2", "\"clause_version\":3", 1);
+    assert_ne!(altered, text, "the sample adopts at clause version 2");
+    assert!(matches!(
+        RecordedEvent::decode(altered.as_bytes()),
+        Err(DecodeError::HashMismatch { .. })
+    ));
+}
+
+#[test]
+fn the_generator_covers_every_event_type() {
+    let samples = samples_by_type();
+    let types: Vec<&str> = samples.keys().copied().collect();
+    let mut expected = EventBody::TYPES.to_vec();
+    expected.sort_unstable();
+    assert_eq!(types, expected);
+    for e in samples.values() {
+        assert_eq!(e.schema_version, CURRENT_SCHEMA_VERSION);
+        assert!(upcast(e.event_type(), 1, serde_json::Value::Null).is_ok());
+    }
+}

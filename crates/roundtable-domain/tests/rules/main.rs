@@ -1,0 +1,19 @@
+//! Given/when/then tests of every rule and effect of DOMAIN.md, "Commands and the
+//! rules they obey", "Decision rules" and "`adopt` effects".
+//!
+//! Each test states the commands already accepted (given), the one command judged
+//! (when) and the event or the rejection expected (then). Rejections are matched on
+//! their kind and code; messages are checked only for the ids they must name.
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod adopt;
+mod commitments;
+mod decision_rules;
+mod endorsements;
+mod lifecycle;
+mod objections;
+mod proposals;
+mod signing;
