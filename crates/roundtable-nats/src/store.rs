@@ -1,0 +1,289 @@
+//! [`NatsStore`]: connecting, checking the server, making the stream, and the
+//! [`EventStore`] methods that only look up a subject's last message or list subjects.
+
+use std::fmt::Display;
+
+use async_nats::jetstream::context::CreateStreamErrorKind;
+use async_nats::jetstream::stream::{LastRawMessageErrorKind, Stream};
+use async_nats::{Client, ConnectOptions, jetstream};
+use async_trait::async_trait;
+use futures::StreamExt;
+use roundtable_domain::{NegotiationId, RecordedEvent};
+use roundtable_store::{EventStore, StoreError};
+
+use crate::config::NatsConfig;
+use crate::index::SequenceIndex;
+use crate::subject::Subjects;
+use crate::version::ServerVersion;
+
+/// The JetStream adapter of [`EventStore`]: one stream, one subject per negotiation.
+///
+/// Layout: every event is one message on subject `<subject_prefix>.<negotiation_id>`
+/// (by default `roundtable.events.<negotiation_id>`) of one stream (by default
+/// `ROUNDTABLE_EVENTS`); the payload is [`RecordedEvent::to_bytes`] (canonical JSON).
+/// The stream's sequence orders every event of every negotiation; an event's version
+/// orders it within its negotiation.
+///
+/// Headers of each published message:
+/// - `Nats-Msg-Id: <negotiation_id>:<command_id>`: the server drops a second message
+///   with the same id within the stream's duplicate window (2 minutes by default) and
+///   acknowledges it as a duplicate. Scoped by negotiation because command ids are
+///   unique only within their negotiation and the window covers the whole stream.
+/// - `Nats-Expected-Stream: <stream>`: the server refuses the message if the subject
+///   belongs to another stream.
+/// - `Nats-Expected-Last-Subject-Sequence: <n>`: the server stores the message only
+///   if the last message on the subject is at stream sequence `n` (`0`: the subject
+///   has no message yet, which the server enforces too), else it answers JetStream
+///   error 10071 ("wrong last sequence"). That is the optimistic concurrency check.
+///
+/// Each client keeps an in-memory index of version → stream sequence per negotiation,
+/// learned from its appends and reads, so that an append on a negotiation it has
+/// seen needs no extra round trip.
+///
+/// Cheap to share behind an `Arc`; every method takes `&self`.
+#[derive(Debug)]
+pub struct NatsStore {
+    pub(crate) url: String,
+    pub(crate) config: NatsConfig,
+    version: ServerVersion,
+    client: Client,
+    pub(crate) js: jetstream::Context,
+    pub(crate) stream: Stream<()>,
+    pub(crate) subjects: Subjects,
+    pub(crate) index: SequenceIndex,
+}
+
+impl NatsStore {
+    /// Connects to the NATS server at `url` (`nats://host:port`, or several
+    /// comma-separated), checks it, and creates or updates the stream.
+    ///
+    /// Checks, in order: `config` is valid; the server answers within
+    /// `config.connect_timeout`; it is nats-server 2.10.0 or newer
+    /// ([`MIN_SERVER_VERSION`](crate::MIN_SERVER_VERSION)); JetStream is enabled. Then
+    /// the stream is created, or updated to [`NatsConfig::stream_config`] when it
+    /// exists. After connecting, the client reconnects on its own when the connection
+    /// drops; calls made meanwhile fail with [`StoreError::Unavailable`] after
+    /// `config.request_timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] (naming the URL) when the server cannot be reached or
+    /// times out; [`StoreError::Incompatible`] when `config` is invalid, the server is
+    /// too old (the message names its version and URL and how to get a current one),
+    /// JetStream is off, or the existing stream cannot be given this configuration (for
+    /// instance memory storage, other replicas on a single server, or overlapping
+    /// subjects).
+    pub async fn connect(url: &str, config: NatsConfig) -> Result<NatsStore, StoreError> {
+        config.validate()?;
+        let client = ConnectOptions::new()
+            .name("roundtable")
+            .connection_timeout(config.connect_timeout)
+            .request_timeout(Some(config.request_timeout))
+            .connect(url)
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot connect to nats at {url}: {e}"))
+            })?;
+        let info = client.server_info();
+        let version = ServerVersion::require_supported(&info.version, url)?;
+        if !info.jetstream {
+            return Err(StoreError::Incompatible(format!(
+                "nats-server {version} at {url} runs without JetStream; start it with -js (or a jetstream block in its config)"
+            )));
+        }
+        let js = jetstream::ContextBuilder::new()
+            .timeout(config.request_timeout)
+            .build(client.clone());
+        js.create_or_update_stream(config.stream_config())
+            .await
+            .map_err(|e| match e.kind() {
+                CreateStreamErrorKind::TimedOut | CreateStreamErrorKind::JetStreamUnavailable => {
+                    StoreError::Unavailable(format!(
+                        "nats at {url}: cannot create or update stream {}: {e}",
+                        config.stream
+                    ))
+                }
+                _ => StoreError::Incompatible(format!(
+                    "nats at {url}: cannot create or update stream {}: {e}",
+                    config.stream
+                )),
+            })?;
+        let stream = js.get_stream_no_info(&config.stream).await.map_err(|e| {
+            StoreError::Incompatible(format!("nats at {url}: stream {}: {e}", config.stream))
+        })?;
+        tracing::debug!(url, %version, stream = %config.stream, "connected to nats");
+        Ok(NatsStore {
+            url: url.to_owned(),
+            subjects: Subjects::new(&config.subject_prefix),
+            config,
+            version,
+            client,
+            js,
+            stream,
+            index: SequenceIndex::default(),
+        })
+    }
+
+    /// The URL this store connected to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &NatsConfig {
+        &self.config
+    }
+
+    /// The version of the server it connected to.
+    pub fn server_version(&self) -> &ServerVersion {
+        &self.version
+    }
+
+    /// The subject holding the events of `negotiation`: `<subject_prefix>.<id>`.
+    pub fn subject(&self, negotiation: &NegotiationId) -> String {
+        self.subjects.of(negotiation)
+    }
+
+    /// Flushes what is buffered and closes the connection; for a clean shutdown.
+    /// Calls after it fail with [`StoreError::Unavailable`].
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the connection was already closed.
+    pub async fn drain(&self) -> Result<(), StoreError> {
+        self.client
+            .drain()
+            .await
+            .map_err(|e| self.unavailable("cannot drain the connection", e))
+    }
+
+    /// `Unavailable`, naming the URL and what failed.
+    pub(crate) fn unavailable(&self, what: &str, err: impl Display) -> StoreError {
+        StoreError::Unavailable(format!("nats at {}: {what}: {err}", self.url))
+    }
+
+    /// Decodes the message at stream sequence `sequence`, which was read from the
+    /// subject of `negotiation`.
+    pub(crate) fn decode(
+        &self,
+        negotiation: &NegotiationId,
+        sequence: u64,
+        payload: &[u8],
+    ) -> Result<RecordedEvent, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            negotiation: negotiation.to_string(),
+            position: format!("stream {} sequence {sequence}", self.config.stream),
+            reason,
+        };
+        let event = RecordedEvent::decode(payload).map_err(|e| corrupt(e.to_string()))?;
+        if event.negotiation_id != *negotiation {
+            return Err(corrupt(format!(
+                "the event on subject {} belongs to negotiation {}",
+                self.subjects.of(negotiation),
+                event.negotiation_id
+            )));
+        }
+        Ok(event)
+    }
+
+    /// The last message on the subject of `negotiation` (from the stream leader), with
+    /// its stream sequence; `None` when the subject has no message.
+    pub(crate) async fn last_event(
+        &self,
+        negotiation: &NegotiationId,
+    ) -> Result<Option<(u64, RecordedEvent)>, StoreError> {
+        let subject = self.subjects.of(negotiation);
+        match self.stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => {
+                let event = self.decode(negotiation, message.sequence, &message.payload)?;
+                self.index
+                    .record(negotiation, event.version, message.sequence);
+                Ok(Some((message.sequence, event)))
+            }
+            Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(None),
+            Err(e) => {
+                Err(self.unavailable(&format!("cannot get the last message on {subject}"), e))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for NatsStore {
+    /// Publishes the event on its negotiation's subject, conditional on the subject's
+    /// last stream sequence being that of version `event.version - 1`, and awaits the
+    /// server's acknowledgement.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the negotiation is not at `event.version - 1`
+    /// (`actual` is the version found), also when the server acknowledges the message
+    /// as a duplicate of an earlier one with the same command id (nothing new was
+    /// stored: re-read to find the earlier event), and for `event.version == 0`;
+    /// [`StoreError::Unavailable`] on timeouts and lost connections (the event may or
+    /// may not be stored); [`StoreError::Incompatible`] when the event is larger than
+    /// the server's `max_payload`.
+    #[tracing::instrument(skip_all, fields(negotiation_id = %event.negotiation_id, version = event.version))]
+    async fn append(&self, event: &RecordedEvent) -> Result<(), StoreError> {
+        self.append_event(event).await
+    }
+
+    /// First gets the subject's last message: the read stops there (events appended
+    /// meanwhile are left for the next read). An empty subject, or one whose last
+    /// version is at most `after_version`, gives an empty `Vec` at once; when the last
+    /// message is the only one wanted, it is the answer. Otherwise an ordered consumer
+    /// filtered to the subject delivers the events, from the stream sequence after
+    /// `after_version` when this client knows it (else from the subject's first
+    /// message, skipping versions up to `after_version`). A single event whose
+    /// sequence this client knows (`limit == Some(1)`) is one message get.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] (naming the negotiation and stream sequence) when a
+    /// message does not decode, fails its hash, belongs to another negotiation, or
+    /// breaks the version sequence; [`StoreError::Unavailable`] on timeouts and lost
+    /// connections.
+    #[tracing::instrument(skip_all, fields(negotiation_id = %negotiation, after_version))]
+    async fn read(
+        &self,
+        negotiation: &NegotiationId,
+        after_version: u64,
+        limit: Option<usize>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_events(negotiation, after_version, limit).await
+    }
+
+    /// Lists the subjects of the stream that hold messages (stream info with a subject
+    /// filter), as negotiation ids, sorted. A subject under the prefix that is not a
+    /// valid negotiation id (published by something else) is left out with a warning.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on timeouts and lost connections.
+    async fn negotiations(&self) -> Result<Vec<NegotiationId>, StoreError> {
+        let mut subjects = self
+            .stream
+            .info_with_subjects(self.subjects.all())
+            .await
+            .map_err(|e| self.unavailable("cannot list subjects", e))?;
+        let mut ids = Vec::new();
+        while let Some(item) = subjects.next().await {
+            let (subject, count) = item.map_err(|e| self.unavailable("cannot list subjects", e))?;
+            match self.subjects.negotiation(&subject) {
+                Some(id) if count > 0 => ids.push(id),
+                Some(_) => {}
+                None => tracing::warn!(subject, "subject is not a negotiation; left out"),
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// The version of the last message on the negotiation's subject (0 when none).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on timeouts and lost connections;
+    /// [`StoreError::Corrupt`] when that message does not decode.
+    async fn last_version(&self, negotiation: &NegotiationId) -> Result<u64, StoreError> {
+        Ok(self
+            .last_event(negotiation)
+            .await?
+            .map_or(0, |(_, event)| event.version))
+    }
+}

@@ -1,0 +1,198 @@
+//! A single `nats-server` with JetStream, on loopback, with a store of its own.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::TestkitError;
+use crate::binary::ServerBinary;
+use crate::process::{ServerProcess, log_path, pid_path, read_from, tail};
+
+/// How long a server may take to start (or restart, recovering its store) and take clients.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The server name given with `-n`, kept across restarts so JetStream sees the same server.
+const SERVER_NAME: &str = "roundtable-testkit";
+
+/// A running single `nats-server` with JetStream enabled, for one test.
+///
+/// Listens on `127.0.0.1` only, keeps its JetStream store in a fresh temporary
+/// directory, and writes its stdout and stderr to `nats-server.log` in that directory
+/// (not to the test's terminal). Command line:
+/// `nats-server -a 127.0.0.1 -p PORT -js -sd STORE_DIR -n roundtable-testkit -P PID_FILE`.
+///
+/// [`NatsServer::kill`] stops it with SIGKILL, as a crash would;
+/// [`NatsServer::restart`] brings it back on the same port and store directory.
+/// Dropping it kills and reaps the process and removes the temporary directory; when
+/// dropped during a panic (a failing test) it first prints the end of the server log to
+/// stderr, which the test harness shows with the failure.
+#[derive(Debug)]
+pub struct NatsServer {
+    // Declared before `dir`: the process is killed before its directory is removed.
+    process: Option<ServerProcess>,
+    binary: ServerBinary,
+    port: u16,
+    dir: TempDir,
+}
+
+impl NatsServer {
+    /// Starts the `nats-server` found by [`ServerBinary::locate`] (2.10 or newer) on a
+    /// free loopback port, and waits until it takes clients.
+    ///
+    /// # Errors
+    /// Those of [`ServerBinary::locate`] (missing or too old binary, with how to get a
+    /// current one) and of [`NatsServer::start_with`].
+    pub async fn start() -> Result<NatsServer, TestkitError> {
+        NatsServer::start_with(ServerBinary::locate()?).await
+    }
+
+    /// Starts the `nats-server` at `path`, whatever its version: for tests that need an
+    /// old server on purpose.
+    ///
+    /// # Errors
+    /// Those of [`ServerBinary::at`] and of [`NatsServer::start_with`].
+    pub async fn start_with_binary(path: impl AsRef<Path>) -> Result<NatsServer, TestkitError> {
+        NatsServer::start_with(ServerBinary::at(path)?).await
+    }
+
+    /// Starts `binary` on a free loopback port with a fresh store directory, and waits
+    /// (at most [`READY_TIMEOUT`]) until it says it is ready and answers a client.
+    ///
+    /// The port is chosen by the server itself (`-p -1`) and read back from its log, so
+    /// two tests never race for one port; restarts then ask for that same port.
+    ///
+    /// # Errors
+    /// [`TestkitError::Io`] when the temporary directory or the process cannot be made;
+    /// [`TestkitError::Start`] when the server exits early or is not ready in time, with
+    /// the end of its log.
+    pub async fn start_with(binary: ServerBinary) -> Result<NatsServer, TestkitError> {
+        let dir = tempfile::Builder::new()
+            .prefix("roundtable-nats-")
+            .tempdir()
+            .map_err(|e| TestkitError::Io(format!("cannot create a temporary directory: {e}")))?;
+        let store = dir.path().join("store");
+        fs::create_dir(&store)
+            .map_err(|e| TestkitError::Io(format!("cannot create {}: {e}", store.display())))?;
+        let args = server_args(None, &store);
+        let (process, port) = ServerProcess::start(
+            &binary,
+            &args,
+            &pid_path(dir.path()),
+            &log_path(dir.path()),
+            READY_TIMEOUT,
+        )
+        .await?;
+        Ok(NatsServer {
+            process: Some(process),
+            binary,
+            port,
+            dir,
+        })
+    }
+
+    /// The client URL: `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The client port on `127.0.0.1`; the same across restarts.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The JetStream store directory (`-sd`); the same across restarts.
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// The file that collects the server's stdout and stderr, across restarts.
+    pub fn log_path(&self) -> PathBuf {
+        log_path(self.dir.path())
+    }
+
+    /// Everything the server has logged so far, across restarts.
+    pub fn log(&self) -> String {
+        read_from(&self.log_path(), 0)
+    }
+
+    /// The executable this server runs, and its version.
+    pub fn binary(&self) -> &ServerBinary {
+        &self.binary
+    }
+
+    /// The process id, while running.
+    pub fn pid(&mut self) -> Option<u32> {
+        let process = self.process.as_mut()?;
+        process.is_running().then(|| process.id())
+    }
+
+    /// Whether the server process is running (it may also have died on its own).
+    pub fn is_running(&mut self) -> bool {
+        self.process.as_mut().is_some_and(ServerProcess::is_running)
+    }
+
+    /// Kills the server with SIGKILL, as a crash or power loss would (no clean
+    /// shutdown, no flush), and reaps the process. Does nothing when it is not running.
+    pub fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill();
+        }
+    }
+
+    /// Starts the server again on the same port and store directory, killing it first
+    /// (SIGKILL) if it is still running, and waits until it takes clients again. JetStream
+    /// recovers its streams before the server takes clients.
+    ///
+    /// # Errors
+    /// As [`NatsServer::start_with`]; notably [`TestkitError::Start`] when another process
+    /// took the port in the meantime.
+    pub async fn restart(&mut self) -> Result<(), TestkitError> {
+        self.kill();
+        let args = server_args(Some(self.port), &self.store_dir());
+        let (process, port) = ServerProcess::start(
+            &self.binary,
+            &args,
+            &pid_path(self.dir.path()),
+            &log_path(self.dir.path()),
+            READY_TIMEOUT,
+        )
+        .await?;
+        self.process = Some(process);
+        if port != self.port {
+            return Err(TestkitError::Start(format!(
+                "nats-server came back on port {port} instead of {}",
+                self.port
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- end of nats-server log ({}, {}):\n{}\n---",
+                self.url(),
+                self.log_path().display(),
+                tail(&self.log(), 40)
+            );
+        }
+    }
+}
+
+/// The command line of a single server; `port: None` lets the server choose (`-p -1`).
+fn server_args(port: Option<u16>, store: &Path) -> Vec<OsString> {
+    let port = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
+    let mut args: Vec<OsString> = ["-a", "127.0.0.1", "-p", &port, "-js", "-sd"]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+    args.push(store.as_os_str().to_owned());
+    args.extend(["-n", SERVER_NAME].map(OsString::from));
+    args
+}
