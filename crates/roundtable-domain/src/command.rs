@@ -162,7 +162,7 @@ impl Command {
 pub struct OpenNegotiation {
     /// Human title, 1 to 500 characters.
     pub title: String,
-    /// The municipal service negotiated (`water_sanitation`, `solid_waste`...), 1 to 100 characters.
+    /// The municipal service negotiated (`water_sanitation`, `solid_waste`...), 1 to 500 characters.
     pub service: String,
     /// Defaults to `consent`.
     #[serde(default)]

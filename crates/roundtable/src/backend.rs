@@ -1,0 +1,61 @@
+//! Opening the event store the global options select.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use roundtable_domain::{NegotiationId, Projection};
+use roundtable_store::{EventStore, load};
+
+/// The selected store, behind the port.
+pub(crate) struct Backend {
+    store: Arc<dyn EventStore>,
+    description: String,
+}
+
+impl Backend {
+    /// NATS JetStream when `nats_url` is given, else the embedded store in `data_dir`.
+    pub(crate) async fn open(
+        nats_url: Option<&str>,
+        data_dir: &Path,
+        replicas: usize,
+    ) -> anyhow::Result<Backend> {
+        if let Some(url) = nats_url {
+            let config = roundtable_nats::NatsConfig {
+                replicas,
+                ..Default::default()
+            };
+            let store = roundtable_nats::NatsStore::connect(url, config)
+                .await
+                .with_context(|| format!("cannot use NATS JetStream at {url}"))?;
+            Ok(Backend {
+                store: Arc::new(store),
+                description: format!("NATS JetStream at {url}"),
+            })
+        } else {
+            let store =
+                roundtable_sqlite::SqliteStore::open_in_dir(data_dir).with_context(|| {
+                    format!("cannot open the embedded store in {}", data_dir.display())
+                })?;
+            Ok(Backend {
+                store: Arc::new(store),
+                description: format!("the embedded store in {}", data_dir.display()),
+            })
+        }
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// Where the events are, in words.
+    pub(crate) fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Folds every event of `id` into its current projection.
+    pub(crate) async fn load(&self, id: &NegotiationId) -> anyhow::Result<Projection> {
+        Ok(load(&*self.store, id).await?)
+    }
+}

@@ -1,0 +1,341 @@
+//! Text for people: the agreement as a secretariat reads it, and one line per event.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::str::FromStr;
+
+use roundtable_domain::view::{
+    CommitmentStatus, NegotiationStatus, ObjectionStatus, ProposalStatus,
+};
+use roundtable_domain::vocab::{Role, Sector};
+use roundtable_domain::{AgreementView, EventBody, RecordedEvent};
+use rust_decimal::Decimal;
+
+const WIDTH: usize = 88;
+
+/// The agreement view as a secretariat reads it: partners by sector, agreed clauses,
+/// open proposals with endorsers and objectors, commitments by partner with totals,
+/// and signatures by agreement version.
+pub(crate) fn agreement(v: &AgreementView) -> String {
+    let mut out = String::new();
+    let status = match v.status {
+        NegotiationStatus::Open => "open",
+        NegotiationStatus::Concluded => "CONCLUDED",
+    };
+    let _ = writeln!(out, "{}", v.title);
+    let _ = writeln!(
+        out,
+        "negotiation {} · service {} · decision rule {} · {status}",
+        v.negotiation_id, v.service, v.decision_rule
+    );
+    let _ = writeln!(
+        out,
+        "{} events · agreement version {} · last event hash {}",
+        v.version,
+        v.agreement_version,
+        short(&v.last_event_hash)
+    );
+
+    let _ = writeln!(out, "\nPARTNERS ({})", v.partners.len());
+    for sector in Sector::ALL {
+        let members: Vec<_> = v.partners.values().filter(|p| p.sector == sector).collect();
+        if members.is_empty() {
+            let _ = writeln!(out, "  {sector}: nobody admitted");
+            continue;
+        }
+        let _ = writeln!(out, "  {sector}");
+        for p in members {
+            let _ = writeln!(
+                out,
+                "    {:<20} {} ({}, {})",
+                p.partner_id,
+                p.name,
+                p.kind,
+                p.role.as_str()
+            );
+        }
+    }
+
+    let _ = writeln!(out, "\nAGREED CLAUSES ({})", v.clauses.len());
+    if v.clauses.is_empty() {
+        let _ = writeln!(out, "  none yet");
+    }
+    for c in v.clauses.values() {
+        let _ = writeln!(
+            out,
+            "  {} (version {}, adopted from {})",
+            c.clause_id, c.version, c.adopted_from
+        );
+        wrap(&mut out, &c.text, "    ");
+    }
+
+    let open: Vec<_> = v
+        .proposals
+        .values()
+        .filter(|p| p.status == ProposalStatus::Open)
+        .collect();
+    let _ = writeln!(out, "\nOPEN PROPOSALS ({})", open.len());
+    if open.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for p in open {
+        let kind = match p.amends_version {
+            Some(n) => format!("amends {} version {n}", p.clause_id),
+            None => format!("on {}", p.clause_id),
+        };
+        let title = p
+            .title
+            .as_deref()
+            .map(|t| format!(": {t}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {kind}, by {}{title}",
+            p.proposal_id, p.proposed_by
+        );
+        wrap(&mut out, &p.text, "    ");
+        let endorsers: Vec<String> = p
+            .endorsed_by
+            .iter()
+            .map(|id| match v.partners.get(id) {
+                Some(pt) if pt.role == Role::Observer => format!("{id} (observer)"),
+                _ => id.to_string(),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "    endorsed by: {}",
+            if endorsers.is_empty() {
+                "nobody yet".to_owned()
+            } else {
+                endorsers.join(", ")
+            }
+        );
+        for o in v.open_objections_on(&p.proposal_id) {
+            let what = if o.blocking { "BLOCKS" } else { "concern" };
+            let _ = writeln!(
+                out,
+                "    {what}: {} by {}: {}",
+                o.objection_id, o.raised_by, o.grounds
+            );
+        }
+    }
+
+    let blocking: Vec<_> = v
+        .objections
+        .values()
+        .filter(|o| o.status == ObjectionStatus::Open && o.blocking)
+        .collect();
+    if !blocking.is_empty() {
+        let _ = writeln!(out, "\nBLOCKED BY ({})", blocking.len());
+        for o in blocking {
+            let _ = writeln!(
+                out,
+                "  {} blocks {} ({})",
+                o.raised_by, o.proposal_id, o.objection_id
+            );
+        }
+    }
+
+    let _ = writeln!(out, "\nCOMMITMENTS ({})", v.commitments.len());
+    if v.commitments.is_empty() {
+        let _ = writeln!(out, "  none yet");
+    }
+    let mut totals: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for partner in v.partners.values() {
+        let theirs: Vec<_> = v
+            .commitments
+            .values()
+            .filter(|c| c.partner_id == partner.partner_id)
+            .collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {} ({})", partner.name, partner.partner_id);
+        for c in theirs {
+            let amount = c
+                .amount
+                .as_ref()
+                .map(|a| format!(" {} {}", a.value, a.currency))
+                .unwrap_or_default();
+            let due = c.due.map(|d| format!(", due {d}")).unwrap_or_default();
+            let clause = c
+                .clause_id
+                .as_ref()
+                .map(|cl| format!(", for {cl}"))
+                .unwrap_or_default();
+            let status = match c.status {
+                CommitmentStatus::Active => "",
+                CommitmentStatus::Withdrawn => " [WITHDRAWN]",
+            };
+            let _ = writeln!(
+                out,
+                "    {} {}{amount}{due}{clause}{status}",
+                c.commitment_id, c.kind
+            );
+            wrap(&mut out, &c.description, "      ");
+            if c.status == CommitmentStatus::Active {
+                if let Some(a) = &c.amount {
+                    if let Ok(d) = Decimal::from_str(&a.value) {
+                        *totals.entry(a.currency.as_str()).or_default() += d;
+                    }
+                }
+            }
+        }
+    }
+    for (currency, total) in &totals {
+        let _ = writeln!(out, "  active total: {total} {currency}");
+    }
+
+    let _ = writeln!(
+        out,
+        "\nSIGNATURES (agreement version {})",
+        v.agreement_version
+    );
+    let mut by_version: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for s in &v.signatures {
+        by_version
+            .entry(s.agreement_version)
+            .or_default()
+            .push(s.partner_id.as_str());
+    }
+    if by_version.is_empty() {
+        let _ = writeln!(out, "  nobody has signed");
+    }
+    for (version, who) in by_version.iter().rev() {
+        let note = if *version == v.agreement_version {
+            "current"
+        } else {
+            "stale"
+        };
+        let _ = writeln!(out, "  at version {version} ({note}): {}", who.join(", "));
+    }
+    if v.status == NegotiationStatus::Open {
+        let awaiting: Vec<&str> = v.awaiting_signature.iter().map(|p| p.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "  still to sign: {}",
+            if awaiting.is_empty() {
+                "nobody".to_owned()
+            } else {
+                awaiting.join(", ")
+            }
+        );
+    }
+    out
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..16).unwrap_or(hash)
+}
+
+fn wrap(out: &mut String, text: &str, indent: &str) {
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent.len() + line.len() + 1 + word.len() > WIDTH {
+            let _ = writeln!(out, "{indent}{line}");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        let _ = writeln!(out, "{indent}{line}");
+    }
+}
+
+/// One event as one line of text: version, business time, actor, type and gist.
+pub(crate) fn write_event_line(out: &mut impl Write, e: &RecordedEvent) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:>5}  {}  {:<20} {:<22} {}",
+        e.version,
+        e.occurred_at.format("%Y-%m-%d %H:%M"),
+        e.event.actor.as_str(),
+        e.event_type(),
+        gist(&e.event.body)
+    )
+}
+
+/// One event as its stored canonical JSON envelope on one line.
+pub(crate) fn write_json_line(out: &mut impl Write, e: &RecordedEvent) -> std::io::Result<()> {
+    out.write_all(&e.to_bytes())?;
+    out.write_all(b"\n")
+}
+
+fn gist(body: &EventBody) -> String {
+    match body {
+        EventBody::NegotiationOpened(e) => {
+            format!("{} ({}, {})", e.title, e.service, e.decision_rule)
+        }
+        EventBody::PartnerAdmitted(e) => format!(
+            "{} {} ({}, {})",
+            e.partner_id,
+            e.name,
+            e.kind,
+            e.role.as_str()
+        ),
+        EventBody::ProposalMade(e) => match e.amends_version {
+            Some(n) => format!("{} amends {} v{n}", e.proposal_id, e.clause_id),
+            None => format!("{} on {}", e.proposal_id, e.clause_id),
+        },
+        EventBody::ProposalWithdrawn(e) => {
+            with_list(e.proposal_id.as_str(), "moot", &e.mooted_objections)
+        }
+        EventBody::ProposalEndorsed(e) => e.proposal_id.to_string(),
+        EventBody::EndorsementRetracted(e) => e.proposal_id.to_string(),
+        EventBody::ObjectionRaised(e) => format!(
+            "{} on {}{}",
+            e.objection_id,
+            e.proposal_id,
+            if e.blocking { " (blocking)" } else { "" }
+        ),
+        EventBody::ObjectionWithdrawn(e) => e.objection_id.to_string(),
+        EventBody::ProposalAdopted(e) => {
+            let mut s = format!(
+                "{} -> {} v{}, agreement v{}",
+                e.proposal_id, e.clause_id, e.clause_version, e.agreement_version
+            );
+            if !e.superseded.is_empty() {
+                s = with_list(&s, "superseded", &e.superseded);
+            }
+            if !e.noted_objections.is_empty() {
+                s = with_list(&s, "noted", &e.noted_objections);
+            }
+            s
+        }
+        EventBody::CommitmentMade(e) => {
+            let amount = e
+                .amount
+                .as_ref()
+                .map(|a| format!(" {} {}", a.value, a.currency))
+                .unwrap_or_default();
+            format!(
+                "{} {}{amount}, agreement v{}",
+                e.commitment_id, e.kind, e.agreement_version
+            )
+        }
+        EventBody::CommitmentWithdrawn(e) => {
+            format!("{}, agreement v{}", e.commitment_id, e.agreement_version)
+        }
+        EventBody::AgreementSigned(e) => format!("agreement v{}", e.agreement_version),
+        EventBody::NegotiationConcluded(e) => {
+            format!(
+                "agreement v{} signed by {} signatories",
+                e.agreement_version,
+                e.signatories.len()
+            )
+        }
+    }
+}
+
+fn with_list<T: std::fmt::Display>(head: &str, label: &str, items: &[T]) -> String {
+    if items.is_empty() {
+        return head.to_owned();
+    }
+    let list: Vec<String> = items.iter().map(ToString::to_string).collect();
+    format!("{head}; {label}: {}", list.join(", "))
+}

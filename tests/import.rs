@@ -1,0 +1,369 @@
+//! End-to-end: the `roundtable` binary on real minutes, on the embedded store and on a
+//! real `nats-server` (issue: the main job). Each check runs on both backends.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Store, read_lines, sample_minutes, shared_scenario, write_minutes};
+use roundtable_domain::view::{
+    CommitmentStatus, NegotiationStatus, ObjectionStatus, ProposalStatus,
+};
+
+/// Runs an async check against a fresh embedded store and a fresh NATS server.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Store::embedded()).await;
+                }
+            )*
+        }
+        mod nats {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Store::nats().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    lakeside_minutes_conclude_as_the_rules_say,
+    a_moved_line_stops_the_import_and_the_original_completes_it,
+    bad_lines_are_rejected_by_line_and_record_nothing,
+    freshwater_consultation_imports_whole,
+    project_sample_minutes_conclude,
+);
+
+async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
+    let file = shared_scenario("lakeside-water.jsonl");
+    let run = store.import(&file, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("84 applied, 0 already recorded, 0 rejected"),
+        "{}",
+        run.stdout
+    );
+
+    let v = store.view("lakeside-water");
+    assert_eq!(v.status, NegotiationStatus::Concluded);
+    assert_eq!(v.version, 84);
+    assert_eq!(v.agreement_version, 16);
+    assert_eq!(v.partners.len(), 11);
+    let clauses: Vec<(&str, u32, &str)> = v
+        .clauses
+        .values()
+        .map(|c| (c.clause_id.as_str(), c.version, c.adopted_from.as_str()))
+        .collect();
+    assert_eq!(
+        clauses,
+        vec![
+            ("coverage", 1, "p-coverage-2"),
+            ("tariff", 1, "p-tariff-2"),
+            ("small-providers", 1, "p-vendors-2"),
+            ("staff", 1, "p-staff-2"),
+            ("monitoring", 2, "p-monitoring-2"),
+        ]
+    );
+    let proposals: Vec<(&str, ProposalStatus)> = v
+        .proposals
+        .values()
+        .map(|p| (p.proposal_id.as_str(), p.status))
+        .collect();
+    let (superseded, adopted, withdrawn) = (
+        ProposalStatus::Superseded,
+        ProposalStatus::Adopted,
+        ProposalStatus::Withdrawn,
+    );
+    assert_eq!(
+        proposals,
+        vec![
+            ("p-coverage-1", superseded),
+            ("p-coverage-2", adopted),
+            ("p-tariff-1", superseded),
+            ("p-tariff-2", adopted),
+            ("p-vendors-1", superseded),
+            ("p-vendors-2", adopted),
+            ("p-staff-1", withdrawn),
+            ("p-staff-2", adopted),
+            ("p-monitoring-1", adopted),
+            ("p-monitoring-2", adopted),
+        ]
+    );
+    let endorsers: Vec<&str> = v.proposals["p-coverage-2"]
+        .endorsed_by
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    assert_eq!(
+        endorsers,
+        [
+            "settlements-fed",
+            "clean-water-trust",
+            "lcc",
+            "kiosk-assoc",
+            "aquaglobal"
+        ]
+    );
+    let objections: Vec<(&str, ObjectionStatus)> = v
+        .objections
+        .values()
+        .map(|o| (o.objection_id.as_str(), o.status))
+        .collect();
+    let (moot, withdrawn) = (ObjectionStatus::Moot, ObjectionStatus::Withdrawn);
+    assert_eq!(
+        objections,
+        vec![
+            ("o-coverage-too-few", moot),
+            ("o-coverage-cost", withdrawn),
+            ("o-tariff-indexation", moot),
+            ("o-tariff-level", moot),
+            ("o-vendors-exclusivity", moot),
+            ("o-vendors-quality", moot),
+            ("o-staff-terms", moot),
+        ]
+    );
+    let withdrawn: Vec<&str> = v
+        .commitments
+        .values()
+        .filter(|c| c.status == CommitmentStatus::Withdrawn)
+        .map(|c| c.commitment_id.as_str())
+        .collect();
+    assert_eq!(withdrawn, ["c-civil-trenching"]);
+    assert_eq!(v.commitments.len(), 9);
+    let at = |version: u64| -> Vec<&str> {
+        v.signatures
+            .iter()
+            .filter(|s| s.agreement_version == version)
+            .map(|s| s.partner_id.as_str())
+            .collect()
+    };
+    assert_eq!(
+        at(15),
+        [
+            "lcc",
+            "aquaglobal",
+            "lakeside-civil",
+            "kiosk-assoc",
+            "clean-water-trust"
+        ]
+    );
+    assert_eq!(
+        at(16),
+        [
+            "lcc",
+            "aquaglobal",
+            "lakeside-civil",
+            "kiosk-assoc",
+            "clean-water-trust",
+            "settlements-fed",
+            "mwu"
+        ]
+    );
+    assert_eq!(v.signatures.len(), 12);
+    assert!(v.awaiting_signature.is_empty());
+
+    let (events, projection) = store.verified_events("lakeside-water");
+    assert_eq!(events.len(), 84);
+    assert_eq!(
+        projection.view.expect("opened").last_event_hash,
+        v.last_event_hash
+    );
+    if let Store::Nats(server) = &store {
+        assert_eq!(
+            messages_on(&server.url(), "roundtable.events.lakeside-water").await,
+            84
+        );
+    }
+
+    // Importing the same file again records nothing and says so.
+    let again = store.import(&file, &[]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(
+        again
+            .stdout
+            .contains("0 applied, 84 already recorded, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again.stdout.contains("nothing new recorded"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(store.events("lakeside-water").len(), 84);
+}
+
+async fn messages_on(url: &str, subject: &str) -> u64 {
+    let client = async_nats::connect(url).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    let stream = js
+        .get_stream("ROUNDTABLE_EVENTS")
+        .await
+        .expect("stream exists");
+    let mut subjects = stream.info_with_subjects(subject).await.expect("subjects");
+    use futures::TryStreamExt;
+    let mut count = 0;
+    while let Some((name, n)) = subjects.try_next().await.expect("subject counts") {
+        if name == subject {
+            count = n as u64;
+        }
+    }
+    count
+}
+
+async fn a_moved_line_stops_the_import_and_the_original_completes_it(store: Store) {
+    let original = shared_scenario("lakeside-water.jsonl");
+    let mut lines = read_lines(&original);
+    // Move the adoption of p-coverage-2 to just after its proposal, before anyone endorses it.
+    let adopt = lines
+        .iter()
+        .position(|l| l.contains(r#""do": "adopt", "proposal_id": "p-coverage-2""#))
+        .expect("adopt line");
+    let propose = lines
+        .iter()
+        .position(|l| l.contains(r#""proposal_id": "p-coverage-2", "clause_id""#))
+        .expect("propose line");
+    let moved = lines.remove(adopt);
+    lines.insert(propose + 1, moved);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = write_minutes(dir.path(), "moved.jsonl", &lines);
+
+    let run = store.import(&broken, &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let bad_line = propose + 2; // 1-based number of the moved line
+    assert!(
+        run.stdout
+            .contains(&format!("line {bad_line}: adopt rejected:")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!("stopped at line {bad_line}")),
+        "{}",
+        run.stdout
+    );
+    let recorded_before = lines[..bad_line - 1]
+        .iter()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .count();
+    assert_eq!(store.events("lakeside-water").len(), recorded_before);
+
+    let fixed = store.import(&original, &[]);
+    assert_eq!(fixed.code, 0, "{fixed:?}");
+    assert!(
+        fixed.stdout.contains(&format!(
+            "{} applied, {recorded_before} already recorded, 0 rejected",
+            84 - recorded_before
+        )),
+        "{}",
+        fixed.stdout
+    );
+    let (events, projection) = store.verified_events("lakeside-water");
+    assert_eq!(events.len(), 84);
+    let command_ids: BTreeSet<_> = events.iter().map(|e| e.command_id.clone()).collect();
+    assert_eq!(command_ids.len(), 84, "no command recorded twice");
+    assert_eq!(
+        projection.view.expect("opened").status,
+        NegotiationStatus::Concluded
+    );
+}
+
+async fn bad_lines_are_rejected_by_line_and_record_nothing(store: Store) {
+    let open = r#"{"at": "2027-05-01T09:00:00Z", "negotiation_id": "bad-input", "by": "secretariat", "do": "open_negotiation", "title": "Bad input", "service": "drainage"}"#;
+    let admit = |id: &str| {
+        format!(
+            r#"{{"negotiation_id": "bad-input", "by": "secretariat", "do": "admit_partner", "partner_id": "{id}", "name": "X", "sector": "government", "kind": "municipality", "role": "signatory"}}"#
+        )
+    };
+    let long = "x".repeat(65);
+    let mut lines = vec![open.to_owned()];
+    let bad: Vec<(String, &str)> = vec![
+        (admit("city.council"), "'.'"),
+        (admit("city*"), "'*'"),
+        (admit("city>"), "'>'"),
+        (admit("city council"), "' '"),
+        (admit("City"), "'C'"),
+        (admit("cité"), "'é'"),
+        (admit(&long), "65 characters"),
+        (admit("secretariat"), "reserved"),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "admit_partner", "partner_id": "#.to_owned(), "malformed JSON"),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "frobnicate"}"#.to_owned(), "unknown command"),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "admit_partner", "partner_id": "ok"}"#.to_owned(), "missing field"),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "admit_partner", "partner_id": "ok", "name": "X", "sector": "government", "kind": "ngo", "role": "signatory"}"#.to_owned(), "belongs to sector civil_society"),
+        (r#"{"negotiation_id": "bad input", "by": "secretariat", "do": "conclude"}"#.to_owned(), "negotiation_id"),
+        (r#"{"negotiation_id": "bad-input", "by": "Lcc", "do": "sign"}"#.to_owned(), "by \"Lcc\""),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "conclude", "at": "tomorrow"}"#.to_owned(), "\"at\""),
+        (r#"[1, 2, 3]"#.to_owned(), "JSON object"),
+    ];
+    lines.extend(bad.iter().map(|(l, _)| l.clone()));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_minutes(dir.path(), "bad.jsonl", &lines);
+    let run = store.import(&file, &["--keep-going"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    for (i, (_, why)) in bad.iter().enumerate() {
+        let n = i + 2;
+        let reported = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("line {n}: ")))
+            .unwrap_or_else(|| panic!("line {n} not reported:\n{}", run.stdout));
+        assert!(reported.contains("rejected: "), "{reported}");
+        assert!(
+            reported.contains(why),
+            "line {n} should say {why:?}: {reported}"
+        );
+    }
+    assert!(
+        run.stdout.contains(&format!(
+            "1 applied, 0 already recorded, {} rejected",
+            bad.len()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(store.events("bad-input").len(), 1);
+
+    // Without --keep-going the first bad line stops the import.
+    let first = store.import(&file, &[]);
+    assert_eq!(first.code, 1);
+    assert!(
+        first.stdout.contains("line 2: admit_partner rejected:"),
+        "{}",
+        first.stdout
+    );
+    assert!(!first.stdout.contains("line 3:"), "{}", first.stdout);
+    assert_eq!(store.events("bad-input").len(), 1);
+}
+
+async fn freshwater_consultation_imports_whole(store: Store) {
+    let run = store.import(&shared_scenario("polis-freshwater.jsonl"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = store.view("nz-freshwater");
+    assert_eq!(v.status, NegotiationStatus::Open);
+    assert_eq!(v.version, 3748);
+    assert_eq!(v.clauses.len(), 39);
+    assert_eq!(v.partners.len(), 116);
+    let (events, _) = store.verified_events("nz-freshwater");
+    assert_eq!(events.len(), 3748);
+}
+
+async fn project_sample_minutes_conclude(store: Store) {
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = store.run(&["view", "harbourside-waste"]);
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(text.stdout.contains("CONCLUDED"), "{}", text.stdout);
+    assert!(text.stdout.contains("AGREED CLAUSES"), "{}", text.stdout);
+    assert_eq!(
+        store.view("harbourside-waste").status,
+        NegotiationStatus::Concluded
+    );
+}
