@@ -49,6 +49,16 @@ pub enum HandleError {
         /// How many times it re-read and re-decided.
         attempts: usize,
     },
+    /// The caller expected the negotiation at another version (HTTP `If-Match`).
+    #[error("negotiation {negotiation} is at version {actual}, not {expected}")]
+    PreconditionFailed {
+        /// The negotiation.
+        negotiation: NegotiationId,
+        /// The version the caller expected.
+        expected: u64,
+        /// The version recorded.
+        actual: u64,
+    },
     /// The store failed; whether the command was recorded is unknown, so retry it
     /// with the same command id.
     #[error(transparent)]
@@ -125,8 +135,23 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
     /// [`HandleError::Rejected`] with the broken rule; [`HandleError::Conflict`] when
     /// concurrent writers won every attempt; [`HandleError::Store`] when the store
     /// failed (retrying with the same command id is safe).
-    #[tracing::instrument(skip_all, fields(negotiation_id = %cmd.negotiation_id, command = cmd.command.name()))]
     pub async fn handle(&self, cmd: &CommandEnvelope) -> Result<Handled, HandleError> {
+        self.handle_expecting(cmd, None).await
+    }
+
+    /// Like [`CommandHandler::handle`], but only if the negotiation is still at
+    /// `expected_version` (the number of its events) when the event is appended: the
+    /// client-side optimistic concurrency of HTTP `If-Match`. A retry of an already
+    /// recorded command is answered with its event whatever the version.
+    ///
+    /// # Errors
+    /// As [`CommandHandler::handle`], plus [`HandleError::PreconditionFailed`].
+    #[tracing::instrument(skip_all, fields(negotiation_id = %cmd.negotiation_id, command = cmd.command.name()))]
+    pub async fn handle_expecting(
+        &self,
+        cmd: &CommandEnvelope,
+        expected_version: Option<u64>,
+    ) -> Result<Handled, HandleError> {
         let id = &cmd.negotiation_id;
         let aggregate = self.aggregate(id);
         let mut agg = aggregate.lock().await;
@@ -145,6 +170,22 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                     .map(Handled::AlreadyRecorded);
             }
             let projection = agg.projection.get_or_insert_with(Projection::new);
+            if let Some(expected) = expected_version {
+                if projection.version != expected {
+                    if fresh {
+                        return Err(HandleError::PreconditionFailed {
+                            negotiation: id.clone(),
+                            expected,
+                            actual: projection.version,
+                        });
+                    }
+                    agg.catch_up(&*self.store, id)
+                        .await
+                        .map_err(HandleError::Store)?;
+                    fresh = true;
+                    continue;
+                }
+            }
             match decide(projection.view.as_ref(), cmd) {
                 Err(rejection) if fresh => return Err(HandleError::Rejected(rejection)),
                 Err(_) => {}

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod handler;
+pub mod projection;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 use roundtable_domain::{NegotiationId, RecordedEvent};
 
 pub use handler::{CommandHandler, HandleError, Handled, load};
+pub use projection::{Change, ChangeSink, EventFeed, FeedItem, NoChanges, StoredView, ViewStore};
 
 /// An append-only log of [`RecordedEvent`]s, one sequence per negotiation.
 ///

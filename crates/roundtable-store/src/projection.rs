@@ -1,0 +1,159 @@
+//! The read side's ports: where projected views live ([`ViewStore`]), the ordered feed
+//! of every recorded event that projectors consume ([`EventFeed`]), and where change
+//! notifications go ([`ChangeSink`]).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use roundtable_domain::view::NegotiationStatus;
+use roundtable_domain::{AgreementView, NegotiationId, RecordedEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// A stored agreement view and the revision to update it against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredView {
+    /// The view, re-indexed and ready to be used as state.
+    pub view: AgreementView,
+    /// Opaque, increasing revision of the stored value (a KV revision, a row counter).
+    pub revision: u64,
+}
+
+/// The read model: one agreement view per negotiation, updated optimistically.
+///
+/// On NATS: a JetStream key-value bucket; embedded: a table in the store's file.
+#[async_trait]
+pub trait ViewStore: Send + Sync + 'static {
+    /// The stored view of `negotiation`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when the stored bytes are
+    /// not a view.
+    async fn get(&self, negotiation: &NegotiationId) -> Result<Option<StoredView>, StoreError>;
+
+    /// Stores `view` if the stored revision is still `expected` (`None`: no view stored
+    /// yet) and returns the new revision.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when another writer updated (or created) it first: the
+    /// caller re-reads and retries. [`StoreError::Unavailable`].
+    async fn put(&self, view: &AgreementView, expected: Option<u64>) -> Result<u64, StoreError>;
+
+    /// The ids of every stored view, sorted.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn list(&self) -> Result<Vec<NegotiationId>, StoreError>;
+
+    /// Drops every stored view (for a rebuild).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn clear(&self) -> Result<(), StoreError>;
+}
+
+/// One entry of the [`EventFeed`]: a recorded event at its position in the global
+/// order, or an entry that could not be decoded.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    /// Position in the store's global order (the stream sequence on NATS, the row
+    /// position embedded). Increasing, not necessarily gapless.
+    pub position: u64,
+    /// The negotiation the entry belongs to, when known even if it did not decode
+    /// (from the NATS subject, from the row).
+    pub negotiation: Option<NegotiationId>,
+    /// The decoded event, or why it could not be decoded.
+    pub event: Result<RecordedEvent, StoreError>,
+}
+
+/// The ordered feed of every recorded event of every negotiation, with a durable
+/// checkpoint: a restarted consumer resumes after the last acknowledged entry.
+///
+/// On NATS: a durable JetStream consumer (the checkpoint is its ack floor); embedded:
+/// the events table read by position, with a checkpoint row. Entries may be delivered
+/// more than once (after a crash, or to several consumers of one durable name): a
+/// projector must apply each event at most once by comparing versions.
+#[async_trait]
+pub trait EventFeed: Send {
+    /// Waits up to `wait` for entries after those already returned, up to `max`.
+    /// An empty result means nothing new arrived in time.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn next(&mut self, max: usize, wait: Duration) -> Result<Vec<FeedItem>, StoreError>;
+
+    /// Acknowledges entries up to and including `position` among those returned: the
+    /// checkpoint moves there and they are not delivered again to this consumer name.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn ack(&mut self, position: u64) -> Result<(), StoreError>;
+
+    /// How many recorded entries this consumer has not yet acknowledged.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn lag(&mut self) -> Result<u64, StoreError>;
+}
+
+/// A change notification: one per projected event, on `roundtable.changes.<negotiation_id>`
+/// on NATS. Applying it is idempotent: `version` says how far the view has moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The negotiation.
+    pub negotiation_id: NegotiationId,
+    /// Its version after this event (number of events applied).
+    pub version: u64,
+    /// The event's id.
+    pub event_id: Uuid,
+    /// The event's type (`proposal_adopted`...).
+    pub event_type: String,
+    /// Who acted.
+    pub actor: String,
+    /// Business time of the event.
+    pub occurred_at: DateTime<Utc>,
+    /// The agreement version after this event.
+    pub agreement_version: u64,
+    /// The negotiation's status after this event.
+    pub status: NegotiationStatus,
+}
+
+impl Change {
+    /// The notification for `event` once `view` includes it.
+    pub fn of(event: &RecordedEvent, view: &AgreementView) -> Change {
+        Change {
+            negotiation_id: event.negotiation_id.clone(),
+            version: event.version,
+            event_id: event.event_id,
+            event_type: event.event_type().to_owned(),
+            actor: event.event.actor.to_string(),
+            occurred_at: event.occurred_at,
+            agreement_version: view.agreement_version,
+            status: view.status,
+        }
+    }
+}
+
+/// Where change notifications go once a view is stored.
+#[async_trait]
+pub trait ChangeSink: Send + Sync + 'static {
+    /// Publishes one change.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn publish(&self, change: &Change) -> Result<(), StoreError>;
+}
+
+/// A [`ChangeSink`] that drops every change (the embedded store has no message bus).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoChanges;
+
+#[async_trait]
+impl ChangeSink for NoChanges {
+    async fn publish(&self, _change: &Change) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
