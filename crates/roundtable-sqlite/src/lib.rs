@@ -5,17 +5,25 @@
 //!   check that it is a Roundtable database and bring its schema up to date.
 //! - The [`EventStore`] implementation appends with optimistic concurrency inside one
 //!   `BEGIN IMMEDIATE` transaction and reads events back exactly as appended.
+//! - [`SqliteViewStore`] keeps the projected agreement views, and [`SqliteEventFeed`]
+//!   reads every event in commit order with a checkpoint per consumer: the read side's
+//!   ports ([`ViewStore`], [`EventFeed`]) in the same file.
 //!
 //! # The file
 //!
-//! One table, `events`: a global `position` (insertion order, which is also commit
+//! Schema version 1 has one table, `events`: a global `position` (insertion order, which is also commit
 //! order because writers are serialised), `negotiation_id`, `version`, `command_id`,
 //! `event_id`, `event_type`, `recorded_at` and `body`, the event's stored bytes
 //! ([`RecordedEvent::to_bytes`](roundtable_domain::RecordedEvent::to_bytes)), with
 //! `UNIQUE(negotiation_id, version)` and `UNIQUE(negotiation_id, command_id)`.
 //! Triggers abort every `UPDATE` and `DELETE` on it: events are immutable
-//! (DOMAIN.md, "Events"). Later schema versions (the projector's stored views and
-//! checkpoint) go into tables of their own, through `PRAGMA user_version`.
+//! (DOMAIN.md, "Events").
+//!
+//! Schema version 2 adds the read side, in tables of their own: `views` (one row per
+//! negotiation: its agreement view as JSON, its version, and the revision it is
+//! updated against), `view_revision` (the counter revisions come from) and
+//! `checkpoints` (per consumer name, the `position` acknowledged). A version-1 file is
+//! migrated when opened, through `PRAGMA user_version`.
 //!
 //! # Durability and sharing
 //!
@@ -26,13 +34,20 @@
 //! readers never wait for writers.
 //!
 //! [`EventStore`]: roundtable_store::EventStore
+//! [`ViewStore`]: roundtable_store::ViewStore
+//! [`EventFeed`]: roundtable_store::EventFeed
 
 #![warn(missing_docs)]
 
 mod errors;
+mod feed;
 mod port;
 mod schema;
 mod store;
+mod views;
+
+pub use feed::{POLL_INTERVAL, SqliteEventFeed};
+pub use views::SqliteViewStore;
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{BUSY_TIMEOUT, DB_FILE_NAME, SqliteStore};

@@ -46,6 +46,27 @@ const MIGRATIONS: &[&str] = &[
     BEGIN
         SELECT RAISE(ABORT, 'events are immutable: delete refused');
     END;",
+    // 2: the read side. `views` holds each negotiation's projected agreement view
+    // (its JSON, with the version it is at) and the revision it is updated against;
+    // `view_revision` hands out revisions, so that a revision is never reused, not
+    // even after every view was dropped for a rebuild. `checkpoints` holds, per
+    // consumer name, the position in `events` up to which a projector has
+    // acknowledged the feed.
+    "CREATE TABLE views (
+        negotiation_id TEXT    PRIMARY KEY,
+        revision       INTEGER NOT NULL,
+        version        INTEGER NOT NULL,
+        body           BLOB    NOT NULL
+    ) STRICT;
+    CREATE TABLE view_revision (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        last INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO view_revision (id, last) VALUES (1, 0);
+    CREATE TABLE checkpoints (
+        name     TEXT    PRIMARY KEY,
+        position INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// What the file's header and catalogue say it is.
@@ -137,4 +158,47 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         "migrated roundtable database schema"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_file_is_migrated_and_keeps_its_events() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            conn.execute(
+                "INSERT INTO events
+                    (negotiation_id, version, command_id, event_id, event_type, recorded_at, body)
+                 VALUES ('old', 1, 'c', 'e', 't', 'r', x'7b7d')",
+                [],
+            )
+            .expect("insert");
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .expect("application_id");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("user_version");
+        }
+        let mut conn = Connection::open(&path).expect("open");
+        assert_eq!(check(&conn, &path).expect("check"), Verdict::Migrate);
+        migrate(&mut conn, &path).expect("migrate");
+        assert_eq!(check(&conn, &path).expect("check"), Verdict::Current);
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("user_version");
+        assert_eq!(version, 2);
+        let counts: (i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM views),
+                        (SELECT last FROM view_revision), (SELECT count(*) FROM checkpoints)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("query");
+        assert_eq!(counts, (1, 0, 0, 0));
+    }
 }

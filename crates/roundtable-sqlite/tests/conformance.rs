@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use roundtable_sqlite::{DB_FILE_NAME, SqliteStore};
+use roundtable_sqlite::{DB_FILE_NAME, SqliteEventFeed, SqliteStore, SqliteViewStore};
 use roundtable_store::conformance::Harness;
+use roundtable_store::{EventFeed, ViewStore};
 use tempfile::TempDir;
 
 /// One "machine" with a data directory, on which processes open the store.
@@ -74,6 +75,19 @@ impl Harness for SqliteHarness {
         // The restarted machine has its long-running process again; opening it is the
         // first open of the copied files, which recovers the WAL.
         self._bystander = open(db_path(self.dir.path())).await;
+    }
+
+    async fn views(&self) -> Box<dyn ViewStore> {
+        Box::new(SqliteViewStore::new(&self.connect().await))
+    }
+
+    async fn feed(&self, name: &str) -> Box<dyn EventFeed> {
+        let store = self.connect().await;
+        Box::new(
+            SqliteEventFeed::open(&store, name)
+                .await
+                .expect("open the feed"),
+        )
     }
 }
 

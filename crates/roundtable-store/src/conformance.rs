@@ -8,6 +8,12 @@
 //! ```
 //!
 //! Each check is a plain async function here, so a failure points at one guarantee.
+//! The checks of the event log are in this file; those of the read side (the
+//! [`ViewStore`] and the [`EventFeed`]) in `conformance/read_side.rs`.
+
+mod read_side;
+
+pub use read_side::*;
 
 use std::sync::Arc;
 
@@ -21,7 +27,7 @@ use roundtable_domain::{
 };
 use uuid::Uuid;
 
-use crate::{CommandHandler, EventStore, HandleError, Handled, StoreError};
+use crate::{CommandHandler, EventFeed, EventStore, HandleError, Handled, StoreError, ViewStore};
 
 /// A backing store for the suite: started fresh for each check.
 #[async_trait]
@@ -36,6 +42,14 @@ pub trait Harness: Send + Sync + Sized + 'static {
     /// SIGKILL, or the file closed mid-flight) and brings it back on the same data.
     /// Clients opened before may be unusable afterwards.
     async fn crash_and_restart(&mut self);
+    /// A new client of the backing store's read model (the stored views), as a
+    /// projector or API process would open it.
+    async fn views(&self) -> Box<dyn ViewStore>;
+    /// A new feed of every recorded event under the consumer name `name`, as a
+    /// projector process would open it. Where unacknowledged entries come again only
+    /// after a timeout (a JetStream consumer's ack wait), the harness sets it to about
+    /// a second.
+    async fn feed(&self, name: &str) -> Box<dyn EventFeed>;
 }
 
 fn nid(s: &str) -> NegotiationId {
@@ -413,6 +427,16 @@ macro_rules! conformance_suite {
             concurrent_handlers_keep_the_chain,
             negotiations_are_separate,
             survives_a_crash,
+            views_read_back_byte_identical,
+            creating_an_existing_view_conflicts,
+            stale_view_revisions_conflict,
+            views_are_listed_sorted_and_cleared,
+            the_feed_delivers_every_event_in_append_order,
+            a_new_feed_resumes_after_the_checkpoint,
+            unacknowledged_entries_come_again,
+            lag_counts_unacknowledged_entries,
+            an_empty_feed_comes_back_empty,
+            a_reset_feed_starts_over,
         );
     };
     (@tests $harness:ty; $($name:ident),* $(,)?) => {

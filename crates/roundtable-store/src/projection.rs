@@ -97,6 +97,14 @@ pub trait EventFeed: Send {
     /// # Errors
     /// [`StoreError::Unavailable`].
     async fn lag(&mut self) -> Result<u64, StoreError>;
+
+    /// Forgets the checkpoint of this consumer name, for a rebuild: the next
+    /// [`EventFeed::next`] starts again from the first recorded entry, and entries
+    /// returned before the reset are no longer acknowledged.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn reset(&mut self) -> Result<(), StoreError>;
 }
 
 /// A change notification: one per projected event, on `roundtable.changes.<negotiation_id>`
