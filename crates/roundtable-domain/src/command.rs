@@ -83,7 +83,8 @@ pub struct CommandEnvelope {
     pub command: Command,
 }
 
-/// The thirteen commands of DOMAIN.md, tagged by `do` in JSON (`{"do": "endorse", ...}`).
+/// The thirteen commands of DOMAIN.md, plus `register_key` (docs/AUDIT.md), tagged by
+/// `do` in JSON (`{"do": "endorse", ...}`).
 ///
 /// Unknown fields are refused, so that a misspelt optional field is an error rather
 /// than silently dropped.
@@ -94,6 +95,8 @@ pub enum Command {
     OpenNegotiation(OpenNegotiation),
     /// Admit a partner (secretariat).
     AdmitPartner(AdmitPartner),
+    /// Register (or replace) a partner's Ed25519 public key (secretariat).
+    RegisterKey(RegisterKey),
     /// Propose text for a clause (any admitted partner).
     Propose(Propose),
     /// Withdraw one's own open proposal.
@@ -120,9 +123,10 @@ pub enum Command {
 
 impl Command {
     /// Every command name, as written in `do`.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "open_negotiation",
         "admit_partner",
+        "register_key",
         "propose",
         "withdraw_proposal",
         "endorse",
@@ -141,6 +145,7 @@ impl Command {
         match self {
             Command::OpenNegotiation(_) => "open_negotiation",
             Command::AdmitPartner(_) => "admit_partner",
+            Command::RegisterKey(_) => "register_key",
             Command::Propose(_) => "propose",
             Command::WithdrawProposal(_) => "withdraw_proposal",
             Command::Endorse(_) => "endorse",
@@ -169,7 +174,7 @@ pub struct OpenNegotiation {
     pub decision_rule: Option<DecisionRule>,
 }
 
-/// `admit_partner {partner_id, name, sector, kind, role}`.
+/// `admit_partner {partner_id, name, sector, kind, role, public_key?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdmitPartner {
@@ -183,6 +188,21 @@ pub struct AdmitPartner {
     pub kind: PartnerKind,
     /// Signatory or observer.
     pub role: Role,
+    /// The partner's Ed25519 public key, 64 hex digits (docs/AUDIT.md, "Signatures").
+    /// With a key, the partner's `sign` must carry a valid signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+/// `register_key {partner_id, public_key}`: gives an admitted partner an Ed25519 public
+/// key, or replaces the one it had (secretariat).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterKey {
+    /// The partner.
+    pub partner_id: PartnerId,
+    /// The Ed25519 public key, 64 hex digits.
+    pub public_key: String,
 }
 
 /// `propose {proposal_id, clause_id, text, title?, rationale?}`.
@@ -267,10 +287,19 @@ pub struct WithdrawCommitment {
     pub reason: String,
 }
 
-/// `sign {}`.
+/// `sign {signature?}`.
+///
+/// A partner with a registered public key must give `signature`: its Ed25519
+/// signature, 128 hex digits, of the agreement's signing message at the current
+/// agreement version ([`crate::signing::view_signing_message`]). A partner without a
+/// key signs without one.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Sign {}
+pub struct Sign {
+    /// Ed25519 signature of the signing message, 128 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
 
 /// `conclude {}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

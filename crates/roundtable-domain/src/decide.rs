@@ -4,6 +4,10 @@ use crate::command::{Command, CommandEnvelope};
 use crate::event::*;
 use crate::id::{Actor, PartnerId, ProposalId};
 use crate::rejection::Rejection;
+use crate::signing::{
+    SignatureError, agreement_hash, parse_public_key, parse_signature, signing_message,
+    verify_signature,
+};
 use crate::view::{
     AgreementView, CommitmentStatus, NegotiationStatus, ObjectionStatus, Partner, ProposalStatus,
 };
@@ -92,6 +96,7 @@ fn decide_open(
                     ),
                 ));
             }
+            let public_key = c.public_key.as_deref().map(public_key).transpose()?;
             if s.partners.contains_key(&c.partner_id) {
                 return Err(Rejection::conflict(
                     "partner_exists",
@@ -104,6 +109,25 @@ fn decide_open(
                 sector: c.sector,
                 kind: c.kind,
                 role: c.role,
+                public_key,
+            })
+        }
+        Command::RegisterKey(c) => {
+            secretariat_only(actor, "register partners' keys")?;
+            let key = public_key(&c.public_key)?;
+            let partner = s.partners.get(&c.partner_id).ok_or_else(|| {
+                Rejection::not_found(
+                    "partner_not_found",
+                    format!(
+                        "{} is not an admitted partner of negotiation {}",
+                        c.partner_id, s.negotiation_id
+                    ),
+                )
+            })?;
+            EventBody::PartnerKeyRegistered(PartnerKeyRegistered {
+                partner_id: c.partner_id.clone(),
+                public_key: key,
+                replaces: partner.public_key.clone(),
             })
         }
         Command::Propose(c) => {
@@ -370,7 +394,7 @@ fn decide_open(
                 agreement_version: s.agreement_version + 1,
             })
         }
-        Command::Sign(_) => {
+        Command::Sign(c) => {
             let partner = admitted(s, actor, "sign")?;
             if partner.role != Role::Signatory {
                 return Err(Rejection::forbidden(
@@ -381,6 +405,12 @@ fn decide_open(
                     ),
                 ));
             }
+            let signature = c
+                .signature
+                .as_deref()
+                .map(parse_signature)
+                .transpose()
+                .map_err(|e| Rejection::invalid("signature_malformed", e.to_string()))?;
             if s.clauses.is_empty() {
                 return Err(Rejection::conflict(
                     "nothing_agreed",
@@ -411,8 +441,12 @@ fn decide_open(
                     ),
                 ));
             }
+            let hash = agreement_hash(s);
+            let signature = signature_checked(s, partner, &hash, signature)?;
             EventBody::AgreementSigned(AgreementSigned {
                 agreement_version: s.agreement_version,
+                agreement_hash: Some(hash),
+                signature,
             })
         }
         Command::Conclude(_) => {
@@ -506,6 +540,51 @@ fn decision_rule_met(s: &AgreementView, proposal: &ProposalId) -> Result<(), Rej
                 ))
             }
         }
+    }
+}
+
+/// A public key from a command, checked and in lower-case hex.
+fn public_key(value: &str) -> Result<String, Rejection> {
+    parse_public_key(value).map_err(|e| Rejection::invalid("bad_public_key", e.to_string()))
+}
+
+/// Checks `signature` (already well-formed) against the signatory's registered key and
+/// the agreement as it stands (docs/AUDIT.md, "Signatures"); returns what the event
+/// records.
+fn signature_checked(
+    s: &AgreementView,
+    partner: &Partner,
+    hash: &str,
+    signature: Option<String>,
+) -> Result<Option<String>, Rejection> {
+    let message = signing_message(&s.negotiation_id, s.agreement_version, hash);
+    match (&partner.public_key, signature) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Rejection::conflict(
+            "no_public_key",
+            format!(
+                "{} has no registered public key, so its signature cannot be checked; the secretariat registers one with register_key",
+                partner.partner_id
+            ),
+        )),
+        (Some(_), None) => Err(Rejection::invalid(
+            "signature_required",
+            format!(
+                "{} has a registered public key, so it must sign with an Ed25519 signature of {message:?}",
+                partner.partner_id
+            ),
+        )),
+        (Some(key), Some(sig)) => match verify_signature(key, message.as_bytes(), &sig) {
+            Ok(()) => Ok(Some(sig)),
+            Err(SignatureError::Mismatch { .. }) => Err(Rejection::forbidden(
+                "signature_invalid",
+                format!(
+                    "the signature is not {}'s signature of {message:?} (agreement version {}); it was made by another key or for another version of the agreement",
+                    partner.partner_id, s.agreement_version
+                ),
+            )),
+            Err(e) => Err(Rejection::invalid("signature_malformed", e.to_string())),
+        },
     }
 }
 

@@ -32,6 +32,8 @@ pub enum EventBody {
     NegotiationOpened(NegotiationOpened),
     /// `admit_partner` accepted.
     PartnerAdmitted(PartnerAdmitted),
+    /// `register_key` accepted.
+    PartnerKeyRegistered(PartnerKeyRegistered),
     /// `propose` accepted.
     ProposalMade(ProposalMade),
     /// `withdraw_proposal` accepted.
@@ -58,9 +60,10 @@ pub enum EventBody {
 
 impl EventBody {
     /// Every event type name, in the order of the commands that record them.
-    pub const TYPES: [&'static str; 13] = [
+    pub const TYPES: [&'static str; 14] = [
         "negotiation_opened",
         "partner_admitted",
+        "partner_key_registered",
         "proposal_made",
         "proposal_withdrawn",
         "proposal_endorsed",
@@ -79,6 +82,7 @@ impl EventBody {
         match self {
             EventBody::NegotiationOpened(_) => "negotiation_opened",
             EventBody::PartnerAdmitted(_) => "partner_admitted",
+            EventBody::PartnerKeyRegistered(_) => "partner_key_registered",
             EventBody::ProposalMade(_) => "proposal_made",
             EventBody::ProposalWithdrawn(_) => "proposal_withdrawn",
             EventBody::ProposalEndorsed(_) => "proposal_endorsed",
@@ -128,6 +132,22 @@ pub struct PartnerAdmitted {
     pub kind: PartnerKind,
     /// Its role.
     pub role: Role,
+    /// Its Ed25519 public key (64 lower-case hex digits), when admitted with one.
+    /// Absent in events recorded before keys existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+/// `partner_key_registered` data: the partner's public key from now on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnerKeyRegistered {
+    /// The partner.
+    pub partner_id: PartnerId,
+    /// Its Ed25519 public key, 64 lower-case hex digits.
+    pub public_key: String,
+    /// The key it replaces, when the partner had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// `proposal_made` data. The proposer is the event's actor.
@@ -254,6 +274,14 @@ pub struct CommitmentWithdrawn {
 pub struct AgreementSigned {
     /// The agreement version signed.
     pub agreement_version: u64,
+    /// The agreement hash at that version ([`crate::signing::agreement_hash`]): what
+    /// was signed. Absent in events recorded before signatures existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_hash: Option<String>,
+    /// The signatory's Ed25519 signature of the signing message, 128 lower-case hex
+    /// digits, when it has a registered key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// `negotiation_concluded` data.

@@ -154,12 +154,18 @@ fn apply_secretariat(s: &mut AgreementView, body: &EventBody) {
                 sector: e.sector,
                 kind: e.kind,
                 role: e.role,
+                public_key: e.public_key.clone(),
             });
             if e.role == crate::vocab::Role::Signatory
                 && s.status == NegotiationStatus::Open
                 && !s.has_signed(&e.partner_id, s.agreement_version)
             {
                 s.awaiting_signature.push(e.partner_id.clone());
+            }
+        }
+        EventBody::PartnerKeyRegistered(e) => {
+            if let Some(p) = s.partners.get_mut(&e.partner_id) {
+                p.public_key = Some(e.public_key.clone());
             }
         }
         EventBody::ProposalAdopted(e) => {

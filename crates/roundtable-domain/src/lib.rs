@@ -21,6 +21,7 @@ mod evolve;
 pub mod id;
 pub mod minutes;
 pub mod rejection;
+pub mod signing;
 pub mod view;
 pub mod vocab;
 

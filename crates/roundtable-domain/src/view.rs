@@ -77,6 +77,10 @@ pub struct Partner {
     pub kind: PartnerKind,
     /// Role.
     pub role: Role,
+    /// Its current Ed25519 public key (64 lower-case hex digits), if it has one
+    /// (`null` otherwise). A stored view from before keys existed reads as `null`.
+    #[serde(default)]
+    pub public_key: Option<String>,
 }
 
 /// An agreed clause.

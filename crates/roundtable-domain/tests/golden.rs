@@ -22,9 +22,11 @@ use chrono::{Duration, NaiveDate};
 use roundtable_domain::command::{Commit, Propose};
 use roundtable_domain::envelope::upcast;
 use roundtable_domain::event::CURRENT_SCHEMA_VERSION;
+use roundtable_domain::signing::{signing_message, verify_signature, view_signing_message};
 use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role};
 use roundtable_domain::{
-    Command, CommandEnvelope, CommandId, DecodeError, EventBody, Projection, RecordedEvent, decide,
+    AgreementView, Command, CommandEnvelope, CommandId, DecodeError, EventBody, Projection,
+    RecordedEvent, decide,
 };
 use uuid::Uuid;
 
@@ -40,10 +42,24 @@ fn file_name(event_type: &str, schema_version: u32) -> String {
     format!("{event_type}.v{schema_version}.json")
 }
 
-/// `(type, schema_version)` from a golden file's name.
+/// Optional fields added to a type after its golden file was written, each frozen by a
+/// *variant* file `<type>.v<schema_version>.<field>.json`: a stored event of that type
+/// whose data carries the field.
+const VARIANTS: [(&str, &str); 2] = [
+    ("partner_admitted", "public_key"),
+    ("agreement_signed", "signature"),
+];
+
+fn variant_file_name(event_type: &str, schema_version: u32, field: &str) -> String {
+    format!("{event_type}.v{schema_version}.{field}.json")
+}
+
+/// `(type, schema_version)` from a golden file's name (`<type>.v<n>.json`, or a
+/// variant's `<type>.v<n>.<field>.json`).
 fn parse_name(name: &str) -> Option<(String, u32)> {
     let stem = name.strip_suffix(".json")?;
-    let (event_type, version) = stem.rsplit_once(".v")?;
+    let (event_type, rest) = stem.split_once(".v")?;
+    let version = rest.split_once('.').map_or(rest, |(v, _variant)| v);
     Some((event_type.to_owned(), version.parse().ok()?))
 }
 
@@ -102,7 +118,15 @@ fn sample_commands() -> Vec<CommandEnvelope> {
             PartnerKind::CommunityOrganisation,
             Role::Signatory,
         ),
-        admit("donor", PartnerKind::Donor, Role::Observer),
+        admit_with_key(
+            "donor",
+            PartnerKind::Donor,
+            Role::Observer,
+            &public_key("donor"),
+        ),
+        // A key given, then replaced: the kiosks sign with the second one.
+        register_key("kiosks", &public_key("kiosks-old")),
+        register_key("kiosks", &public_key("kiosks")),
         // A first clause, agreed plainly.
         propose("city", "p-coverage-1", "coverage"),
         endorse("city", "p-coverage-1"),
@@ -137,10 +161,10 @@ fn sample_commands() -> Vec<CommandEnvelope> {
         commit("donor", "k-grant"),
         rich_commitment,
         withdraw_commitment("donor", "k-grant"),
-        // Signed and concluded.
+        // Signed (the kiosks with their key: see `sample_events`) and concluded.
         sign("city"),
-        sign("kiosks"),
         sign("residents"),
+        sign("kiosks"),
         conclude(),
     ]
 }
@@ -153,6 +177,7 @@ fn sample_events() -> Vec<RecordedEvent> {
         let n = i64::try_from(i).unwrap();
         c.command_id = CommandId::new(format!("golden-{}", i + 1)).unwrap();
         c.occurred_at = t0() + Duration::minutes(n);
+        sign_with_registered_key(p.view.as_ref(), &mut c);
         let event = decide(p.view.as_ref(), &c).unwrap_or_else(|r| {
             panic!(
                 "sample command #{} ({}): {}",
@@ -175,6 +200,25 @@ fn sample_events() -> Vec<RecordedEvent> {
     events
 }
 
+/// Fills in the signature of a `sign` whose signatory has a registered key.
+fn sign_with_registered_key(view: Option<&AgreementView>, c: &mut CommandEnvelope) {
+    let (Some(view), Command::Sign(sign)) = (view, &mut c.command) else {
+        return;
+    };
+    let Some(key) = view
+        .partners
+        .get(c.actor.as_str())
+        .and_then(|p| p.public_key.as_deref())
+    else {
+        return;
+    };
+    let name = ["kiosks", "kiosks-old", "donor"]
+        .into_iter()
+        .find(|n| public_key(n) == key)
+        .expect("a sample key");
+    sign.signature = Some(signature(name, &view_signing_message(view)));
+}
+
 /// The last sample of each type.
 fn samples_by_type() -> BTreeMap<&'static str, RecordedEvent> {
     sample_events()
@@ -189,8 +233,22 @@ fn bless_missing() {
         return;
     }
     std::fs::create_dir_all(dir()).unwrap();
-    for (event_type, e) in samples_by_type() {
-        let path = dir().join(file_name(event_type, e.schema_version));
+    let mut files: Vec<(String, RecordedEvent)> = samples_by_type()
+        .into_iter()
+        .map(|(t, e)| (file_name(t, e.schema_version), e))
+        .collect();
+    for (event_type, field) in VARIANTS {
+        let sample = sample_events()
+            .into_iter()
+            .rfind(|e| e.event_type() == event_type && e.to_json()["data"].get(field).is_some())
+            .unwrap_or_else(|| panic!("no {event_type} sample carries {field}"));
+        files.push((
+            variant_file_name(event_type, sample.schema_version, field),
+            sample,
+        ));
+    }
+    for (name, e) in files {
+        let path = dir().join(name);
         if !path.exists() {
             std::fs::write(&path, e.to_bytes()).unwrap();
             eprintln!("wrote {}", path.display());
@@ -211,6 +269,47 @@ fn every_event_type_has_a_golden_file_at_its_current_schema_version() {
         "no golden file for {missing:?} in {}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files",
         dir().display()
     );
+}
+
+#[test]
+fn every_later_optional_field_has_a_variant_golden_file() {
+    let files = golden_files();
+    for (event_type, field) in VARIANTS {
+        let name = variant_file_name(event_type, CURRENT_SCHEMA_VERSION, field);
+        let bytes = files.get(&name).unwrap_or_else(|| {
+            panic!("no golden file {name}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files")
+        });
+        let value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(value["type"], event_type, "{name}");
+        assert!(value["data"].get(field).is_some(), "{name} lacks {field}");
+    }
+}
+
+#[test]
+fn the_signed_golden_file_carries_a_signature_that_verifies() {
+    let files = golden_files();
+    let name = variant_file_name("agreement_signed", CURRENT_SCHEMA_VERSION, "signature");
+    let e = RecordedEvent::decode(files.get(&name).expect("the signed golden file")).unwrap();
+    let EventBody::AgreementSigned(data) = &e.event.body else {
+        panic!("{name} is not agreement_signed");
+    };
+    let message = signing_message(
+        &e.negotiation_id,
+        data.agreement_version,
+        data.agreement_hash.as_deref().expect("the agreement hash"),
+    );
+    verify_signature(
+        &public_key("kiosks"),
+        message.as_bytes(),
+        data.signature.as_deref().expect("the signature"),
+    )
+    .unwrap();
+    // The older, unsigned file still decodes, with neither field.
+    let plain = RecordedEvent::decode(&files["agreement_signed.v1.json"]).unwrap();
+    let EventBody::AgreementSigned(data) = &plain.event.body else {
+        panic!("agreement_signed.v1.json is not agreement_signed");
+    };
+    assert_eq!((&data.agreement_hash, &data.signature), (&None, &None));
 }
 
 #[test]
@@ -289,6 +388,16 @@ fn golden_files_carry_their_optional_fields() {
         assert!(committed.get(key).is_some(), "commitment_made lacks {key}");
     }
     assert!(data("objection_withdrawn.v1.json").get("note").is_some());
+    assert!(
+        data("partner_key_registered.v1.json")
+            .get("replaces")
+            .is_some()
+    );
+    assert!(
+        data("agreement_signed.v1.signature.json")
+            .get("agreement_hash")
+            .is_some()
+    );
     let adopted = data("proposal_adopted.v1.json");
     for key in ["superseded", "mooted_objections", "noted_objections"] {
         assert!(

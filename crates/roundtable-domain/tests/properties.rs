@@ -3,7 +3,7 @@
 //!
 //! The universe is small on purpose, so that random sequences collide: seven partners
 //! of mixed sectors and roles (plus a stranger never admitted), four proposal ids on
-//! three clauses, four objection ids, three commitment ids, all thirteen commands,
+//! three clauses, four objection ids, three commitment ids, all fourteen commands,
 //! and sometimes invalid input (blank or over-long text, a kind outside its sector, a
 //! bad amount, the wrong actor). Actors are mostly chosen "naturally" from the state
 //! (the proposer withdraws, a signatory who has not signed signs...) so that sequences
@@ -12,11 +12,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use ed25519_dalek::{Signer, SigningKey};
 use proptest::prelude::*;
 use roundtable_domain::command::{
-    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, Sign,
-    WithdrawCommitment, WithdrawObjection,
+    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, RegisterKey,
+    Sign, WithdrawCommitment, WithdrawObjection,
 };
+use roundtable_domain::signing::view_signing_message;
 use roundtable_domain::view::{NegotiationStatus, ObjectionStatus, ProposalStatus};
 use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
 use roundtable_domain::{
@@ -46,6 +48,27 @@ const PROPOSALS: usize = 4;
 const CLAUSES: usize = 3;
 const OBJECTIONS: usize = 4;
 const COMMITMENTS: usize = 3;
+/// Ed25519 keys partners may be admitted with or given.
+const KEYS: usize = 3;
+
+fn signing_key(i: usize) -> SigningKey {
+    SigningKey::from_bytes(&[u8::try_from(i).unwrap() + 1; 32])
+}
+
+fn key_hex(i: usize) -> String {
+    hex::encode(signing_key(i).verifying_key().to_bytes())
+}
+
+/// `by`'s signature of the agreement as `view` shows it when it has a key (with
+/// another key when `forge`), else none.
+fn signature_of(view: Option<&AgreementView>, by: &str, forge: bool) -> Option<String> {
+    let view = view?;
+    let key = view.partners.get(by)?.public_key.as_deref()?;
+    let i = (0..KEYS).find(|i| key_hex(*i) == key)?;
+    let signer = signing_key(if forge { (i + 1) % KEYS } else { i });
+    let message = view_signing_message(view);
+    Some(hex::encode(signer.sign(message.as_bytes()).to_bytes()))
+}
 
 /// Who issues a generated command.
 #[derive(Debug, Clone)]
@@ -80,6 +103,11 @@ enum Op {
     Admit {
         partner: usize,
         wrong_sector: bool,
+        key: Option<usize>,
+    },
+    RegisterKey {
+        partner: usize,
+        key: usize,
     },
     Propose {
         p: usize,
@@ -115,7 +143,10 @@ enum Op {
     WithdrawCommitment {
         k: usize,
     },
-    Sign,
+    Sign {
+        /// Sign with a key other than the partner's registered one.
+        forge: bool,
+    },
     Conclude,
 }
 
@@ -149,8 +180,9 @@ fn op() -> impl Strategy<Value = Op> {
     let p = 0..PROPOSALS;
     prop_oneof![
         1 => rule().prop_map(Op::Open),
-        2 => (0..PARTNERS.len(), prop::bool::weighted(0.1))
-            .prop_map(|(partner, wrong_sector)| Op::Admit { partner, wrong_sector }),
+        2 => (0..PARTNERS.len(), prop::bool::weighted(0.1), prop::option::weighted(0.3, 0..KEYS))
+            .prop_map(|(partner, wrong_sector, key)| Op::Admit { partner, wrong_sector, key }),
+        1 => (0..PARTNERS.len(), 0..KEYS).prop_map(|(partner, key)| Op::RegisterKey { partner, key }),
         6 => (p.clone(), 0..CLAUSES, text())
             .prop_map(|(p, clause, text)| Op::Propose { p, clause, text }),
         1 => p.clone().prop_map(|p| Op::WithdrawProposal { p }),
@@ -163,7 +195,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..COMMITMENTS, prop::option::weighted(0.4, 0..CLAUSES), money())
             .prop_map(|(k, clause, money)| Op::Commit { k, clause, money }),
         1 => (0..COMMITMENTS).prop_map(|k| Op::WithdrawCommitment { k }),
-        6 => Just(Op::Sign),
+        6 => prop::bool::weighted(0.1).prop_map(|forge| Op::Sign { forge }),
         3 => Just(Op::Conclude),
     ]
 }
@@ -175,7 +207,7 @@ fn closing_op() -> impl Strategy<Value = Op> {
         4 => p.clone().prop_map(|p| Op::Endorse { p }),
         4 => p.clone().prop_map(|p| Op::Adopt { p }),
         2 => p.prop_map(|p| Op::WithdrawProposal { p }),
-        6 => Just(Op::Sign),
+        6 => prop::bool::weighted(0.1).prop_map(|forge| Op::Sign { forge }),
         2 => Just(Op::Conclude),
         2 => op(),
     ]
@@ -209,6 +241,7 @@ fn sequence() -> impl Strategy<Value = Vec<(Who, Op)>> {
                     Op::Admit {
                         partner,
                         wrong_sector: false,
+                        key: None,
                     },
                 ));
             }
@@ -293,9 +326,11 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
         Who::Natural(seed) => {
             let seed = *seed;
             match op {
-                Op::Open(_) | Op::Admit { .. } | Op::Adopt { .. } | Op::Conclude => {
-                    "secretariat".to_owned()
-                }
+                Op::Open(_)
+                | Op::Admit { .. }
+                | Op::RegisterKey { .. }
+                | Op::Adopt { .. }
+                | Op::Conclude => "secretariat".to_owned(),
                 Op::WithdrawProposal { p } => proposer(*p, seed),
                 Op::Retract { p } => view
                     .and_then(|v| v.proposals.get(p_id(*p).as_str()))
@@ -307,7 +342,7 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
                 Op::WithdrawCommitment { k } => view
                     .and_then(|v| v.commitments.get(format!("k-{k}").as_str()))
                     .map_or_else(|| any_admitted(seed), |x| x.partner_id.to_string()),
-                Op::Sign => view
+                Op::Sign { .. } => view
                     .and_then(|v| pick(&v.awaiting_signature, seed))
                     .map_or_else(|| any_admitted(seed), |x| x.to_string()),
                 Op::Object { blocking: true, .. } => {
@@ -351,6 +386,7 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
         Op::Admit {
             partner: i,
             wrong_sector,
+            key,
         } => {
             let (id, kind, role) = PARTNERS[*i];
             let sector = if *wrong_sector {
@@ -367,8 +403,13 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
                 sector,
                 kind,
                 role,
+                public_key: key.map(key_hex),
             })
         }
+        Op::RegisterKey { partner: i, key } => Command::RegisterKey(RegisterKey {
+            partner_id: partner(PARTNERS[*i].0),
+            public_key: key_hex(*key),
+        }),
         Op::Propose { p, clause, text } => Command::Propose(Propose {
             proposal_id: pid(&p_id(*p)),
             clause_id: cid(&format!("c-{clause}")),
@@ -433,7 +474,9 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
             commitment_id: kid(&format!("k-{k}")),
             reason: "budget".into(),
         }),
-        Op::Sign => Command::Sign(Sign {}),
+        Op::Sign { forge } => Command::Sign(Sign {
+            signature: signature_of(view, &by, *forge),
+        }),
         Op::Conclude => Command::Conclude(Conclude {}),
     };
     cmd(&by, command)

@@ -1,6 +1,6 @@
 //! The sample minutes of `examples/minutes/harbourside-waste.jsonl`, folded through
 //! `decide` alone (no store), as `tests/scenarios.rs` folds the shared scenarios: every
-//! line must be accepted, all thirteen commands must appear, and the end state must be
+//! line must be accepted, all thirteen commands of DOMAIN.md must appear, and the end state must be
 //! the one `examples/minutes/README.md` states.
 
 use std::collections::BTreeSet;
@@ -95,10 +95,18 @@ fn every_line_is_accepted_and_the_negotiation_concludes() {
 
 #[test]
 fn all_thirteen_commands_and_event_types_are_used() {
+    // Keys (`register_key`, `partner_key_registered`) came later; the minutes, written
+    // by a secretariat without key material, do not use them.
     let out = run_sample();
-    let all_commands: BTreeSet<&str> = Command::NAMES.into_iter().collect();
+    let all_commands: BTreeSet<&str> = Command::NAMES
+        .into_iter()
+        .filter(|c| *c != "register_key")
+        .collect();
     assert_eq!(out.commands, all_commands);
-    let all_types: BTreeSet<&str> = EventBody::TYPES.into_iter().collect();
+    let all_types: BTreeSet<&str> = EventBody::TYPES
+        .into_iter()
+        .filter(|t| *t != "partner_key_registered")
+        .collect();
     assert_eq!(out.event_types, all_types);
 }
 

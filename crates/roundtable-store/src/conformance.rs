@@ -95,6 +95,7 @@ fn admit(negotiation: &str, partner: &str, n: u32) -> CommandEnvelope {
             sector: Sector::Government,
             kind: PartnerKind::Municipality,
             role: Role::Signatory,
+            public_key: None,
         }),
     )
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use roundtable_domain::command::{
-    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, Sign,
-    WithdrawCommitment, WithdrawObjection,
+    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, RegisterKey,
+    Sign, WithdrawCommitment, WithdrawObjection,
 };
 use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
 use roundtable_domain::{
@@ -115,6 +115,7 @@ pub(crate) fn admit_in(id: &str, sector: Sector, kind: PartnerKind, role: Role) 
             sector,
             kind,
             role,
+            public_key: None,
         }),
     )
 }
@@ -265,7 +266,61 @@ pub(crate) fn withdraw_commitment(by: &str, id: &str) -> CommandEnvelope {
 }
 
 pub(crate) fn sign(by: &str) -> CommandEnvelope {
-    cmd(by, Command::Sign(Sign {}))
+    cmd(by, Command::Sign(Sign::default()))
+}
+
+/// `sign` carrying `signature` (hex).
+pub(crate) fn sign_with(by: &str, signature: &str) -> CommandEnvelope {
+    cmd(
+        by,
+        Command::Sign(Sign {
+            signature: Some(signature.to_owned()),
+        }),
+    )
+}
+
+/// A test's Ed25519 key pair, derived from `name` (deterministic: Ed25519 signing
+/// needs no randomness once the secret key is chosen).
+pub(crate) fn key_pair(name: &str) -> ed25519_dalek::SigningKey {
+    use sha2::Digest;
+    let seed: [u8; 32] = sha2::Sha256::digest(format!("test key of {name}").as_bytes()).into();
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+}
+
+/// The public key of [`key_pair`]`(name)`, as 64 hex digits.
+pub(crate) fn public_key(name: &str) -> String {
+    hex::encode(key_pair(name).verifying_key().to_bytes())
+}
+
+/// `name`'s key's signature of `message`, as 128 hex digits.
+pub(crate) fn signature(name: &str, message: &str) -> String {
+    use ed25519_dalek::Signer;
+    hex::encode(key_pair(name).sign(message.as_bytes()).to_bytes())
+}
+
+/// `admit_partner` with a public key.
+pub(crate) fn admit_with_key(
+    id: &str,
+    kind: PartnerKind,
+    role: Role,
+    key: &str,
+) -> CommandEnvelope {
+    let mut c = admit(id, kind, role);
+    if let Command::AdmitPartner(a) = &mut c.command {
+        a.public_key = Some(key.to_owned());
+    }
+    c
+}
+
+/// `register_key` by the secretariat.
+pub(crate) fn register_key(partner_id: &str, key: &str) -> CommandEnvelope {
+    cmd(
+        "secretariat",
+        Command::RegisterKey(RegisterKey {
+            partner_id: partner(partner_id),
+            public_key: key.to_owned(),
+        }),
+    )
 }
 
 pub(crate) fn conclude() -> CommandEnvelope {

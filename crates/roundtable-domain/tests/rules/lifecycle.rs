@@ -8,7 +8,7 @@ use roundtable_domain::{Command, CommandEnvelope, RejectionKind};
 
 use crate::common::*;
 
-/// One command of each of the thirteen kinds, each by the actor who may issue it.
+/// One command of each of the fourteen kinds, each by the actor who may issue it.
 fn one_of_each() -> Vec<CommandEnvelope> {
     vec![
         open(DecisionRule::Consent),
@@ -17,6 +17,7 @@ fn one_of_each() -> Vec<CommandEnvelope> {
             PartnerKind::CommunityOrganisation,
             Role::Signatory,
         ),
+        register_key("kiosks", &public_key("kiosks")),
         propose("city", "p-new", "coverage"),
         withdraw_proposal("city", "p-tariff"),
         endorse("operator", "p-tariff"),
@@ -32,7 +33,7 @@ fn one_of_each() -> Vec<CommandEnvelope> {
 }
 
 #[test]
-fn one_of_each_covers_the_thirteen_commands() {
+fn one_of_each_covers_the_fourteen_commands() {
     let names: Vec<&str> = one_of_each().iter().map(|c| c.command.name()).collect();
     assert_eq!(names, Command::NAMES);
 }

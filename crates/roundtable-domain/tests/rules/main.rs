@@ -13,6 +13,7 @@ mod adopt;
 mod commitments;
 mod decision_rules;
 mod endorsements;
+mod keys;
 mod lifecycle;
 mod objections;
 mod proposals;

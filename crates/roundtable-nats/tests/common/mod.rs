@@ -88,6 +88,7 @@ pub(crate) fn commands(negotiation: &str, partners: u32, prefix: &str) -> Vec<Co
                         sector: Sector::Government,
                         kind: PartnerKind::Municipality,
                         role: Role::Signatory,
+                        public_key: None,
                     }),
                 )
             };

@@ -49,6 +49,7 @@ pub(crate) fn commands(negotiation: &str, partners: u32) -> Vec<CommandEnvelope>
                 sector: Sector::CivilSociety,
                 kind: PartnerKind::CommunityOrganisation,
                 role: Role::Signatory,
+                public_key: None,
             }),
         ));
     }
