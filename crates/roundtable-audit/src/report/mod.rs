@@ -1,0 +1,415 @@
+//! The audit report (`roundtable report ID > report.html`): one self-contained HTML
+//! file, readable in a browser with no network: inline CSS and an inline SVG timeline,
+//! no script. Every string from the negotiation is HTML-escaped (maud escapes every
+//! interpolated value).
+//!
+//! Sections: the integrity result; the agreement as it stands (clauses, commitments,
+//! signatures); key numbers (`id="n-..."`, equal to `roundtable view --json`); the
+//! timeline; participation by sector, and who never endorsed anything; proposals and
+//! objections; the event log.
+
+mod story;
+mod timeline;
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use roundtable_domain::view::{
+    CommitmentStatus, NegotiationStatus, ObjectionStatus, ProposalStatus,
+};
+use roundtable_domain::vocab::{PartnerKind, Role};
+use roundtable_domain::{AgreementView, RecordedEvent};
+
+use crate::export::TOOL;
+use crate::verify::{CheckOutcome, VerifyReport};
+use story::{Participation, SECTORS, read_story, sector_colour, sector_label};
+
+const CSS: &str = r#"
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px; color: #1d1d1d; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.25rem; border-bottom: 2px solid #ddd; padding-bottom: .2rem; margin-top: 2.2rem; }
+h3 { font-size: 1.05rem; margin-bottom: .3rem; }
+.sub { color: #555; margin-top: 0; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .92rem; }
+th, td { border: 1px solid #ddd; padding: .3rem .45rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.ok { background: #e7f5e9; border: 1px solid #2e7d32; color: #1b5e20; padding: .6rem .8rem; border-radius: 4px; }
+.fail { background: #fdecea; border: 1px solid #c62828; color: #8e1b1b; padding: .6rem .8rem; border-radius: 4px; }
+.outcome-passed { color: #1b5e20; font-weight: 600; }
+.outcome-failed { color: #b71c1c; font-weight: 600; }
+.outcome-skipped { color: #777; }
+.clause { border-left: 4px solid #f2b705; padding: .2rem .8rem; margin: .6rem 0; background: #fffbea; }
+.clause p { margin: .3rem 0; white-space: pre-wrap; }
+.muted { color: #666; font-size: .88rem; }
+.hash { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .8rem; word-break: break-all; }
+dl.numbers { display: grid; grid-template-columns: repeat(4, auto 1fr); gap: .2rem .8rem; }
+dl.numbers dt { color: #555; }
+dl.numbers dd { margin: 0; font-weight: 600; }
+.chart { overflow-x: auto; border: 1px solid #ddd; }
+.lane-label { font-size: 11px; }
+.tick { font-size: 10px; fill: #555; }
+.legend { margin: .4rem 0; font-size: .85rem; }
+.legend-item { display: inline-flex; align-items: center; margin-right: 1rem; }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; }
+.sector-head { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: .4rem; }
+.absent { color: #b71c1c; font-weight: 600; }
+"#;
+
+/// The audit report of one negotiation: `events` in version order, `view` the view
+/// after them, `verify` the result of [`crate::verify::verify`] or
+/// [`crate::verify::verify_live`] on them.
+pub fn report_html(
+    events: &[RecordedEvent],
+    view: &AgreementView,
+    verify: &VerifyReport,
+) -> String {
+    let (marks, participation) = read_story(events, view);
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Audit report: " (view.title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                h1 { (view.title) }
+                p.sub {
+                    "Negotiation " code { (view.negotiation_id) } " · service " (view.service)
+                    " · decision rule " (view.decision_rule.as_str())
+                    " · " strong #status { (status_word(view.status)) }
+                }
+                (integrity(verify))
+                (numbers(view))
+                (agreement(view))
+                h2 #timeline-section { "Timeline" }
+                p.muted { "Each partner's proposals, endorsements, objections and commitments over time, coloured by sector; objections opened and closed; clauses adopted; signatures. Hover a mark for what it records." }
+                (timeline::legend())
+                div.chart { (timeline::timeline_svg(&marks, view)) }
+                (participation_section(view, &participation))
+                (proposals_and_objections(view))
+                (event_log(events))
+                p.muted { "Written by " (TOOL) " from the negotiation's " (events.len()) " events. This file needs no network and runs no script." }
+            }
+        }
+    };
+    page.into_string()
+}
+
+fn status_word(s: NegotiationStatus) -> &'static str {
+    match s {
+        NegotiationStatus::Open => "open",
+        NegotiationStatus::Concluded => "concluded",
+    }
+}
+
+fn json_word<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".to_owned(),
+    }
+}
+
+fn integrity(r: &VerifyReport) -> Markup {
+    html! {
+        h2 #integrity { "Integrity" }
+        @if r.ok {
+            div.ok #integrity-result data-ok="true" {
+                strong { "Verified." } " "
+                (r.events) " events, hash chain intact, every event what the rules give, "
+                (r.signatures_verified) " Ed25519 signatures verified, the view reproduced by folding the log."
+                br;
+                "Last event hash: " span.hash { (r.last_hash.as_deref().unwrap_or("-")) }
+            }
+        } @else {
+            div.fail #integrity-result data-ok="false" {
+                strong { "Verification FAILED." } " "
+                @if let Some(f) = &r.failure {
+                    "Kind: " strong { (f.kind.as_str()) } ". "
+                    @if let Some(v) = f.version { "Version " (v) ". " }
+                    @if let Some(l) = f.line { "Line " (l) ". " }
+                    @if let Some(id) = &f.event_id { "Event " span.hash { (id) } ". " }
+                    br;
+                    (f.reason)
+                }
+            }
+        }
+        table #checks {
+            tr { th { "check" } th { "outcome" } th { "what it checks" } }
+            @for c in &r.checks {
+                @let (cls, word) = match c.outcome {
+                    CheckOutcome::Passed => ("outcome-passed", "passed"),
+                    CheckOutcome::Failed => ("outcome-failed", "FAILED"),
+                    CheckOutcome::Skipped => ("outcome-skipped", "not run"),
+                };
+                tr { td { code { (c.name) } } td class=(cls) { (word) } td { (c.detail) } }
+            }
+        }
+    }
+}
+
+fn numbers(v: &AgreementView) -> Markup {
+    let current = v
+        .signatures
+        .iter()
+        .filter(|s| s.agreement_version == v.agreement_version)
+        .count();
+    let active = v
+        .commitments
+        .values()
+        .filter(|k| k.status == CommitmentStatus::Active)
+        .count();
+    let count_p = |s: ProposalStatus| v.proposals.values().filter(|p| p.status == s).count();
+    let open_objections = v
+        .objections
+        .values()
+        .filter(|o| o.status == ObjectionStatus::Open)
+        .count();
+    let items: [(&str, &str, String); 16] = [
+        ("n-version", "events (version)", v.version.to_string()),
+        (
+            "n-agreement-version",
+            "agreement version",
+            v.agreement_version.to_string(),
+        ),
+        ("n-partners", "partners", v.partners.len().to_string()),
+        (
+            "n-signatories",
+            "signatories",
+            v.signatories().count().to_string(),
+        ),
+        ("n-clauses", "agreed clauses", v.clauses.len().to_string()),
+        ("n-proposals", "proposals", v.proposals.len().to_string()),
+        (
+            "n-proposals-adopted",
+            "adopted",
+            count_p(ProposalStatus::Adopted).to_string(),
+        ),
+        (
+            "n-proposals-open",
+            "open proposals",
+            count_p(ProposalStatus::Open).to_string(),
+        ),
+        ("n-objections", "objections", v.objections.len().to_string()),
+        (
+            "n-objections-open",
+            "open objections",
+            open_objections.to_string(),
+        ),
+        (
+            "n-commitments",
+            "commitments",
+            v.commitments.len().to_string(),
+        ),
+        (
+            "n-commitments-active",
+            "active commitments",
+            active.to_string(),
+        ),
+        (
+            "n-signatures",
+            "signatures (all)",
+            v.signatures.len().to_string(),
+        ),
+        (
+            "n-signatures-current",
+            "signatures at the current version",
+            current.to_string(),
+        ),
+        (
+            "n-awaiting",
+            "awaiting signature",
+            v.awaiting_signature.len().to_string(),
+        ),
+        ("n-status", "status", status_word(v.status).to_owned()),
+    ];
+    html! {
+        h2 #numbers-section { "In numbers" }
+        dl.numbers #numbers {
+            @for (id, label, value) in &items {
+                dt { (label) } dd id=(id) { (value) }
+            }
+        }
+        p.muted { "Last event hash " span.hash { (v.last_event_hash) } }
+    }
+}
+
+fn agreement(v: &AgreementView) -> Markup {
+    let active: Vec<_> = v
+        .commitments
+        .values()
+        .filter(|k| k.status == CommitmentStatus::Active)
+        .collect();
+    let name = |id: &roundtable_domain::PartnerId| {
+        v.partners
+            .get(id)
+            .map_or_else(|| id.to_string(), |p| p.name.clone())
+    };
+    html! {
+        h2 #agreement { "The agreement as it stands (agreement version " (v.agreement_version) ")" }
+        @if v.clauses.is_empty() {
+            p.muted { "No clause has been agreed yet." }
+        }
+        @for c in v.clauses.values() {
+            div.clause data-clause=(c.clause_id) {
+                h3 { "Clause " (c.clause_id) " " span.muted { "version " (c.version) ", from proposal " (c.adopted_from) } }
+                p { (c.text) }
+            }
+        }
+        h3 { "Commitments in force" }
+        @if active.is_empty() {
+            p.muted { "None." }
+        } @else {
+            table #commitments {
+                tr { th { "commitment" } th { "partner" } th { "kind" } th { "clause" } th.num { "amount" } th { "due" } th { "what" } }
+                @for k in &active {
+                    tr data-commitment=(k.commitment_id) {
+                        td { (k.commitment_id) }
+                        td { (name(&k.partner_id)) }
+                        td { (k.kind.as_str()) }
+                        td { (k.clause_id.as_ref().map_or("", |c| c.as_str())) }
+                        td.num { @if let Some(a) = &k.amount { (a.value) " " (a.currency) } }
+                        td { @if let Some(d) = &k.due { (d.to_string()) } }
+                        td { (k.description) }
+                    }
+                }
+            }
+        }
+        h3 { "Signatures" }
+        table #signatures {
+            tr { th { "partner" } th.num { "agreement version" } th { "counts now" } }
+            @for s in &v.signatures {
+                tr {
+                    td { (name(&s.partner_id)) }
+                    td.num { (s.agreement_version) }
+                    td { @if s.agreement_version == v.agreement_version { "yes" } @else { "no (stale)" } }
+                }
+            }
+        }
+        @if !v.awaiting_signature.is_empty() {
+            p { "Awaiting signature: "
+                @for (i, p) in v.awaiting_signature.iter().enumerate() {
+                    @if i > 0 { ", " } (name(p))
+                }
+            }
+        }
+    }
+}
+
+fn participation_section(
+    v: &AgreementView,
+    part: &std::collections::HashMap<roundtable_domain::PartnerId, Participation>,
+) -> Markup {
+    let none = Participation::default();
+    let never_endorsed: Vec<_> = v
+        .partners
+        .values()
+        .filter(|p| part.get(&p.partner_id).is_none_or(|x| x.endorsements == 0))
+        .collect();
+    let of_kind = |k: PartnerKind| v.partners.values().filter(move |p| p.kind == k);
+    html! {
+        h2 #participation { "Who took part" }
+        @for sector in SECTORS {
+            @let members: Vec<_> = v.partners.values().filter(|p| p.sector == sector).collect();
+            h3 data-sector=(sector.as_str()) {
+                span.sector-head style=(format!("background:{}", sector_colour(sector).0)) {}
+                (sector_label(sector)) " (" (members.len()) ")"
+            }
+            @if members.is_empty() {
+                p.absent { "No partner from this sector." }
+            } @else {
+                table.participation {
+                    tr { th { "partner" } th { "kind" } th { "role" } th.num { "proposals" } th.num { "endorsements" } th.num { "objections" } th.num { "commitments" } th.num { "signatures" } }
+                    @for p in &members {
+                        @let x = part.get(&p.partner_id).unwrap_or(&none);
+                        tr data-partner=(p.partner_id) {
+                            td { (p.name) " " span.muted { "(" (p.partner_id) ")" } }
+                            td { (p.kind.as_str()) }
+                            td { (p.role.as_str()) }
+                            td.num { (x.proposals) }
+                            td.num { (x.endorsements) }
+                            td.num { (x.objections) }
+                            td.num { (x.commitments) }
+                            td.num { (x.signatures) }
+                        }
+                    }
+                }
+            }
+        }
+        h3 { "Never endorsed anything" }
+        @if never_endorsed.is_empty() {
+            p #never-endorsed { "Every partner endorsed at least one proposal." }
+        } @else {
+            ul #never-endorsed {
+                @for p in &never_endorsed {
+                    li data-partner=(p.partner_id) { (p.name) " (" (p.partner_id) ", " (sector_label(p.sector)) ", " (p.role.as_str()) ")" }
+                }
+            }
+        }
+        h3 { "The partners most often left out" }
+        ul #left-out {
+            @for (kind, label) in [(PartnerKind::SmallScaleProvider, "Small-scale providers"), (PartnerKind::CommunityOrganisation, "Community organisations")] {
+                @let present: Vec<_> = of_kind(kind).collect();
+                li {
+                    (label) ": "
+                    @if present.is_empty() {
+                        span.absent { "none admitted" }
+                    } @else {
+                        @for (i, p) in present.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (p.name) " (" (if p.role == Role::Signatory { "signatory" } else { "observer" }) ")"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn proposals_and_objections(v: &AgreementView) -> Markup {
+    html! {
+        h2 #proposals { "Proposals and objections" }
+        table #proposal-table {
+            tr { th { "proposal" } th { "clause" } th { "by" } th { "status" } th { "endorsed by" } th { "objections" } }
+            @for p in v.proposals.values() {
+                tr data-proposal=(p.proposal_id) {
+                    td { (p.proposal_id) @if let Some(t) = &p.title { br; span.muted { (t) } } }
+                    td { (p.clause_id) }
+                    td { (p.proposed_by) }
+                    td { (json_word(&p.status)) }
+                    td { @for (i, e) in p.endorsed_by.iter().enumerate() { @if i > 0 { ", " } (e) } }
+                    td {
+                        @for o in v.objections.values().filter(|o| o.proposal_id == p.proposal_id) {
+                            div {
+                                (o.objection_id) " by " (o.raised_by)
+                                @if o.blocking { " (blocking)" }
+                                ": " (json_word(&o.status))
+                                br; span.muted { (o.grounds) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn event_log(events: &[RecordedEvent]) -> Markup {
+    html! {
+        h2 #events { "Event log" }
+        table #event-log {
+            tr { th.num { "version" } th { "occurred at" } th { "recorded at" } th { "actor" } th { "type" } th { "hash" } }
+            @for e in events {
+                tr {
+                    td.num { (e.version) }
+                    td { (e.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string()) }
+                    td { (e.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string()) }
+                    td { (e.event.actor) }
+                    td { (e.event_type()) }
+                    td.hash { (e.hash.get(..16).unwrap_or(&e.hash)) "…" }
+                }
+            }
+        }
+    }
+}
