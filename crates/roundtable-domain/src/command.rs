@@ -67,6 +67,16 @@ impl std::fmt::Display for CommandId {
     }
 }
 
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for CommandId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schema::command_id()
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for CommandId {}
+
 /// A command with everything `decide` and the event envelope need: who, where, when
 /// (business time, supplied by the caller: the domain has no clock) and its id.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,11 +173,20 @@ impl Command {
 
 /// `open_negotiation {title, service, decision_rule?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpenNegotiation {
     /// Human title, 1 to 500 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 500, pattern = r"\S")
+    )]
     pub title: String,
     /// The municipal service negotiated (`water_sanitation`, `solid_waste`...), 1 to 500 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 500, pattern = r"\S")
+    )]
     pub service: String,
     /// Defaults to `consent`.
     #[serde(default)]
@@ -176,11 +195,16 @@ pub struct OpenNegotiation {
 
 /// `admit_partner {partner_id, name, sector, kind, role, public_key?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdmitPartner {
     /// The new partner's id.
     pub partner_id: PartnerId,
     /// Display name, 1 to 500 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 500, pattern = r"\S")
+    )]
     pub name: String,
     /// Its sector; must match `kind`.
     pub sector: Sector,
@@ -197,6 +221,7 @@ pub struct AdmitPartner {
 /// `register_key {partner_id, public_key}`: gives an admitted partner an Ed25519 public
 /// key, or replaces the one it had (secretariat).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterKey {
     /// The partner.
@@ -207,6 +232,7 @@ pub struct RegisterKey {
 
 /// `propose {proposal_id, clause_id, text, title?, rationale?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Propose {
     /// New proposal id.
@@ -214,17 +240,30 @@ pub struct Propose {
     /// The clause it would set.
     pub clause_id: ClauseId,
     /// Proposed clause text, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
     pub text: String,
     /// Optional short title.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 500, pattern = r"\S")
+    )]
     pub title: Option<String>,
     /// Optional reasons.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
     pub rationale: Option<String>,
 }
 
 /// `{proposal_id}`: the body of `withdraw_proposal`, `endorse`, `retract_endorsement`, `adopt`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProposalRef {
     /// The proposal acted on.
@@ -233,6 +272,7 @@ pub struct ProposalRef {
 
 /// `object {objection_id, proposal_id, grounds, blocking}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Object {
     /// New objection id.
@@ -240,6 +280,10 @@ pub struct Object {
     /// The proposal objected to.
     pub proposal_id: ProposalId,
     /// Why; must not be blank.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
     pub grounds: String,
     /// `true` blocks adoption (signatories only); `false` is a concern.
     pub blocking: bool,
@@ -247,22 +291,32 @@ pub struct Object {
 
 /// `withdraw_objection {objection_id, note?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawObjection {
     /// The objection withdrawn.
     pub objection_id: ObjectionId,
     /// Optional note.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
     pub note: Option<String>,
 }
 
 /// `commit {commitment_id, description, kind, clause_id?, amount?, due?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Commit {
     /// New commitment id.
     pub commitment_id: CommitmentId,
     /// What is committed; must not be blank.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
     pub description: String,
     /// What kind of resource.
     pub kind: CommitmentKind,
@@ -279,11 +333,16 @@ pub struct Commit {
 
 /// `withdraw_commitment {commitment_id, reason}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawCommitment {
     /// The commitment withdrawn.
     pub commitment_id: CommitmentId,
     /// Why; must not be blank.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
     pub reason: String,
 }
 
@@ -294,6 +353,7 @@ pub struct WithdrawCommitment {
 /// agreement version ([`crate::signing::view_signing_message`]). A partner without a
 /// key signs without one.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Sign {
     /// Ed25519 signature of the signing message, 128 hex digits.
@@ -303,5 +363,6 @@ pub struct Sign {
 
 /// `conclude {}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Conclude {}

@@ -162,6 +162,16 @@ macro_rules! id_type {
                 &self.0
             }
         }
+
+        #[cfg(feature = "utoipa")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::schema::id($what)
+            }
+        }
+
+        #[cfg(feature = "utoipa")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -250,6 +260,16 @@ impl std::borrow::Borrow<str> for PartnerId {
     }
 }
 
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for PartnerId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schema::id("partner_id")
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for PartnerId {}
+
 /// The reserved actor name of the convening secretariat (DOMAIN.md, "Who negotiates").
 pub const SECRETARIAT: &str = "secretariat";
 
@@ -313,6 +333,16 @@ impl fmt::Display for Actor {
         f.pad(self.as_str())
     }
 }
+
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for Actor {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schema::actor()
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for Actor {}
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,8 @@ mod evolve;
 pub mod id;
 pub mod minutes;
 pub mod rejection;
+#[cfg(feature = "utoipa")]
+mod schema;
 pub mod signing;
 pub mod view;
 pub mod vocab;

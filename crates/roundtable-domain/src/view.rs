@@ -18,6 +18,7 @@ use crate::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sect
 
 /// Whether a negotiation still takes commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NegotiationStatus {
     /// Taking commands.
@@ -28,6 +29,7 @@ pub enum NegotiationStatus {
 
 /// A proposal's status (DOMAIN.md, "The agreement view").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalStatus {
     /// Can be endorsed, objected to, adopted or withdrawn.
@@ -42,6 +44,7 @@ pub enum ProposalStatus {
 
 /// An objection's status (DOMAIN.md, "The agreement view").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectionStatus {
     /// Standing; blocks adoption when `blocking`.
@@ -56,6 +59,7 @@ pub enum ObjectionStatus {
 
 /// A commitment's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommitmentStatus {
     /// In force.
@@ -66,6 +70,7 @@ pub enum CommitmentStatus {
 
 /// A partner as admitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Partner {
     /// Id.
     pub partner_id: PartnerId,
@@ -85,6 +90,7 @@ pub struct Partner {
 
 /// An agreed clause.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Clause {
     /// Id.
     pub clause_id: ClauseId,
@@ -98,6 +104,7 @@ pub struct Clause {
 
 /// A proposal and who endorses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Proposal {
     /// Id.
     pub proposal_id: ProposalId,
@@ -108,6 +115,7 @@ pub struct Proposal {
     /// Status.
     pub status: ProposalStatus,
     /// Current endorsers, in the order they endorsed.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<PartnerId>))]
     pub endorsed_by: IndexSet<PartnerId>,
     /// Title, if given.
     pub title: Option<String>,
@@ -121,6 +129,7 @@ pub struct Proposal {
 
 /// An objection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Objection {
     /// Id.
     pub objection_id: ObjectionId,
@@ -138,6 +147,7 @@ pub struct Objection {
 
 /// A commitment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Commitment {
     /// Id.
     pub commitment_id: CommitmentId,
@@ -159,6 +169,7 @@ pub struct Commitment {
 
 /// One signature, valid only at the agreement version it was made at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Signature {
     /// Signatory.
     pub partner_id: PartnerId,
@@ -174,6 +185,7 @@ pub struct Signature {
 /// `agreement_version` count, and `awaiting_signature` names the signatories still to
 /// sign at it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct AgreementView {
     /// Negotiation id.
     pub negotiation_id: NegotiationId,
@@ -191,18 +203,23 @@ pub struct AgreementView {
     pub agreement_version: u64,
     /// Partners, in admission order.
     #[serde(with = "as_list")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Partner>))]
     pub partners: IndexMap<PartnerId, Partner>,
     /// Agreed clauses, in order first agreed.
     #[serde(with = "as_list")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Clause>))]
     pub clauses: IndexMap<ClauseId, Clause>,
     /// Proposals, in order made.
     #[serde(with = "as_list")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Proposal>))]
     pub proposals: IndexMap<ProposalId, Proposal>,
     /// Objections, in order raised.
     #[serde(with = "as_list")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Objection>))]
     pub objections: IndexMap<ObjectionId, Objection>,
     /// Commitments, in order made.
     #[serde(with = "as_list")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Commitment>))]
     pub commitments: IndexMap<CommitmentId, Commitment>,
     /// Every signature, in order made.
     pub signatures: Vec<Signature>,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// One of the organisational sectors a partner comes from (DOMAIN.md, "Who negotiates").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sector {
     /// Municipalities, national government, regulators, public utilities.
@@ -55,6 +56,7 @@ impl fmt::Display for Sector {
 /// What kind of organisation a partner is; each kind belongs to exactly one [`Sector`]
 /// (DOMAIN.md, "Who negotiates", the table of kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PartnerKind {
     /// A municipality (government).
@@ -126,6 +128,7 @@ impl fmt::Display for PartnerKind {
 
 /// A partner's role (DOMAIN.md, "Who negotiates").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Must sign; counts for decisions; may block.
@@ -146,6 +149,7 @@ impl Role {
 
 /// How `adopt` decides (DOMAIN.md, "Decision rules"). Default: `consent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionRule {
     /// At least one signatory endorses.
@@ -177,6 +181,7 @@ impl fmt::Display for DecisionRule {
 
 /// What a commitment gives (DOMAIN.md, "`commit` kinds").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommitmentKind {
     /// Money.
@@ -222,11 +227,17 @@ impl fmt::Display for CommitmentKind {
 /// no sign, no floating point); `currency` an ISO 4217 code (`"USD"`). Both are checked
 /// by [`Amount::validate`], which `decide` calls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Amount {
     /// Non-negative decimal as a string: digits, optionally `.` and more digits.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(pattern = r"^[0-9]{1,24}(\.[0-9]{1,12})?$", examples("2400000.00"))
+    )]
     pub value: String,
     /// ISO 4217 alphabetic code, upper case.
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^[A-Z]{3}$", examples("USD")))]
     pub currency: String,
 }
 
