@@ -1,0 +1,712 @@
+//! Who may act: bearer tokens naming a [`Principal`], the keys that check them
+//! ([`AuthConfig`]), minting ([`AuthConfig::mint`]) and the development mode.
+//!
+//! A token is a JWT signed with HS256 (a shared secret) or EdDSA (an Ed25519 key pair),
+//! with the claims of [`Claims`]. The actor of a command is always the token's
+//! principal, never a field of the body.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use roundtable_domain::{Actor, NegotiationId, PartnerId};
+use serde::{Deserialize, Serialize};
+
+use crate::ApiState;
+use crate::error::ApiError;
+
+/// Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Clock skew tolerated when checking `exp`, in seconds.
+pub const LEEWAY_SECS: u64 = 30;
+
+/// The header that picks the actor in development mode (a partner id or `secretariat`).
+pub const DEV_ACTOR_HEADER: &str = "x-roundtable-actor";
+
+/// The role a token grants (claim `role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRole {
+    /// Convenes negotiations: opens, admits, adopts, concludes.
+    Secretariat,
+    /// Acts as one partner in one negotiation.
+    Partner,
+    /// Reads everything in scope; sends no command.
+    Auditor,
+    /// A system reading in scope (a dashboard, an OCDS publisher); sends no command.
+    Integration,
+}
+
+impl TokenRole {
+    /// The `snake_case` name used in the claim and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenRole::Secretariat => "secretariat",
+            TokenRole::Partner => "partner",
+            TokenRole::Auditor => "auditor",
+            TokenRole::Integration => "integration",
+        }
+    }
+}
+
+impl std::str::FromStr for TokenRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "secretariat" => Ok(TokenRole::Secretariat),
+            "partner" => Ok(TokenRole::Partner),
+            "auditor" => Ok(TokenRole::Auditor),
+            "integration" => Ok(TokenRole::Integration),
+            other => Err(format!(
+                "unknown role {other:?}; expected secretariat, partner, auditor or integration"
+            )),
+        }
+    }
+}
+
+/// Who a request comes from, as its token says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Principal {
+    /// The secretariat of one negotiation, or (`None`) of every negotiation, such as a
+    /// national PPP unit.
+    Secretariat {
+        /// The negotiation it convenes; `None`: all of them.
+        negotiation: Option<NegotiationId>,
+    },
+    /// One partner of one negotiation: it acts only as itself and only there.
+    Partner {
+        /// Its negotiation.
+        negotiation: NegotiationId,
+        /// Itself.
+        partner: PartnerId,
+    },
+    /// Reads one negotiation, or (`None`) all; may send no command.
+    Auditor {
+        /// The negotiation it audits; `None`: all of them.
+        negotiation: Option<NegotiationId>,
+    },
+    /// A system that reads one negotiation, or (`None`) all; may send no command.
+    Integration {
+        /// The negotiation it reads; `None`: all of them.
+        negotiation: Option<NegotiationId>,
+    },
+}
+
+impl Principal {
+    /// Builds a principal from a role and the ids that go with it.
+    ///
+    /// # Errors
+    /// A message when a partner lacks its negotiation or partner id, or another role
+    /// is given a partner id.
+    pub fn new(
+        role: TokenRole,
+        negotiation: Option<NegotiationId>,
+        partner: Option<PartnerId>,
+    ) -> Result<Principal, String> {
+        match (role, partner) {
+            (TokenRole::Partner, Some(partner)) => match negotiation {
+                Some(negotiation) => Ok(Principal::Partner {
+                    negotiation,
+                    partner,
+                }),
+                None => Err(format!(
+                    "a partner token needs a negotiation_id (partner {partner})"
+                )),
+            },
+            (TokenRole::Partner, None) => Err("a partner token needs a partner_id".into()),
+            (role, Some(partner)) => Err(format!(
+                "a {} token takes no partner_id (got {partner})",
+                role.as_str()
+            )),
+            (TokenRole::Secretariat, None) => Ok(Principal::Secretariat { negotiation }),
+            (TokenRole::Auditor, None) => Ok(Principal::Auditor { negotiation }),
+            (TokenRole::Integration, None) => Ok(Principal::Integration { negotiation }),
+        }
+    }
+
+    /// The role.
+    pub fn role(&self) -> TokenRole {
+        match self {
+            Principal::Secretariat { .. } => TokenRole::Secretariat,
+            Principal::Partner { .. } => TokenRole::Partner,
+            Principal::Auditor { .. } => TokenRole::Auditor,
+            Principal::Integration { .. } => TokenRole::Integration,
+        }
+    }
+
+    /// The negotiation it is scoped to (`None`: every negotiation).
+    pub fn negotiation(&self) -> Option<&NegotiationId> {
+        match self {
+            Principal::Secretariat { negotiation }
+            | Principal::Auditor { negotiation }
+            | Principal::Integration { negotiation } => negotiation.as_ref(),
+            Principal::Partner { negotiation, .. } => Some(negotiation),
+        }
+    }
+
+    /// Whether it may read `negotiation`.
+    pub fn may_read(&self, negotiation: &NegotiationId) -> bool {
+        self.negotiation().is_none_or(|n| n == negotiation)
+    }
+
+    /// The actor it is when it sends a command to `negotiation`.
+    ///
+    /// # Errors
+    /// 403 `read_only` for an auditor or integration; 403 `forbidden` for a principal
+    /// scoped to another negotiation.
+    pub fn actor_in(&self, negotiation: &NegotiationId) -> Result<Actor, ApiError> {
+        let actor = match self {
+            Principal::Secretariat { .. } => Actor::Secretariat,
+            Principal::Partner { partner, .. } => Actor::Partner(partner.clone()),
+            Principal::Auditor { .. } | Principal::Integration { .. } => {
+                return Err(ApiError::forbidden(
+                    "read_only",
+                    format!(
+                        "an {} token may read but not send commands",
+                        self.role().as_str()
+                    ),
+                ));
+            }
+        };
+        if !self.may_read(negotiation) {
+            return Err(self.out_of_scope(negotiation));
+        }
+        Ok(actor)
+    }
+
+    /// 403 `forbidden` for acting in or reading a negotiation outside its scope.
+    pub(crate) fn out_of_scope(&self, negotiation: &NegotiationId) -> ApiError {
+        let scope = self
+            .negotiation()
+            .map_or_else(String::new, ToString::to_string);
+        ApiError::forbidden(
+            "forbidden",
+            format!(
+                "{} may act only in negotiation {scope}, not in {negotiation}",
+                self.describe()
+            ),
+        )
+    }
+
+    /// The principal in words, for messages and the `sub` claim of minted tokens.
+    pub fn describe(&self) -> String {
+        match self {
+            Principal::Partner {
+                negotiation,
+                partner,
+            } => format!("partner {partner} of {negotiation}"),
+            other => match other.negotiation() {
+                Some(n) => format!("the {} of {n}", other.role().as_str()),
+                None => format!("the {} of every negotiation", other.role().as_str()),
+            },
+        }
+    }
+
+    fn subject(&self) -> String {
+        match self {
+            Principal::Partner {
+                negotiation,
+                partner,
+            } => format!("partner:{partner}@{negotiation}"),
+            other => match other.negotiation() {
+                Some(n) => format!("{}@{n}", other.role().as_str()),
+                None => format!("{}@*", other.role().as_str()),
+            },
+        }
+    }
+}
+
+/// The claims of a Roundtable token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Who the token was issued to (free text; `partner:lcc@lakeside-water` when minted here).
+    pub sub: String,
+    /// The role.
+    pub role: TokenRole,
+    /// The negotiation the token is scoped to; absent: every negotiation (not for partners).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiation_id: Option<String>,
+    /// The partner, for a partner token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+    /// Expiry, seconds since the Unix epoch (required).
+    pub exp: u64,
+    /// Issue time, seconds since the Unix epoch.
+    #[serde(default)]
+    pub iat: u64,
+}
+
+impl Claims {
+    /// The principal the claims name.
+    ///
+    /// # Errors
+    /// A message when an id is malformed or the role and ids do not fit together.
+    pub fn principal(&self) -> Result<Principal, String> {
+        let negotiation = self
+            .negotiation_id
+            .as_deref()
+            .map(NegotiationId::new)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let partner = self
+            .partner_id
+            .as_deref()
+            .map(PartnerId::new)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        Principal::new(self.role, negotiation, partner)
+    }
+}
+
+/// Why an [`AuthConfig`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    /// The HS256 secret is shorter than [`MIN_SECRET_BYTES`].
+    #[error("the HS256 secret is {0} bytes long; it must be at least 32")]
+    ShortSecret(usize),
+    /// A key or secret file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An environment variable is not set or not Unicode.
+    #[error("environment variable {0} is not set")]
+    MissingEnv(String),
+    /// A PEM key could not be parsed.
+    #[error("{what} is not an Ed25519 key in PEM form: {reason}")]
+    BadKey {
+        /// Which key.
+        what: &'static str,
+        /// The parser's message.
+        reason: String,
+    },
+}
+
+/// Why a token could not be minted.
+#[derive(Debug, thiserror::Error)]
+pub enum MintError {
+    /// The configuration holds no signing key (a public key only, or development mode).
+    #[error("no signing key: {0}")]
+    NoSigningKey(&'static str),
+    /// The role and ids do not fit together.
+    #[error("{0}")]
+    BadPrincipal(String),
+    /// The lifetime is zero.
+    #[error("a token's lifetime must be longer than zero")]
+    ZeroTtl,
+    /// The signer failed.
+    #[error("cannot sign the token: {0}")]
+    Sign(String),
+}
+
+/// Keys that check (and, when the private half is present, sign) tokens.
+pub struct TokenKeys {
+    algorithm: Algorithm,
+    decoding: DecodingKey,
+    encoding: Option<EncodingKey>,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("algorithm", &self.algorithm)
+            .field("can_sign", &self.encoding.is_some())
+            .finish()
+    }
+}
+
+/// How requests are authenticated.
+#[derive(Debug)]
+pub enum AuthConfig {
+    /// Every request carries a bearer token checked with these keys.
+    Tokens(TokenKeys),
+    /// No tokens: every request acts as the secretariat of every negotiation, or as the
+    /// partner named by header `X-Roundtable-Actor`. **Only for a server listening on
+    /// loopback** ([`is_loopback`]); the binary says so loudly at start-up.
+    Development,
+}
+
+impl AuthConfig {
+    /// HS256 with a shared secret of at least [`MIN_SECRET_BYTES`] bytes.
+    ///
+    /// # Errors
+    /// [`AuthConfigError::ShortSecret`].
+    pub fn hs256(secret: &[u8]) -> Result<AuthConfig, AuthConfigError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(AuthConfigError::ShortSecret(secret.len()));
+        }
+        Ok(AuthConfig::Tokens(TokenKeys {
+            algorithm: Algorithm::HS256,
+            decoding: DecodingKey::from_secret(secret),
+            encoding: Some(EncodingKey::from_secret(secret)),
+        }))
+    }
+
+    /// HS256 with the secret held in `path` (surrounding white space, such as a final
+    /// newline, is not part of it).
+    ///
+    /// # Errors
+    /// [`AuthConfigError::Read`], [`AuthConfigError::ShortSecret`].
+    pub fn hs256_from_file(path: &Path) -> Result<AuthConfig, AuthConfigError> {
+        let bytes = read(path)?;
+        Self::hs256(bytes.trim_ascii())
+    }
+
+    /// HS256 with the secret held in environment variable `var`.
+    ///
+    /// # Errors
+    /// [`AuthConfigError::MissingEnv`], [`AuthConfigError::ShortSecret`].
+    pub fn hs256_from_env(var: &str) -> Result<AuthConfig, AuthConfigError> {
+        let secret = std::env::var(var).map_err(|_| AuthConfigError::MissingEnv(var.to_owned()))?;
+        Self::hs256(secret.trim().as_bytes())
+    }
+
+    /// EdDSA with an Ed25519 public key (SPKI PEM, `-----BEGIN PUBLIC KEY-----`) and,
+    /// to mint tokens too, its private key (PKCS#8 PEM, `-----BEGIN PRIVATE KEY-----`),
+    /// as `openssl genpkey -algorithm ed25519` writes them.
+    ///
+    /// # Errors
+    /// [`AuthConfigError::BadKey`].
+    pub fn ed25519(
+        public_pem: &[u8],
+        private_pem: Option<&[u8]>,
+    ) -> Result<AuthConfig, AuthConfigError> {
+        let decoding =
+            DecodingKey::from_ed_pem(public_pem).map_err(|e| AuthConfigError::BadKey {
+                what: "the public key",
+                reason: e.to_string(),
+            })?;
+        let encoding = private_pem
+            .map(|pem| {
+                EncodingKey::from_ed_pem(pem).map_err(|e| AuthConfigError::BadKey {
+                    what: "the private key",
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()?;
+        Ok(AuthConfig::Tokens(TokenKeys {
+            algorithm: Algorithm::EdDSA,
+            decoding,
+            encoding,
+        }))
+    }
+
+    /// [`AuthConfig::ed25519`] with the keys read from files.
+    ///
+    /// # Errors
+    /// [`AuthConfigError::Read`], [`AuthConfigError::BadKey`].
+    pub fn ed25519_from_files(
+        public: &Path,
+        private: Option<&Path>,
+    ) -> Result<AuthConfig, AuthConfigError> {
+        let public = read(public)?;
+        let private = private.map(read).transpose()?;
+        Self::ed25519(&public, private.as_deref())
+    }
+
+    /// The development mode: no tokens. See [`AuthConfig::Development`].
+    pub fn development() -> AuthConfig {
+        AuthConfig::Development
+    }
+
+    /// Whether this is the development mode.
+    pub fn is_development(&self) -> bool {
+        matches!(self, AuthConfig::Development)
+    }
+
+    /// Mints a token for `role` (with its negotiation and, for a partner, its partner
+    /// id), valid for `ttl`. This is what `roundtable token issue` calls.
+    ///
+    /// # Errors
+    /// [`MintError`] when there is no signing key, the role and ids do not fit, or
+    /// `ttl` is zero.
+    pub fn mint(
+        &self,
+        role: TokenRole,
+        negotiation: Option<NegotiationId>,
+        partner: Option<PartnerId>,
+        ttl: Duration,
+    ) -> Result<String, MintError> {
+        let principal =
+            Principal::new(role, negotiation, partner).map_err(MintError::BadPrincipal)?;
+        self.mint_principal(&principal, ttl)
+    }
+
+    /// Mints a token for `principal`, valid for `ttl`.
+    ///
+    /// # Errors
+    /// As [`AuthConfig::mint`].
+    pub fn mint_principal(
+        &self,
+        principal: &Principal,
+        ttl: Duration,
+    ) -> Result<String, MintError> {
+        if ttl.is_zero() {
+            return Err(MintError::ZeroTtl);
+        }
+        let now = unix_now();
+        let claims = Claims {
+            sub: principal.subject(),
+            role: principal.role(),
+            negotiation_id: principal.negotiation().map(ToString::to_string),
+            partner_id: match principal {
+                Principal::Partner { partner, .. } => Some(partner.to_string()),
+                _ => None,
+            },
+            exp: now.saturating_add(ttl.as_secs().max(1)),
+            iat: now,
+        };
+        self.sign(&claims)
+    }
+
+    /// Signs arbitrary claims (tests use it for expired or odd tokens).
+    ///
+    /// # Errors
+    /// [`MintError::NoSigningKey`], [`MintError::Sign`].
+    pub fn sign(&self, claims: &Claims) -> Result<String, MintError> {
+        let AuthConfig::Tokens(keys) = self else {
+            return Err(MintError::NoSigningKey(
+                "development mode has no keys; configure an HS256 secret or an Ed25519 key",
+            ));
+        };
+        let Some(encoding) = &keys.encoding else {
+            return Err(MintError::NoSigningKey(
+                "only the public key is configured; the private key is needed to mint",
+            ));
+        };
+        jsonwebtoken::encode(&Header::new(keys.algorithm), claims, encoding)
+            .map_err(|e| MintError::Sign(e.to_string()))
+    }
+
+    /// Checks a bearer token and returns its principal.
+    ///
+    /// # Errors
+    /// 401 `unauthenticated` naming the problem (expired, bad signature, malformed).
+    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let AuthConfig::Tokens(keys) = self else {
+            return Err(ApiError::unauthenticated(
+                "development mode does not check tokens",
+            ));
+        };
+        let mut validation = Validation::new(keys.algorithm);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_aud = false;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &keys.decoding, &validation).map_err(|e| {
+                let why = match e.kind() {
+                    ErrorKind::ExpiredSignature => "the bearer token has expired".to_owned(),
+                    ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
+                        "the bearer token is not signed with this server's key".to_owned()
+                    }
+                    ErrorKind::MissingRequiredClaim(c) => {
+                        format!("the bearer token has no {c} claim")
+                    }
+                    _ => format!("the bearer token is not a valid Roundtable token: {e}"),
+                };
+                ApiError::unauthenticated(why)
+            })?;
+        data.claims.principal().map_err(|e| {
+            ApiError::unauthenticated(format!("the bearer token names no valid principal: {e}"))
+        })
+    }
+
+    /// Authenticates a request from its headers.
+    ///
+    /// # Errors
+    /// 401 without a valid bearer token (except in development mode); 400 for a
+    /// malformed `X-Roundtable-Actor` in development mode.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        if self.is_development() {
+            let actor = match headers.get(DEV_ACTOR_HEADER) {
+                None => None,
+                Some(v) => {
+                    let v = v.to_str().unwrap_or("");
+                    match Actor::parse(v) {
+                        Ok(Actor::Secretariat) => None,
+                        Ok(Actor::Partner(p)) => Some(p),
+                        Err(e) => {
+                            return Err(ApiError::bad_request(
+                                "invalid_actor",
+                                format!("X-Roundtable-Actor: {e}"),
+                            ));
+                        }
+                    }
+                }
+            };
+            return Ok(Caller::Development { partner: actor });
+        }
+        let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+            return Err(ApiError::unauthenticated(
+                "no bearer token: send Authorization: Bearer <token>",
+            ));
+        };
+        let value = value.to_str().unwrap_or("");
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header must be \"Bearer <token>\"")
+            })?;
+        self.verify(token).map(Caller::Token)
+    }
+}
+
+/// An authenticated caller: a token's principal, or a development-mode caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The principal of a checked token.
+    Token(Principal),
+    /// Development mode: the secretariat of every negotiation, or the partner named
+    /// by `X-Roundtable-Actor`.
+    Development {
+        /// The partner acted as, if any.
+        partner: Option<PartnerId>,
+    },
+}
+
+impl Caller {
+    /// The principal this caller is when it deals with `negotiation` (`None` when
+    /// listing).
+    pub fn principal(&self, negotiation: Option<&NegotiationId>) -> Principal {
+        match self {
+            Caller::Token(p) => p.clone(),
+            Caller::Development { partner } => match (partner, negotiation) {
+                (Some(partner), Some(n)) => Principal::Partner {
+                    negotiation: n.clone(),
+                    partner: partner.clone(),
+                },
+                _ => Principal::Secretariat { negotiation: None },
+            },
+        }
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        state.auth.authenticate(&parts.headers)
+    }
+}
+
+/// Whether `addr` is a loopback address (127.0.0.0/8, `::1`, or `::ffff:127.x.y.z`).
+///
+/// The binary must enable [`AuthConfig::Development`] only when the address it listens
+/// on passes this check: without tokens anyone who reaches the port is the secretariat.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    match addr.ip() {
+        IpAddr::V4(ip) => ip.is_loopback(),
+        IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, AuthConfigError> {
+    std::fs::read(path).map_err(|source| AuthConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> NegotiationId {
+        NegotiationId::new(s).unwrap()
+    }
+
+    fn p(s: &str) -> PartnerId {
+        PartnerId::new(s).unwrap()
+    }
+
+    #[test]
+    fn roles_and_ids_must_fit_together() {
+        assert!(Principal::new(TokenRole::Partner, Some(n("a")), None).is_err());
+        assert!(Principal::new(TokenRole::Partner, None, Some(p("lcc"))).is_err());
+        assert!(Principal::new(TokenRole::Auditor, None, Some(p("lcc"))).is_err());
+        assert_eq!(
+            Principal::new(TokenRole::Secretariat, None, None).unwrap(),
+            Principal::Secretariat { negotiation: None }
+        );
+    }
+
+    #[test]
+    fn scope_decides_what_may_be_read_and_done() {
+        let partner = Principal::Partner {
+            negotiation: n("a"),
+            partner: p("lcc"),
+        };
+        assert!(partner.may_read(&n("a")));
+        assert!(!partner.may_read(&n("b")));
+        assert_eq!(partner.actor_in(&n("a")).unwrap(), Actor::Partner(p("lcc")));
+        assert_eq!(partner.actor_in(&n("b")).unwrap_err().code(), "forbidden");
+        let auditor = Principal::Auditor { negotiation: None };
+        assert!(auditor.may_read(&n("z")));
+        assert_eq!(auditor.actor_in(&n("z")).unwrap_err().code(), "read_only");
+        let unit = Principal::Secretariat { negotiation: None };
+        assert_eq!(unit.actor_in(&n("z")).unwrap(), Actor::Secretariat);
+    }
+
+    #[test]
+    fn minted_tokens_verify_and_others_do_not() {
+        let auth = AuthConfig::hs256(&[7; 32]).unwrap();
+        let token = auth
+            .mint(
+                TokenRole::Partner,
+                Some(n("a")),
+                Some(p("lcc")),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        assert_eq!(
+            auth.verify(&token).unwrap(),
+            Principal::Partner {
+                negotiation: n("a"),
+                partner: p("lcc")
+            }
+        );
+        let other = AuthConfig::hs256(&[8; 32]).unwrap();
+        assert_eq!(other.verify(&token).unwrap_err().code(), "unauthenticated");
+        assert!(matches!(
+            AuthConfig::hs256(b"short"),
+            Err(AuthConfigError::ShortSecret(5))
+        ));
+    }
+
+    #[test]
+    fn loopback_is_recognised() {
+        for ok in [
+            "127.0.0.1:80",
+            "127.1.2.3:1",
+            "[::1]:80",
+            "[::ffff:127.0.0.1]:80",
+        ] {
+            assert!(is_loopback(&ok.parse().unwrap()), "{ok}");
+        }
+        for bad in ["0.0.0.0:80", "10.0.0.1:80", "[::]:80", "192.168.1.1:80"] {
+            assert!(!is_loopback(&bad.parse().unwrap()), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The HTTP API of Roundtable (axum): commands, agreement views and events as JSON, with
+//! bearer-token principals, idempotency keys, `If-Match`, and an OpenAPI document
+//! generated from the code at `/openapi.json`. docs/API.md describes it for clients.
+//!
+//! The binary builds an [`ApiState`] over its stores and an [`AuthConfig`], and serves
+//! [`router`]. The router spawns nothing of its own, so `axum::serve(...)
+//! .with_graceful_shutdown(signal)` finishes the requests in flight and stops.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `POST /v1/negotiations/{id}/commands` | one command: 201 with the event, 200 when replayed, or the rejection |
+//! | `GET /v1/negotiations` | the negotiations the principal may read |
+//! | `GET /v1/negotiations/{id}` | the agreement view, with `ETag`, optionally waiting for a version |
+//! | `GET /v1/negotiations/{id}/events` | the events, paged |
+//! | `GET /healthz`, `GET /readyz` | liveness, readiness |
+//! | `GET /openapi.json` | the OpenAPI document |
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod commands;
+pub mod error;
+pub mod health;
+pub mod openapi;
+pub mod reads;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
+use axum::http::{HeaderValue, Method, Request, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use roundtable_domain::NegotiationId;
+use roundtable_store::{CommandHandler, EventStore, ViewStore};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use auth::{
+    AuthConfig, AuthConfigError, Caller, Claims, MintError, Principal, TokenRole, is_loopback,
+};
+pub use error::{ApiError, ErrorBody};
+pub use health::{Readiness, StoreReadiness};
+
+/// Largest request body accepted, in bytes: 256 KiB. The largest command (a proposal
+/// of 20,000 characters with a rationale of 20,000, each up to 4 bytes) fits with room.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Decides and records commands.
+    pub handler: Arc<CommandHandler<dyn EventStore>>,
+    /// The event log (for `/events`).
+    pub events: Arc<dyn EventStore>,
+    /// The projection (for the views and the list).
+    pub views: Arc<dyn ViewStore>,
+    /// How requests are authenticated.
+    pub auth: Arc<AuthConfig>,
+    /// What `/readyz` checks.
+    pub ready: Arc<dyn Readiness>,
+}
+
+impl ApiState {
+    /// A state over `events` and `views`, with a new [`CommandHandler`] and a
+    /// [`StoreReadiness`] over both stores.
+    pub fn new(events: Arc<dyn EventStore>, views: Arc<dyn ViewStore>, auth: AuthConfig) -> Self {
+        ApiState {
+            handler: Arc::new(CommandHandler::new(events.clone())),
+            ready: Arc::new(StoreReadiness::new(events.clone(), views.clone())),
+            events,
+            views,
+            auth: Arc::new(auth),
+        }
+    }
+
+    /// Replaces what `/readyz` checks (the binary on NATS also checks the connection).
+    pub fn with_readiness(mut self, ready: Arc<dyn Readiness>) -> Self {
+        self.ready = ready;
+        self
+    }
+}
+
+/// The API's routes, with JSON errors for every failure (unknown route, wrong method,
+/// oversized body, panic), a request id (`x-request-id`, set when absent and echoed)
+/// and a tracing span per request carrying the negotiation id.
+pub fn router(state: ApiState) -> Router {
+    let document: Arc<str> = match serde_json::to_string(&openapi::document()) {
+        Ok(json) => json.into(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize the OpenAPI document");
+            Arc::from("{}")
+        }
+    };
+    Router::new()
+        .route("/v1/negotiations", get(reads::list))
+        .route("/v1/negotiations/{negotiation_id}", get(reads::view))
+        .route(
+            "/v1/negotiations/{negotiation_id}/commands",
+            post(commands::send),
+        )
+        .route(
+            "/v1/negotiations/{negotiation_id}/events",
+            get(reads::events),
+        )
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        document.to_string(),
+                    )
+                }
+            }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(TraceLayer::new_for_http().make_span_with(span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A strong ETag of a negotiation version: `"12"`.
+pub(crate) fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The negotiation id of the path, checked against the grammar of DOMAIN.md.
+pub(crate) fn negotiation_id(
+    path: Result<Path<String>, PathRejection>,
+) -> Result<NegotiationId, ApiError> {
+    let Path(raw) = path
+        .map_err(|e| ApiError::bad_request("invalid_id", format!("bad path: {}", e.body_text())))?;
+    NegotiationId::new(raw).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(
+        "route_not_found",
+        format!("no route for {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal("a request handler panicked").into_response()
+}
+
+/// The span of one request: method, path, request id and, on the negotiation routes,
+/// the negotiation id (only when it is a valid id, so nothing odd reaches the logs).
+fn span(request: &Request<Body>) -> tracing::Span {
+    let negotiation = request
+        .uri()
+        .path()
+        .strip_prefix("/v1/negotiations/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|id| NegotiationId::new(id).ok());
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match negotiation {
+        Some(id) => tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id,
+            negotiation_id = %id,
+        ),
+        None => tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id,
+        ),
+    }
+}

@@ -1,0 +1,341 @@
+//! The read side: the list of negotiations and each one's agreement view (both from
+//! the projection, the [`roundtable_store::ViewStore`]), and its events, paged (from
+//! the event store).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use roundtable_domain::view::NegotiationStatus;
+use roundtable_domain::{AgreementView, NegotiationId};
+use roundtable_store::StoredView;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::time::Instant;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::EventEnvelope;
+use crate::{ApiState, etag, negotiation_id};
+
+/// Longest wait for a view to catch up, in milliseconds.
+pub const MAX_WAIT_MS: u64 = 30_000;
+
+/// Largest page of events or negotiations.
+pub const MAX_PAGE: usize = 1000;
+
+/// Page size when `limit` is not given.
+pub const DEFAULT_PAGE: usize = 100;
+
+/// The response header with the version of the view served.
+pub const VIEW_VERSION: &str = "roundtable-view-version";
+
+/// The response header set when the view served has not reached `min_version`.
+pub const VIEW_BEHIND: &str = "roundtable-view-behind";
+
+/// One line of the list of negotiations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NegotiationSummary {
+    /// The negotiation.
+    pub negotiation_id: NegotiationId,
+    /// Its title.
+    pub title: String,
+    /// The service negotiated.
+    pub service: String,
+    /// `open` or `concluded`.
+    pub status: NegotiationStatus,
+    /// Number of events in the stored view.
+    pub version: u64,
+    /// The agreement version.
+    pub agreement_version: u64,
+}
+
+/// A page of negotiations, sorted by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NegotiationPage {
+    /// The negotiations of this page.
+    pub negotiations: Vec<NegotiationSummary>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next: Option<NegotiationId>,
+}
+
+/// Query of `GET /v1/negotiations`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only negotiations whose id sorts after this one (the `next` of the previous page).
+    #[param(value_type = Option<String>)]
+    after: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<usize>,
+}
+
+/// Lists the negotiations the principal may read, from the stored views.
+#[utoipa::path(
+    get,
+    path = "/v1/negotiations",
+    tag = "reads",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "a page of negotiations", body = NegotiationPage),
+        (status = 400, description = "bad query", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody),
+        (status = 503, description = "the view store is unreachable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<NegotiationPage>, ApiError> {
+    let Query(query) = query.map_err(query_rejection)?;
+    let limit = limit(query.limit)?;
+    let after = query
+        .after
+        .map(|a| {
+            NegotiationId::new(a)
+                .map_err(|e| ApiError::bad_request("invalid_query", format!("after: {e}")))
+        })
+        .transpose()?;
+    let principal = caller.principal(None);
+    let ids = state
+        .views
+        .list()
+        .await
+        .map_err(|e| ApiError::from_store(e, "the view store"))?;
+    let mut negotiations = Vec::new();
+    let mut next = None;
+    for id in ids
+        .into_iter()
+        .filter(|id| after.as_ref().is_none_or(|a| id > a))
+        .filter(|id| principal.may_read(id))
+    {
+        if negotiations.len() == limit {
+            next = negotiations
+                .last()
+                .map(|s: &NegotiationSummary| s.negotiation_id.clone());
+            break;
+        }
+        let stored = state
+            .views
+            .get(&id)
+            .await
+            .map_err(|e| ApiError::from_store(e, "the view store"))?;
+        if let Some(StoredView { view, .. }) = stored {
+            negotiations.push(NegotiationSummary {
+                negotiation_id: view.negotiation_id,
+                title: view.title,
+                service: view.service,
+                status: view.status,
+                version: view.version,
+                agreement_version: view.agreement_version,
+            });
+        }
+    }
+    Ok(Json(NegotiationPage { negotiations, next }))
+}
+
+/// Query of `GET /v1/negotiations/{negotiation_id}`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ViewQuery {
+    /// Wait (up to `wait_ms`) until the view includes this version, such as the
+    /// `version` a command answered.
+    min_version: Option<u64>,
+    /// How long to wait for `min_version`, 0 to 30000 milliseconds (default 0).
+    #[param(minimum = 0, maximum = 30000)]
+    wait_ms: Option<u64>,
+}
+
+/// The agreement view of one negotiation, from the projection.
+///
+/// `ETag` and `Roundtable-View-Version` give the version of the view served. With
+/// `min_version`, the server waits up to `wait_ms` for the projection to catch up; if
+/// it has not, it answers with the view it has and `Roundtable-View-Behind: true`.
+#[utoipa::path(
+    get,
+    path = "/v1/negotiations/{negotiation_id}",
+    tag = "reads",
+    params(
+        ("negotiation_id" = NegotiationId, Path, description = "the negotiation"),
+        ViewQuery,
+    ),
+    responses(
+        (status = 200, description = "the agreement view", body = AgreementView,
+            headers(
+                ("ETag" = String, description = "the view's version, quoted: use it in If-Match"),
+                ("Roundtable-View-Version" = String, description = "the view's version"),
+                ("Roundtable-View-Behind" = String, description = "`true` when the view has not reached `min_version`"),
+            )),
+        (status = 400, description = "bad id or query", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody),
+        (status = 403, description = "outside the principal's negotiation", body = ErrorBody),
+        (status = 404, description = "no view of this negotiation", body = ErrorBody),
+        (status = 503, description = "the view store is unreachable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn view(
+    State(state): State<ApiState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ViewQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let negotiation = negotiation_id(path)?;
+    let Query(query) = query.map_err(query_rejection)?;
+    let wait_ms = query.wait_ms.unwrap_or(0);
+    if wait_ms > MAX_WAIT_MS {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("wait_ms {wait_ms} is above the limit of {MAX_WAIT_MS}"),
+        ));
+    }
+    let principal = caller.principal(Some(&negotiation));
+    if !principal.may_read(&negotiation) {
+        return Err(principal.out_of_scope(&negotiation));
+    }
+    let min_version = query.min_version.unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    let mut pause = Duration::from_millis(10);
+    let stored = loop {
+        let stored = state
+            .views
+            .get(&negotiation)
+            .await
+            .map_err(|e| ApiError::from_store(e, "the view store"))?;
+        let caught_up = stored
+            .as_ref()
+            .is_some_and(|s| s.view.version >= min_version);
+        let now = Instant::now();
+        if caught_up || now >= deadline {
+            break stored;
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    };
+    let Some(StoredView { view, .. }) = stored else {
+        return Err(ApiError::not_found(
+            "negotiation_not_found",
+            format!("negotiation {negotiation} has no agreement view"),
+        ));
+    };
+    let version = view.version;
+    let mut response = Json(view).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, etag(version));
+    headers.insert(VIEW_VERSION, HeaderValue::from(version));
+    if version < min_version {
+        headers.insert(VIEW_BEHIND, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// A page of events.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventPage {
+    /// The events, in version order, as stored (see docs/EVENTS.md).
+    #[schema(value_type = Vec<EventEnvelope>)]
+    pub events: Vec<Value>,
+    /// Pass as `after` for the next page; `null` when there is nothing after this page.
+    pub next: Option<u64>,
+}
+
+/// Query of `GET /v1/negotiations/{negotiation_id}/events`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventsQuery {
+    /// Only events with a version above this one (default 0: from the first).
+    after: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<usize>,
+}
+
+/// The recorded events of one negotiation, in version order, from the event store.
+#[utoipa::path(
+    get,
+    path = "/v1/negotiations/{negotiation_id}/events",
+    tag = "reads",
+    params(
+        ("negotiation_id" = NegotiationId, Path, description = "the negotiation"),
+        EventsQuery,
+    ),
+    responses(
+        (status = 200, description = "a page of events", body = EventPage),
+        (status = 400, description = "bad id or query", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody),
+        (status = 403, description = "outside the principal's negotiation", body = ErrorBody),
+        (status = 404, description = "no events recorded for this negotiation", body = ErrorBody),
+        (status = 503, description = "the event store is unreachable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn events(
+    State(state): State<ApiState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Json<EventPage>, ApiError> {
+    let negotiation = negotiation_id(path)?;
+    let Query(query) = query.map_err(query_rejection)?;
+    let limit = limit(query.limit)?;
+    let after = query.after.unwrap_or(0);
+    let principal = caller.principal(Some(&negotiation));
+    if !principal.may_read(&negotiation) {
+        return Err(principal.out_of_scope(&negotiation));
+    }
+    let unreachable = |e| ApiError::from_store(e, "the event store");
+    let mut events = state
+        .events
+        .read(&negotiation, after, Some(limit + 1))
+        .await
+        .map_err(unreachable)?;
+    if events.is_empty()
+        && state
+            .events
+            .last_version(&negotiation)
+            .await
+            .map_err(unreachable)?
+            == 0
+    {
+        return Err(ApiError::not_found(
+            "negotiation_not_found",
+            format!("negotiation {negotiation} has no recorded events"),
+        ));
+    }
+    let more = events.len() > limit;
+    events.truncate(limit);
+    let next = if more {
+        events.last().map(|e| e.version)
+    } else {
+        None
+    };
+    Ok(Json(EventPage {
+        events: events.iter().map(|e| e.to_json()).collect(),
+        next,
+    }))
+}
+
+fn limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit {n} is out of range; it must be 1 to {MAX_PAGE}"),
+        )),
+    }
+}
+
+fn query_rejection(e: QueryRejection) -> ApiError {
+    ApiError::bad_request("invalid_query", e.body_text())
+}

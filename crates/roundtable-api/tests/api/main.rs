@@ -1,0 +1,11 @@
+//! The HTTP API through `tower::ServiceExt::oneshot` (and a few tests over a real
+//! socket), over the SQLite event store and an in-memory view store.
+
+mod auth;
+mod commands;
+mod common;
+mod inputs;
+mod lakeside;
+mod openapi;
+mod reads;
+mod socket;
