@@ -13,7 +13,9 @@ use super::story::{Mark, MarkKind, SECTORS, sector_colour, sector_label};
 
 /// Quiet stretches longer than this are drawn this long.
 const GAP_CAP_MINUTES: i64 = 40;
-const LABEL_W: f64 = 250.0;
+const LABEL_W: f64 = 330.0;
+/// Longest lane label, in characters (the full name is in the lane's tooltip).
+const LABEL_CHARS: usize = 50;
 const PLOT_W: f64 = 900.0;
 const LANE_H: f64 = 22.0;
 const TOP: f64 = 40.0;
@@ -64,6 +66,15 @@ impl Scale {
 
     fn xb(&self, pos: f64) -> f64 {
         LABEL_W + 10.0 + pos / self.span * (PLOT_W - 20.0)
+    }
+}
+
+fn shorten(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        label.to_owned()
+    } else {
+        let head: String = label.chars().take(LABEL_CHARS - 1).collect();
+        format!("{head}…")
     }
 }
 
@@ -150,11 +161,10 @@ pub(crate) fn timeline_svg(marks: &[Mark], view: &AgreementView) -> Markup {
                 g.lane data-partner=(partner.map_or("secretariat", |p| p.partner_id.as_str())) {
                     rect x="0" y=(f(y)) width=(f(width)) height=(f(LANE_H)) fill=(tint) {}
                     rect x="0" y=(f(y)) width="6" height=(f(LANE_H)) fill=(colour) {}
+                    @let label = partner.map_or_else(|| "Secretariat".to_owned(), |p| format!("{} ({})", p.name, p.partner_id));
                     text.lane-label x="12" y=(f(y + LANE_H / 2.0 + 4.0)) fill=(colour) {
-                        @match partner {
-                            Some(p) => { (p.name) " (" (p.partner_id) ")" },
-                            None => { "Secretariat" },
-                        }
+                        title { (label) }
+                        (shorten(&label))
                     }
                 }
             }
