@@ -38,6 +38,8 @@ on_both_backends!(
     bad_lines_are_rejected_by_line_and_record_nothing,
     freshwater_consultation_imports_whole,
     project_sample_minutes_conclude,
+    a_dry_run_reports_without_recording,
+    partner_text_cannot_drive_the_terminal,
 );
 
 async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
@@ -366,4 +368,78 @@ async fn project_sample_minutes_conclude(store: Store) {
         store.view("harbourside-waste").status,
         NegotiationStatus::Concluded
     );
+}
+
+async fn a_dry_run_reports_without_recording(store: Store) {
+    let original = shared_scenario("lakeside-water.jsonl");
+    let mut lines = read_lines(&original);
+    // Make the union's blocking objection malformed: a real import with --keep-going
+    // would go on to adopt over it; a dry run shows every consequence first.
+    let objection = lines
+        .iter()
+        .position(|l| l.contains(r#""objection_id": "o-staff-terms""#))
+        .expect("objection line");
+    lines[objection] = lines[objection].replace(r#""blocking": true"#, r#""blocking": "true""#);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_minutes(dir.path(), "typo.jsonl", &lines);
+    let dry = store.import(&file, &["--dry-run", "--keep-going"]);
+    assert_eq!(dry.code, 1, "{dry:?}");
+    assert!(
+        dry.stdout
+            .contains(&format!("line {}: object rejected:", objection + 1)),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("dry run: nothing was recorded"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        store.events("lakeside-water").is_empty(),
+        "a dry run recorded something"
+    );
+    // Against a store that already holds the first part, a dry run counts it as recorded.
+    let first_part: Vec<String> = read_lines(&original).into_iter().take(30).collect();
+    let head = write_minutes(dir.path(), "head.jsonl", &first_part);
+    assert_eq!(store.import(&head, &[]).code, 0);
+    let recorded = store.events("lakeside-water").len();
+    let dry = store.import(&original, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(
+        dry.stdout.contains(&format!(
+            "{} would be applied, {recorded} already recorded, 0 rejected",
+            84 - recorded
+        )),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(store.events("lakeside-water").len(), recorded);
+}
+
+async fn partner_text_cannot_drive_the_terminal(store: Store) {
+    let lines = vec![
+        r#"{"at": "2027-05-01T09:00:00Z", "negotiation_id": "escapes", "by": "secretariat", "do": "open_negotiation", "title": "Escapes", "service": "drainage"}"#.to_owned(),
+        r#"{"at": "2027-05-01T09:01:00Z", "negotiation_id": "escapes", "by": "secretariat", "do": "admit_partner", "partner_id": "ward", "name": "Ward \u001b[31mcommittee", "sector": "civil_society", "kind": "community_organisation", "role": "signatory"}"#.to_owned(),
+        r#"{"at": "2027-05-01T09:02:00Z", "negotiation_id": "escapes", "by": "ward", "do": "propose", "proposal_id": "p1", "clause_id": "c1", "text": "First paragraph.\nSecond \u001b[2J paragraph."}"#.to_owned(),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_minutes(dir.path(), "escapes.jsonl", &lines);
+    assert_eq!(store.import(&file, &[]).code, 0);
+    let text = store.run(&["view", "escapes"]);
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        !text.stdout.contains('\u{1b}'),
+        "raw escape reached the terminal: {:?}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("\\u{1b}[31m"), "{}", text.stdout);
+    // Paragraphs of a text stay on lines of their own.
+    assert!(
+        text.stdout.contains("    First paragraph.\n    Second"),
+        "{}",
+        text.stdout
+    );
+    let events = store.run(&["events", "escapes"]);
+    assert!(!events.stdout.contains('\u{1b}'), "{:?}", events.stdout);
 }

@@ -164,6 +164,29 @@ async fn killed_import_resumes_on_nats() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_negotiation_is_a_clear_error() {
     let store = Store::embedded();
+    // Reading an empty data dir says so and leaves no store file behind.
+    for sub in ["view", "events", "list"] {
+        let run = store.run(&[sub, "nobody-here"][..if sub == "list" { 1 } else { 2 }]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.contains("there is no embedded store"),
+            "{}",
+            run.stderr
+        );
+    }
+    if let Store::Embedded(dir) = &store {
+        assert!(
+            !dir.path().join("roundtable.db").exists(),
+            "a read created the store"
+        );
+    }
+    // Once something is recorded, an unknown negotiation is named.
+    assert_eq!(
+        store
+            .import(&shared_scenario("lakeside-water.jsonl"), &[])
+            .code,
+        0
+    );
     for sub in ["view", "events"] {
         let run = store.run(&[sub, "nobody-here"]);
         assert_eq!(run.code, 1, "{run:?}");
@@ -174,6 +197,13 @@ async fn an_unknown_negotiation_is_a_clear_error() {
             run.stderr
         );
     }
+    let listed = store.run(&["list"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(
+        listed.stdout.contains("lakeside-water") && listed.stdout.contains("concluded"),
+        "{}",
+        listed.stdout
+    );
     let run = store.run(&["view", "Not.An.Id"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
@@ -230,4 +260,37 @@ async fn a_nats_server_older_than_2_10_is_refused() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("2.9.10"), "{}", run.stderr);
     assert!(run.stderr.contains("2.10"), "{}", run.stderr);
+}
+
+/// A nats-server that goes away for a moment during an import: the importer retries
+/// (safe, since every line's command id is idempotent) and completes, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_rides_out_a_short_nats_outage() {
+    let Store::Nats(mut server) = Store::nats().await else {
+        unreachable!("nats")
+    };
+    let url = server.url();
+    let file = shared_scenario("polis-freshwater.jsonl");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
+        .args(["--nats-url", &url, "import", &file.display().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn import");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    server.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server
+        .restart()
+        .await
+        .expect("restart on the same port and store");
+    let run = Run::from(child.wait_with_output().expect("import finishes"));
+    assert_eq!(run.code, 0, "{run:?}");
+    let (applied, already, rejected) = counts(&run);
+    assert_eq!((applied + already, rejected), (3748, 0), "{run:?}");
+    let store = Store::Nats(server);
+    let (events, _) = store.verified_events("nz-freshwater");
+    assert_eq!(events.len(), 3748);
+    let ids: std::collections::BTreeSet<_> = events.iter().map(|e| e.command_id.clone()).collect();
+    assert_eq!(ids.len(), 3748, "a line recorded twice");
 }

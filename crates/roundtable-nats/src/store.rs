@@ -46,7 +46,7 @@ pub struct NatsStore {
     pub(crate) url: String,
     pub(crate) config: NatsConfig,
     version: ServerVersion,
-    client: Client,
+    pub(crate) client: Client,
     pub(crate) js: jetstream::Context,
     pub(crate) stream: Stream<()>,
     pub(crate) subjects: Subjects,
@@ -69,8 +69,9 @@ impl NatsStore {
     /// [`StoreError::Unavailable`] (naming the URL) when the server cannot be reached or
     /// times out; [`StoreError::Incompatible`] when `config` is invalid, the server is
     /// too old (the message names its version and URL and how to get a current one),
-    /// JetStream is off, or the existing stream cannot be given this configuration (for
-    /// instance memory storage, other replicas on a single server, or overlapping
+    /// JetStream is off, the stream cannot be created (for instance more replicas than
+    /// servers, or overlapping subjects), or an existing stream breaks a guarantee
+    /// (memory storage, deletes or purges allowed, limits that discard events, other
     /// subjects).
     pub async fn connect(url: &str, config: NatsConfig) -> Result<NatsStore, StoreError> {
         config.validate()?;
@@ -93,20 +94,7 @@ impl NatsStore {
         let js = jetstream::ContextBuilder::new()
             .timeout(config.request_timeout)
             .build(client.clone());
-        js.create_or_update_stream(config.stream_config())
-            .await
-            .map_err(|e| match e.kind() {
-                CreateStreamErrorKind::TimedOut | CreateStreamErrorKind::JetStreamUnavailable => {
-                    StoreError::Unavailable(format!(
-                        "nats at {url}: cannot create or update stream {}: {e}",
-                        config.stream
-                    ))
-                }
-                _ => StoreError::Incompatible(format!(
-                    "nats at {url}: cannot create or update stream {}: {e}",
-                    config.stream
-                )),
-            })?;
+        ensure_stream(&js, &config, url).await?;
         let stream = js.get_stream_no_info(&config.stream).await.map_err(|e| {
             StoreError::Incompatible(format!("nats at {url}: stream {}: {e}", config.stream))
         })?;
@@ -285,5 +273,92 @@ impl EventStore for NatsStore {
             .last_event(negotiation)
             .await?
             .map_or(0, |(_, event)| event.version))
+    }
+}
+
+/// Creates the event stream when it is missing; checks an existing one without
+/// changing it, so that a read-only command never rewrites an operator's settings
+/// (replicas on a cluster, placement, descriptions).
+async fn ensure_stream(
+    js: &jetstream::Context,
+    config: &NatsConfig,
+    url: &str,
+) -> Result<(), StoreError> {
+    use async_nats::jetstream::ErrorCode;
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    let unavailable = |what: &str, e: &dyn Display| {
+        StoreError::Unavailable(format!(
+            "nats at {url}: {what} stream {}: {e}",
+            config.stream
+        ))
+    };
+    match js.get_stream(&config.stream).await {
+        Ok(stream) => check_existing_stream(&stream.cached_info().config, config, url),
+        Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) =>
+        {
+            match js.create_stream(config.stream_config()).await {
+                Ok(_) => Ok(()),
+                Err(e) => match e.kind() {
+                    CreateStreamErrorKind::TimedOut
+                    | CreateStreamErrorKind::JetStreamUnavailable => {
+                        Err(unavailable("cannot create", &e))
+                    }
+                    // Another process created it meanwhile: check what it made.
+                    _ => match js.get_stream(&config.stream).await {
+                        Ok(stream) => {
+                            check_existing_stream(&stream.cached_info().config, config, url)
+                        }
+                        Err(_) => Err(StoreError::Incompatible(format!(
+                            "nats at {url}: cannot create stream {}: {e}",
+                            config.stream
+                        ))),
+                    },
+                },
+            }
+        }
+        Err(e) => Err(unavailable("cannot look up", &e)),
+    }
+}
+
+/// The guarantees an existing stream must keep (docs/NATS.md): file storage, deletes
+/// and purges denied, nothing ever discarded, our subjects.
+fn check_existing_stream(
+    found: &async_nats::jetstream::stream::Config,
+    config: &NatsConfig,
+    url: &str,
+) -> Result<(), StoreError> {
+    use async_nats::jetstream::stream::StorageType;
+    let mut problems = Vec::new();
+    if !found.subjects.contains(&config.subjects()) {
+        problems.push(format!(
+            "its subjects are {:?}, not {:?}",
+            found.subjects,
+            config.subjects()
+        ));
+    }
+    if found.storage != StorageType::File {
+        problems.push("it keeps messages in memory, not on file".to_owned());
+    }
+    if !found.deny_delete || !found.deny_purge {
+        problems.push("it allows deleting or purging messages".to_owned());
+    }
+    if found.max_messages > 0
+        || found.max_bytes > 0
+        || found.max_messages_per_subject > 0
+        || !found.max_age.is_zero()
+        || found.allow_rollup
+    {
+        problems.push(
+            "it has limits (messages, bytes, age or rollups) that can discard events".to_owned(),
+        );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Incompatible(format!(
+            "nats at {url}: stream {} exists but cannot hold Roundtable's log: {}",
+            config.stream,
+            problems.join("; ")
+        )))
     }
 }

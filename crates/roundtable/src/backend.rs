@@ -15,11 +15,13 @@ pub(crate) struct Backend {
 
 impl Backend {
     /// NATS JetStream when `nats_url` is given, else the embedded store in `data_dir`.
+    /// `None` when the embedded store does not exist and `create` is false.
     pub(crate) async fn open(
         nats_url: Option<&str>,
         data_dir: &Path,
         replicas: usize,
-    ) -> anyhow::Result<Backend> {
+        create: bool,
+    ) -> anyhow::Result<Option<Backend>> {
         if let Some(url) = nats_url {
             let config = roundtable_nats::NatsConfig {
                 replicas,
@@ -28,19 +30,22 @@ impl Backend {
             let store = roundtable_nats::NatsStore::connect(url, config)
                 .await
                 .with_context(|| format!("cannot use NATS JetStream at {url}"))?;
-            Ok(Backend {
+            Ok(Some(Backend {
                 store: Arc::new(store),
                 description: format!("NATS JetStream at {url}"),
-            })
+            }))
         } else {
+            if !create && !data_dir.join(roundtable_sqlite::DB_FILE_NAME).exists() {
+                return Ok(None);
+            }
             let store =
                 roundtable_sqlite::SqliteStore::open_in_dir(data_dir).with_context(|| {
                     format!("cannot open the embedded store in {}", data_dir.display())
                 })?;
-            Ok(Backend {
+            Ok(Some(Backend {
                 store: Arc::new(store),
                 description: format!("the embedded store in {}", data_dir.display()),
-            })
+            }))
         }
     }
 

@@ -1,20 +1,37 @@
 //! `roundtable import`: minutes in, one event per accepted line (DOMAIN.md, "The import format").
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use roundtable_domain::CommandEnvelope;
 use roundtable_domain::minutes::{LineError, parse_line};
-use roundtable_store::{CommandHandler, HandleError, Handled};
+use roundtable_domain::{
+    CommandEnvelope, CommandId, NegotiationId, Projection, RecordedEvent, decide,
+};
+use roundtable_store::{CommandHandler, EventStore, HandleError, Handled, StoreError};
+use uuid::Uuid;
 
 use crate::backend::Backend;
 
 /// Lines above which a progress bar is drawn (on a terminal only).
 const PROGRESS_FROM_LINES: usize = 500;
+/// How long an import keeps retrying a line while the store is unreachable. Retrying
+/// is safe: a line's command id makes a second attempt idempotent.
+const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// What the import does with each accepted line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Record it.
+    Record,
+    /// Only judge it against the recorded state plus the lines before it; record nothing.
+    DryRun,
+}
 
 #[derive(Debug, Default)]
 struct Summary {
@@ -22,6 +39,14 @@ struct Summary {
     already: u64,
     rejected: u64,
     skipped: u64,
+    negotiations: BTreeSet<NegotiationId>,
+}
+
+/// How one command line was answered.
+enum Outcome {
+    Applied,
+    Already,
+    Rejected(String),
 }
 
 /// Imports `file`; exit status 0 when no line was rejected, 1 otherwise.
@@ -29,21 +54,22 @@ pub(crate) async fn run(
     backend: &Backend,
     file: &Path,
     keep_going: bool,
+    mode: Mode,
 ) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file)
         .with_context(|| format!("cannot read minutes file {}", file.display()))?;
-    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    let total = if bytes.ends_with(b"\n") {
-        lines.len() - 1
-    } else {
-        lines.len()
-    };
-    let handler = CommandHandler::new(backend.store().clone());
-    let progress = progress_bar(total);
+    // A byte-order mark, as some editors write, is not part of the first line.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+    if text.is_empty() || text.ends_with(b"\n") {
+        lines.pop();
+    }
+    let mut judge = Judge::new(backend, mode);
+    let progress = progress_bar(lines.len());
     let mut summary = Summary::default();
     let mut stopped_at = None;
 
-    for (index, raw) in lines.iter().take(total).enumerate() {
+    for (index, raw) in lines.iter().enumerate() {
         let n = index + 1;
         progress.inc(1);
         let parsed = std::str::from_utf8(raw)
@@ -82,11 +108,17 @@ pub(crate) async fn run(
             occurred_at: line.at.unwrap_or_else(Utc::now),
             command: line.command,
         };
-        match handler.handle(&cmd).await {
-            Ok(Handled::Recorded(_)) => summary.applied += 1,
-            Ok(Handled::AlreadyRecorded(_)) => summary.already += 1,
-            Err(HandleError::Rejected(r)) => {
-                progress.suspend(|| report(n, name, &r.message));
+        match judge.judge(&cmd, n, &progress).await {
+            Ok(Outcome::Applied) => {
+                summary.applied += 1;
+                summary.negotiations.insert(cmd.negotiation_id.clone());
+            }
+            Ok(Outcome::Already) => {
+                summary.already += 1;
+                summary.negotiations.insert(cmd.negotiation_id.clone());
+            }
+            Ok(Outcome::Rejected(reason)) => {
+                progress.suspend(|| report(n, name, &reason));
                 summary.rejected += 1;
                 if !keep_going {
                     stopped_at = Some(n);
@@ -95,16 +127,19 @@ pub(crate) async fn run(
             }
             Err(e) => {
                 progress.finish_and_clear();
-                print_summary(file, &summary, None);
-                return Err(anyhow::Error::new(e).context(format!(
-                    "line {n}: {name} could not be recorded; the lines before it are recorded \
-                     (and this one may be): run the same file again to continue"
-                )));
+                print_summary(file, &summary, None, mode);
+                let advice = if matches!(e, HandleError::Store(StoreError::Unavailable(_))) {
+                    "the lines before it are recorded (and this one may be): run the same file again to continue"
+                } else {
+                    "the lines before it are recorded; this one was not"
+                };
+                return Err(anyhow::Error::new(e)
+                    .context(format!("line {n}: {name} could not be recorded; {advice}")));
             }
         }
     }
     progress.finish_and_clear();
-    print_summary(file, &summary, stopped_at);
+    print_summary(file, &summary, stopped_at, mode);
     Ok(if summary.rejected == 0 {
         ExitCode::SUCCESS
     } else {
@@ -112,25 +147,132 @@ pub(crate) async fn run(
     })
 }
 
+/// Records lines through the command handler, or (dry run) judges them in memory
+/// against the recorded state.
+struct Judge<'a> {
+    backend: &'a Backend,
+    mode: Mode,
+    handler: CommandHandler<dyn EventStore>,
+    dry: HashMap<NegotiationId, (Projection, HashSet<CommandId>)>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(backend: &'a Backend, mode: Mode) -> Self {
+        Judge {
+            backend,
+            mode,
+            handler: CommandHandler::new(backend.store().clone()),
+            dry: HashMap::new(),
+        }
+    }
+
+    async fn judge(
+        &mut self,
+        cmd: &CommandEnvelope,
+        n: usize,
+        progress: &ProgressBar,
+    ) -> Result<Outcome, HandleError> {
+        match self.mode {
+            Mode::Record => self.record(cmd, n, progress).await,
+            Mode::DryRun => self.dry_run(cmd).await.map_err(HandleError::Store),
+        }
+    }
+
+    async fn record(
+        &self,
+        cmd: &CommandEnvelope,
+        n: usize,
+        progress: &ProgressBar,
+    ) -> Result<Outcome, HandleError> {
+        let deadline = Instant::now() + RETRY_FOR;
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match self.handler.handle(cmd).await {
+                Ok(Handled::Recorded(_)) => return Ok(Outcome::Applied),
+                Ok(Handled::AlreadyRecorded(_)) => return Ok(Outcome::Already),
+                Err(HandleError::Rejected(r)) => return Ok(Outcome::Rejected(r.message)),
+                Err(HandleError::Store(StoreError::Unavailable(why)))
+                    if Instant::now() + pause < deadline =>
+                {
+                    progress.suspend(|| eprintln!("line {n}: the event store is unavailable ({why}); retrying in {pause:?}"));
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn dry_run(&mut self, cmd: &CommandEnvelope) -> Result<Outcome, StoreError> {
+        let id = &cmd.negotiation_id;
+        if !self.dry.contains_key(id) {
+            let events = self.backend.store().read(id, 0, None).await?;
+            let projection = Projection::fold(&events).map_err(|e| StoreError::Corrupt {
+                negotiation: id.to_string(),
+                position: "its recorded events".into(),
+                reason: e.to_string(),
+            })?;
+            let seen = events.iter().map(|e| e.command_id.clone()).collect();
+            self.dry.insert(id.clone(), (projection, seen));
+        }
+        let Some((projection, seen)) = self.dry.get_mut(id) else {
+            return Ok(Outcome::Rejected("internal: state not loaded".into()));
+        };
+        if seen.contains(&cmd.command_id) {
+            return Ok(Outcome::Already);
+        }
+        match decide(projection.view.as_ref(), cmd) {
+            Ok(event) => {
+                let sealed = RecordedEvent::seal(
+                    cmd,
+                    event,
+                    projection.version + 1,
+                    &projection.last_hash,
+                    Uuid::nil(),
+                    Utc::now(),
+                );
+                // Sealed from this very projection: applying cannot fail.
+                let _ = projection.apply(&sealed);
+                seen.insert(cmd.command_id.clone());
+                Ok(Outcome::Applied)
+            }
+            Err(rejection) => Ok(Outcome::Rejected(rejection.message)),
+        }
+    }
+}
+
 fn report(n: usize, command: &str, reason: &str) {
     println!("line {n}: {command} rejected: {reason}");
 }
 
-fn print_summary(file: &Path, s: &Summary, stopped_at: Option<usize>) {
+fn print_summary(file: &Path, s: &Summary, stopped_at: Option<usize>, mode: Mode) {
     let name = file.file_name().map_or_else(
         || file.display().to_string(),
         |f| f.to_string_lossy().into_owned(),
     );
+    let applied = match mode {
+        Mode::Record => "applied",
+        Mode::DryRun => "would be applied",
+    };
     println!(
-        "{name}: {} applied, {} already recorded, {} rejected ({} blank or comment lines skipped)",
+        "{name}: {} {applied}, {} already recorded, {} rejected ({} blank or comment lines skipped)",
         s.applied, s.already, s.rejected, s.skipped
     );
+    if !s.negotiations.is_empty() {
+        let ids: Vec<&str> = s.negotiations.iter().map(NegotiationId::as_str).collect();
+        println!("negotiations: {}", ids.join(", "));
+    }
+    if mode == Mode::DryRun {
+        println!("dry run: nothing was recorded");
+    }
     if let Some(n) = stopped_at {
         println!(
             "stopped at line {n}: what came before it stays recorded; fix the line and run the same file again"
         );
     } else if s.applied == 0 && s.rejected == 0 && s.already > 0 {
         println!("nothing new recorded: every command line was already recorded");
+    } else if s.applied == 0 && s.rejected == 0 && s.already == 0 {
+        println!("the file holds no command lines");
     }
 }
 
@@ -139,9 +281,9 @@ fn progress_bar(total: usize) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} importing [{bar:40}] line {pos}/{len} ({per_sec}, {eta} left)",
-    ) {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} importing [{bar:40}] line {pos}/{len}, {eta} left")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar

@@ -50,19 +50,39 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Import minutes: a JSON Lines file, one command a line (DOMAIN.md, "The import format").
+    /// Import minutes: a JSON Lines file, one command a line (see docs/DECISIONS.md).
     ///
+    /// Each line is `{"at": TIME, "negotiation_id": ID, "by": ACTOR, "do": COMMAND, ...fields}`.
     /// Prints `line N: <command> rejected: <reason>` for each rejected line and a summary.
-    /// Exit status 0 when nothing was rejected, 1 otherwise. Re-running a file skips the
-    /// lines already recorded.
+    /// Re-running a file skips the lines already recorded, wherever they stand.
+    ///
+    /// Exit status: 0 nothing rejected; 1 some line rejected; 2 the file or the store
+    /// could not be used (lines before the one named are recorded: run the file again).
     Import {
         /// The minutes file.
         file: PathBuf,
-        /// Report every rejected line and go on, instead of stopping at the first.
+        /// Report every rejected line and go on, instead of stopping at the first. Later
+        /// lines are then judged without the rejected ones: a line that a rejected one
+        /// would have prevented (an adoption over a mistyped blocking objection) can be
+        /// recorded. Use --dry-run first to see every problem without recording.
         #[arg(long)]
         keep_going: bool,
+        /// Judge every line against the recorded state and the lines before it, and
+        /// report, but record nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
-    /// Print the agreement as it stands: for a secretariat, or `--json` (DOMAIN.md, "The agreement view").
+    /// List the negotiations in the store, with their status and versions.
+    ///
+    /// Exit status: 0; 2 the store could not be used.
+    List {
+        /// Print one JSON object per negotiation and line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the agreement as it stands: for a secretariat, or `--json` (the agreement view).
+    ///
+    /// Exit status: 0; 1 no such negotiation; 2 a malformed id or an unusable store.
     View {
         /// The negotiation.
         negotiation_id: String,
@@ -70,7 +90,11 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Print the recorded events of a negotiation, in order (`--json`: one envelope per line).
+    /// Print the recorded events of a negotiation, in order (`--json`: one envelope per line),
+    /// checking versions and the hash chain as it goes.
+    ///
+    /// Exit status: 0; 1 no such negotiation, or the chain is broken (the events before the
+    /// break are printed); 2 a malformed id or an unusable store.
     Events {
         /// The negotiation.
         negotiation_id: String,
@@ -99,19 +123,58 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let secret = cli.nats_url.clone().filter(|u| redact(u) != *u);
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let mut message = format!("{e:#}");
+            if let Some(url) = secret {
+                message = message.replace(&url, &redact(&url));
+            }
+            eprintln!("error: {message}");
             ExitCode::from(2)
         }
     }
 }
 
+/// `nats://user:secret@host` shown as `nats://***@host`: credentials stay out of messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme + 3 => {
+            format!("{}***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let backend = Backend::open(cli.nats_url.as_deref(), &cli.data_dir, cli.replicas).await?;
+    let nats_url = cli.nats_url.as_deref().filter(|u| !u.trim().is_empty());
+    // Only an import may create the embedded store; reads never leave a file behind.
+    let create = matches!(cli.command, Cmd::Import { .. });
+    if let Cmd::View { negotiation_id, .. } | Cmd::Events { negotiation_id, .. } = &cli.command {
+        negotiation(negotiation_id)?;
+    }
+    let Some(backend) = Backend::open(nats_url, &cli.data_dir, cli.replicas, create).await? else {
+        eprintln!(
+            "error: there is no embedded store in {} yet: nothing has been imported there (see --data-dir)",
+            cli.data_dir.display()
+        );
+        return Ok(ExitCode::from(1));
+    };
     match cli.command {
-        Cmd::Import { file, keep_going } => import::run(&backend, &file, keep_going).await,
+        Cmd::Import {
+            file,
+            keep_going,
+            dry_run,
+        } => {
+            let mode = if dry_run {
+                import::Mode::DryRun
+            } else {
+                import::Mode::Record
+            };
+            import::run(&backend, &file, keep_going, mode).await
+        }
+        Cmd::List { json } => list(&backend, json).await,
         Cmd::View {
             negotiation_id,
             json,
@@ -146,19 +209,66 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let written = events
-                .iter()
-                .try_for_each(|e| {
-                    if json {
-                        render::write_json_line(&mut out, e)
-                    } else {
-                        render::write_event_line(&mut out, e)
-                    }
-                })
-                .and_then(|()| out.flush());
+            let mut chain = roundtable_domain::Projection::new();
+            let mut broken = None;
+            let mut written = Ok(());
+            for e in &events {
+                if let Err(err) = chain.apply(e) {
+                    broken = Some(err);
+                    break;
+                }
+                written = if json {
+                    render::write_json_line(&mut out, e)
+                } else {
+                    render::write_event_line(&mut out, e)
+                };
+                if written.is_err() {
+                    break;
+                }
+            }
+            let written = written.and_then(|()| out.flush());
+            if let Some(err) = broken {
+                eprintln!("error: the event chain of {id} is broken: {err}");
+                return Ok(ExitCode::from(1));
+            }
             quiet_on_closed_pipe(written)
         }
     }
+}
+
+/// `roundtable list`: every negotiation with its status and versions.
+async fn list(backend: &Backend, json: bool) -> anyhow::Result<ExitCode> {
+    let mut out = String::new();
+    for id in backend.store().negotiations().await? {
+        let Some(view) = backend.load(&id).await?.view else {
+            continue;
+        };
+        if json {
+            let row = serde_json::json!({
+                "negotiation_id": view.negotiation_id,
+                "title": view.title,
+                "service": view.service,
+                "status": view.status,
+                "version": view.version,
+                "agreement_version": view.agreement_version,
+            });
+            out.push_str(&row.to_string());
+            out.push('\n');
+        } else {
+            let status = match view.status {
+                roundtable_domain::view::NegotiationStatus::Open => "open",
+                roundtable_domain::view::NegotiationStatus::Concluded => "concluded",
+            };
+            out.push_str(&format!(
+                "{:<24} {status:<10} {:>7} events  agreement v{:<4} {}\n",
+                view.negotiation_id, view.version, view.agreement_version, view.title
+            ));
+        }
+    }
+    if out.is_empty() && !json {
+        out.push_str("no negotiations recorded yet\n");
+    }
+    quiet_on_closed_pipe(std::io::stdout().lock().write_all(out.as_bytes()))
 }
 
 /// Output cut short by a closed pipe (`roundtable events x | head`) is not an error.

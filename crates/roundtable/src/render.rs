@@ -8,34 +8,39 @@ use std::str::FromStr;
 use roundtable_domain::view::{
     CommitmentStatus, NegotiationStatus, ObjectionStatus, ProposalStatus,
 };
-use roundtable_domain::vocab::{Role, Sector};
+use roundtable_domain::vocab::{PartnerKind, Role, Sector};
 use roundtable_domain::{AgreementView, EventBody, RecordedEvent};
 use rust_decimal::Decimal;
 
 const WIDTH: usize = 88;
 
-/// The agreement view as a secretariat reads it: partners by sector, agreed clauses,
-/// open proposals with endorsers and objectors, commitments by partner with totals,
-/// and signatures by agreement version.
+/// The agreement view as a secretariat reads it: partners by sector (and which voices
+/// are missing), agreed clauses with the concerns noted on them, open proposals with
+/// endorsers and objectors, what blocks, commitments by partner with totals, and
+/// signatures by agreement version.
+///
+/// Every text a partner wrote goes through [`clean`], so control characters cannot
+/// reach the terminal.
 pub(crate) fn agreement(v: &AgreementView) -> String {
     let mut out = String::new();
     let status = match v.status {
         NegotiationStatus::Open => "open",
         NegotiationStatus::Concluded => "CONCLUDED",
     };
-    let _ = writeln!(out, "{}", v.title);
+    let _ = writeln!(out, "{}", clean(&v.title));
     let _ = writeln!(
         out,
         "negotiation {} · service {} · decision rule {} · {status}",
-        v.negotiation_id, v.service, v.decision_rule
+        v.negotiation_id,
+        clean(&v.service),
+        v.decision_rule
     );
     let _ = writeln!(
         out,
-        "{} events · agreement version {} · last event hash {}",
-        v.version,
-        v.agreement_version,
-        short(&v.last_event_hash)
+        "{} events · agreement version {}",
+        v.version, v.agreement_version
     );
+    let _ = writeln!(out, "last event hash {}", v.last_event_hash);
 
     let _ = writeln!(out, "\nPARTNERS ({})", v.partners.len());
     for sector in Sector::ALL {
@@ -50,10 +55,26 @@ pub(crate) fn agreement(v: &AgreementView) -> String {
                 out,
                 "    {:<20} {} ({}, {})",
                 p.partner_id,
-                p.name,
+                clean(&p.name),
                 p.kind,
                 p.role.as_str()
             );
+        }
+    }
+    // DOMAIN.md: small-scale providers and community groups are the partners most often
+    // left out; say so when they are.
+    for (kind, words) in [
+        (
+            PartnerKind::SmallScaleProvider,
+            "no small-scale provider (water vendors, kiosk operators, informal collectors)",
+        ),
+        (
+            PartnerKind::CommunityOrganisation,
+            "no community organisation",
+        ),
+    ] {
+        if !v.partners.values().any(|p| p.kind == kind) {
+            let _ = writeln!(out, "  note: {words} has been admitted");
         }
     }
 
@@ -68,6 +89,19 @@ pub(crate) fn agreement(v: &AgreementView) -> String {
             c.clause_id, c.version, c.adopted_from
         );
         wrap(&mut out, &c.text, "    ");
+        for o in v
+            .objections
+            .values()
+            .filter(|o| o.proposal_id == c.adopted_from && o.status == ObjectionStatus::Noted)
+        {
+            let _ = writeln!(
+                out,
+                "    noted concern {} by {}: {}",
+                o.objection_id,
+                o.raised_by,
+                one_line(&o.grounds)
+            );
+        }
     }
 
     let open: Vec<_> = v
@@ -87,7 +121,7 @@ pub(crate) fn agreement(v: &AgreementView) -> String {
         let title = p
             .title
             .as_deref()
-            .map(|t| format!(": {t}"))
+            .map(|t| format!(": {}", clean(t)))
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -103,21 +137,29 @@ pub(crate) fn agreement(v: &AgreementView) -> String {
                 _ => id.to_string(),
             })
             .collect();
-        let _ = writeln!(
-            out,
-            "    endorsed by: {}",
-            if endorsers.is_empty() {
-                "nobody yet".to_owned()
-            } else {
-                endorsers.join(", ")
-            }
-        );
-        for o in v.open_objections_on(&p.proposal_id) {
+        let label = format!("endorsed by {}: ", endorsers.len());
+        if endorsers.is_empty() {
+            let _ = writeln!(out, "    endorsed by nobody yet");
+        } else {
+            wrap_list(&mut out, &label, &endorsers, "    ");
+        }
+        let objections: Vec<_> = v.open_objections_on(&p.proposal_id).collect();
+        const SHOWN: usize = 10;
+        for o in objections.iter().take(SHOWN) {
             let what = if o.blocking { "BLOCKS" } else { "concern" };
             let _ = writeln!(
                 out,
                 "    {what}: {} by {}: {}",
-                o.objection_id, o.raised_by, o.grounds
+                o.objection_id,
+                o.raised_by,
+                one_line(&o.grounds)
+            );
+        }
+        if objections.len() > SHOWN {
+            let _ = writeln!(
+                out,
+                "    ... and {} more open objections (view --json lists them all)",
+                objections.len() - SHOWN
             );
         }
     }
@@ -152,7 +194,7 @@ pub(crate) fn agreement(v: &AgreementView) -> String {
         if theirs.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "  {} ({})", partner.name, partner.partner_id);
+        let _ = writeln!(out, "  {} ({})", clean(&partner.name), partner.partner_id);
         for c in theirs {
             let amount = c
                 .amount
@@ -193,12 +235,12 @@ pub(crate) fn agreement(v: &AgreementView) -> String {
         "\nSIGNATURES (agreement version {})",
         v.agreement_version
     );
-    let mut by_version: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    let mut by_version: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     for s in &v.signatures {
         by_version
             .entry(s.agreement_version)
             .or_default()
-            .push(s.partner_id.as_str());
+            .push(s.partner_id.to_string());
     }
     if by_version.is_empty() {
         let _ = writeln!(out, "  nobody has signed");
@@ -209,41 +251,83 @@ pub(crate) fn agreement(v: &AgreementView) -> String {
         } else {
             "stale"
         };
-        let _ = writeln!(out, "  at version {version} ({note}): {}", who.join(", "));
-    }
-    if v.status == NegotiationStatus::Open {
-        let awaiting: Vec<&str> = v.awaiting_signature.iter().map(|p| p.as_str()).collect();
-        let _ = writeln!(
-            out,
-            "  still to sign: {}",
-            if awaiting.is_empty() {
-                "nobody".to_owned()
-            } else {
-                awaiting.join(", ")
-            }
+        wrap_list(
+            &mut out,
+            &format!("at version {version} ({note}): "),
+            who,
+            "  ",
         );
     }
+    if v.status == NegotiationStatus::Open {
+        let awaiting: Vec<String> = v
+            .awaiting_signature
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if awaiting.is_empty() {
+            let _ = writeln!(out, "  still to sign: nobody");
+        } else {
+            wrap_list(
+                &mut out,
+                &format!("still to sign ({}): ", awaiting.len()),
+                &awaiting,
+                "  ",
+            );
+        }
+    }
     out
+}
+
+/// `text` with every control character shown as an escape (`\u{1b}`), so that text
+/// written by a partner can never move the cursor, clear or recolour a terminal.
+/// Line breaks are kept for [`wrap`] to handle.
+fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `text` cleaned and folded onto one line.
+fn one_line(text: &str) -> String {
+    clean(text).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `label` then the items, comma separated, wrapped at the page width.
+fn wrap_list(out: &mut String, label: &str, items: &[String], indent: &str) {
+    let text = format!("{label}{}", items.join(", "));
+    wrap(out, &text, indent);
 }
 
 fn short(hash: &str) -> &str {
     hash.get(..16).unwrap_or(hash)
 }
 
+/// Writes `text` (cleaned) wrapped at the page width, each paragraph (line of the
+/// original) on its own lines, so lists and paragraphs in clause text stay apart.
 fn wrap(out: &mut String, text: &str, indent: &str) {
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && indent.len() + line.len() + 1 + word.len() > WIDTH {
-            let _ = writeln!(out, "{indent}{line}");
-            line.clear();
+    for paragraph in clean(text).lines() {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            if !line.is_empty()
+                && indent.len() + line.chars().count() + 1 + word.chars().count() > WIDTH
+            {
+                let _ = writeln!(out, "{indent}{line}");
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
         }
         if !line.is_empty() {
-            line.push(' ');
+            let _ = writeln!(out, "{indent}{line}");
         }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        let _ = writeln!(out, "{indent}{line}");
     }
 }
 
@@ -271,10 +355,13 @@ fn gist(body: &EventBody) -> String {
         EventBody::NegotiationOpened(e) => {
             format!("{} ({}, {})", e.title, e.service, e.decision_rule)
         }
+        EventBody::PartnerKeyRegistered(e) => {
+            format!("{} key {}", e.partner_id, short(&e.public_key))
+        }
         EventBody::PartnerAdmitted(e) => format!(
             "{} {} ({}, {})",
             e.partner_id,
-            e.name,
+            one_line(&e.name),
             e.kind,
             e.role.as_str()
         ),
