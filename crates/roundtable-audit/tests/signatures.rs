@@ -230,3 +230,63 @@ fn verify_rejects_a_signature_removed_or_an_agreement_hash_altered() {
     );
     assert!(f.reason.contains("agreement_hash"), "{r}");
 }
+
+/// The test vector of docs/AUDIT.md, "Signatures": if this changes, so must the page.
+#[test]
+fn the_documented_test_vector_holds() {
+    let cmds = vec![
+        c(
+            "secretariat",
+            0,
+            json!({"do": "open_negotiation", "title": "Harbour water", "service": "water"}),
+        ),
+        c(
+            "secretariat",
+            1,
+            json!({"do": "admit_partner", "partner_id": "city", "name": "City", "sector": "government", "kind": "municipality", "role": "signatory", "public_key": public_hex("city")}),
+        ),
+        c(
+            "secretariat",
+            3,
+            json!({"do": "admit_partner", "partner_id": "ngo", "name": "NGO", "sector": "civil_society", "kind": "ngo", "role": "signatory"}),
+        ),
+        c(
+            "city",
+            5,
+            json!({"do": "propose", "proposal_id": "p-1", "clause_id": "supply", "text": "Water for all."}),
+        ),
+        c("city", 6, json!({"do": "endorse", "proposal_id": "p-1"})),
+        c(
+            "secretariat",
+            7,
+            json!({"do": "adopt", "proposal_id": "p-1"}),
+        ),
+        c(
+            "ngo",
+            8,
+            json!({"do": "commit", "commitment_id": "k-1", "description": "Outreach", "kind": "in_kind", "amount": {"value": "1500.00", "currency": "EUR"}, "due": "2027-12-31", "clause_id": "supply"}),
+        ),
+    ];
+    let v = view_after(&cmds);
+    let content = roundtable_domain::canonical::to_canonical(
+        &roundtable_audit::signing::agreement_content(&v),
+    );
+    assert_eq!(
+        String::from_utf8(content).unwrap(),
+        r#"{"agreement_version":2,"clauses":[{"clause_id":"supply","text":"Water for all.","version":1}],"commitments":[{"amount":{"currency":"EUR","value":"1500.00"},"clause_id":"supply","commitment_id":"k-1","description":"Outreach","due":"2027-12-31","kind":"in_kind","partner_id":"ngo"}],"decision_rule":"consent","negotiation_id":"harbour-sign","service":"water","signatories":[{"kind":"municipality","name":"City","partner_id":"city","sector":"government"},{"kind":"ngo","name":"NGO","partner_id":"ngo","sector":"civil_society"}],"title":"Harbour water"}"#
+    );
+    let hash = "e8870d565e5449e9c3b1191246bdfc56137c168597b716973920aec22869acf9";
+    assert_eq!(agreement_hash(&v), hash);
+    let message = view_signing_message(&v);
+    assert_eq!(
+        message,
+        format!("roundtable-agreement:harbour-sign:2:{hash}")
+    );
+    let secret = "d2a451361988735fe3d686305f79f596647da0481b85d5799c3cd2928c55f8ea";
+    let public = "4fa4894c46f60a8e07b9e4f777df29bb6fc1627ae7b9bf2b21443b09fcfb201c";
+    let signature = "ba2701ffa8a3b5e114999369226ff1cd345b8082ad545b038bee96baa9c18361fdcf2625b8e93bb8f391ac57f0574f33051c22b63071135e8b5a4d1f0af31c03";
+    assert_eq!(secret_hex("city"), secret);
+    assert_eq!(public_key_of(secret).unwrap(), public);
+    assert_eq!(sign_agreement(secret, &v).unwrap(), signature);
+    verify_signature(public, message.as_bytes(), signature).unwrap();
+}
