@@ -420,12 +420,20 @@ async fn a_dry_run_reports_without_recording(store: Store) {
 async fn partner_text_cannot_drive_the_terminal(store: Store) {
     let lines = vec![
         r#"{"at": "2027-05-01T09:00:00Z", "negotiation_id": "escapes", "by": "secretariat", "do": "open_negotiation", "title": "Escapes", "service": "drainage"}"#.to_owned(),
-        r#"{"at": "2027-05-01T09:01:00Z", "negotiation_id": "escapes", "by": "secretariat", "do": "admit_partner", "partner_id": "ward", "name": "Ward \u001b[31mcommittee", "sector": "civil_society", "kind": "community_organisation", "role": "signatory"}"#.to_owned(),
-        r#"{"at": "2027-05-01T09:02:00Z", "negotiation_id": "escapes", "by": "ward", "do": "propose", "proposal_id": "p1", "clause_id": "c1", "text": "First paragraph.\nSecond \u001b[2J paragraph."}"#.to_owned(),
+        r#"{"at": "2027-05-01T09:01:00Z", "negotiation_id": "escapes", "by": "secretariat", "do": "admit_partner", "partner_id": "ward", "name": "Ward committee", "sector": "civil_society", "kind": "community_organisation", "role": "signatory"}"#.to_owned(),
+        r#"{"at": "2027-05-01T09:02:00Z", "negotiation_id": "escapes", "by": "ward", "do": "propose", "proposal_id": "p1", "clause_id": "c1", "text": "First paragraph.\nSecond paragraph."}"#.to_owned(),
+        r#"{"at": "2027-05-01T09:03:00Z", "negotiation_id": "escapes", "by": "ward", "do": "propose", "proposal_id": "p2", "clause_id": "c1", "text": "Clear \u001b[2J the screen"}"#.to_owned(),
     ];
     let dir = tempfile::tempdir().expect("temp dir");
     let file = write_minutes(dir.path(), "escapes.jsonl", &lines);
-    assert_eq!(store.import(&file, &[]).code, 0);
+    let run = store.import(&file, &["--keep-going"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("line 4: propose rejected: text contains the control character U+001B"),
+        "{}",
+        run.stdout
+    );
     let text = store.run(&["view", "escapes"]);
     assert_eq!(text.code, 0, "{text:?}");
     assert!(
@@ -433,13 +441,11 @@ async fn partner_text_cannot_drive_the_terminal(store: Store) {
         "raw escape reached the terminal: {:?}",
         text.stdout
     );
-    assert!(text.stdout.contains("\\u{1b}[31m"), "{}", text.stdout);
     // Paragraphs of a text stay on lines of their own.
     assert!(
-        text.stdout.contains("    First paragraph.\n    Second"),
+        text.stdout
+            .contains("    First paragraph.\n    Second paragraph."),
         "{}",
         text.stdout
     );
-    let events = store.run(&["events", "escapes"]);
-    assert!(!events.stdout.contains('\u{1b}'), "{:?}", events.stdout);
 }

@@ -150,6 +150,52 @@ impl Command {
         "conclude",
     ];
 
+    /// Parses the fields of the command named `name` (the `do` value), as they appear
+    /// in a minutes line or an HTTP body without `do`. Unknown fields are refused.
+    ///
+    /// # Errors
+    /// A message naming the command or the offending field and what is wrong with it
+    /// (`blocking: invalid type: string "yes", expected a boolean`).
+    pub fn from_fields(
+        name: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Command, String> {
+        fn parse<T: serde::de::DeserializeOwned>(
+            fields: serde_json::Map<String, serde_json::Value>,
+        ) -> Result<T, String> {
+            serde_path_to_error::deserialize(serde_json::Value::Object(fields)).map_err(|e| {
+                let path = e.path().to_string();
+                if path == "." {
+                    e.inner().to_string()
+                } else {
+                    format!("{path}: {}", e.inner())
+                }
+            })
+        }
+        Ok(match name {
+            "open_negotiation" => Command::OpenNegotiation(parse(fields)?),
+            "admit_partner" => Command::AdmitPartner(parse(fields)?),
+            "propose" => Command::Propose(parse(fields)?),
+            "withdraw_proposal" => Command::WithdrawProposal(parse(fields)?),
+            "endorse" => Command::Endorse(parse(fields)?),
+            "retract_endorsement" => Command::RetractEndorsement(parse(fields)?),
+            "object" => Command::Object(parse(fields)?),
+            "withdraw_objection" => Command::WithdrawObjection(parse(fields)?),
+            "adopt" => Command::Adopt(parse(fields)?),
+            "commit" => Command::Commit(parse(fields)?),
+            "withdraw_commitment" => Command::WithdrawCommitment(parse(fields)?),
+            "sign" => Command::Sign(parse(fields)?),
+            "conclude" => Command::Conclude(parse(fields)?),
+            "register_key" => Command::RegisterKey(parse(fields)?),
+            other => {
+                return Err(format!(
+                    "unknown command {other:?}; expected one of {}",
+                    Command::NAMES.join(", ")
+                ));
+            }
+        })
+    }
+
     /// The command's name as written in `do`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -215,6 +261,7 @@ pub struct AdmitPartner {
     /// The partner's Ed25519 public key, 64 hex digits (docs/AUDIT.md, "Signatures").
     /// With a key, the partner's `sign` must carry a valid signature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub public_key: Option<String>,
 }
 
@@ -227,6 +274,7 @@ pub struct RegisterKey {
     /// The partner.
     pub partner_id: PartnerId,
     /// The Ed25519 public key, 64 hex digits.
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub public_key: String,
 }
 
@@ -358,6 +406,7 @@ pub struct WithdrawCommitment {
 pub struct Sign {
     /// Ed25519 signature of the signing message, 128 hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^[0-9a-fA-F]{128}$"))]
     pub signature: Option<String>,
 }
 

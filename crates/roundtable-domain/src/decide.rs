@@ -646,6 +646,18 @@ fn non_blank(field: &str, value: &str, max_chars: usize) -> Result<(), Rejection
             format!("{field} must not be empty"),
         ));
     }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Rejection::invalid(
+            "control_character",
+            format!(
+                "{field} contains the control character U+{:04X}; only line breaks and tabs are allowed",
+                u32::from(c)
+            ),
+        ));
+    }
     let n = value.chars().count();
     if n > max_chars {
         return Err(Rejection::invalid(

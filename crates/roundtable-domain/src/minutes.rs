@@ -65,8 +65,8 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(None);
     }
-    let value: Value = serde_json::from_str(trimmed)
-        .map_err(|e| LineError::new(None, format!("malformed JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(trimmed).map_err(|e| LineError::new(None, malformed(&e)))?;
     let command_id = CommandId::new(format!("m-{}", sha256_hex(&to_canonical(&value))))
         .map_err(|e| LineError::new(None, e))?;
     let Value::Object(mut fields) = value else {
@@ -118,8 +118,7 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
             ));
         }
     };
-    fields.insert("do".into(), Value::String(name.clone()));
-    let command: Command = serde_json::from_value(Value::Object(fields))
+    let command = Command::from_fields(&name, fields)
         .map_err(|e| LineError::new(cmd, format!("invalid {name}: {e}")))?;
     Ok(Some(MinutesCommand {
         command_id,
@@ -128,6 +127,16 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
         at,
         command,
     }))
+}
+
+/// serde_json's message without its "at line 1 column N" (a line is one line), with
+/// the column first: `malformed JSON at column 70: trailing comma`.
+fn malformed(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let reason = full
+        .rsplit_once(" at line ")
+        .map_or(full.as_str(), |(r, _)| r);
+    format!("malformed JSON at column {}: {reason}", e.column())
 }
 
 fn take_str(
@@ -195,7 +204,17 @@ mod tests {
         let e = err(
             r#"{"negotiation_id":"n","by":"x","do":"object","objection_id":"o","proposal_id":"p","grounds":"g","blocking":"yes"}"#,
         );
-        assert!(e.message.contains("invalid type"), "{e}");
+        assert!(
+            e.message.contains("blocking: invalid type"),
+            "the field is named: {e}"
+        );
+        let e = err(
+            r#"{"negotiation_id":"n","by":"x","do":"commit","commitment_id":"k","description":"d","kind":"finance","due":"2027-02-30"}"#,
+        );
+        assert!(e.message.starts_with("invalid commit: due:"), "{e}");
+        let e = err(r#"{"negotiation_id":"n","by":"x","do":"sign",}"#);
+        assert!(e.message.starts_with("malformed JSON at column 44:"), "{e}");
+        assert!(!e.message.contains("line 1"), "{e}");
         let e = err(r#"{"negotiation_id":"n","by":"x","do":"sign","at":"yesterday"}"#);
         assert!(e.message.contains("\"at\""), "{e}");
         let e = err(r#"{"negotiation_id":"n","by":"Big","do":"sign"}"#);

@@ -426,3 +426,19 @@ fn with_list<T: std::fmt::Display>(head: &str, label: &str, items: &[T]) -> Stri
     let list: Vec<String> = items.iter().map(ToString::to_string).collect();
     format!("{head}; {label}: {}", list.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        // Events recorded before decide refused control characters, or written by
+        // something else, still print safely.
+        assert_eq!(clean("a\u{1b}[2Jb\nc"), "a\\u{1b}[2Jb\nc");
+        assert_eq!(one_line("x\n  y\u{7}"), "x y\\u{7}");
+        let mut out = String::new();
+        wrap(&mut out, "one\ntwo", "  ");
+        assert_eq!(out, "  one\n  two\n");
+    }
+}

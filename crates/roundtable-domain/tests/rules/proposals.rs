@@ -242,3 +242,24 @@ fn withdraw_proposal_needs_an_existing_open_proposal() {
         .when(withdraw_proposal("city", "p-tariff"))
         .rejected(RejectionKind::Conflict, "proposal_not_open");
 }
+
+#[test]
+fn control_characters_are_refused_but_line_breaks_and_tabs_are_kept() {
+    let r = given(consent())
+        .when(propose_text(
+            "city",
+            "p-1",
+            "tariff",
+            "Clear \u{1b}[2J the screen",
+        ))
+        .rejected(RejectionKind::Invalid, "control_character");
+    assert!(r.message.contains("U+001B"), "{}", r.message);
+    given(consent())
+        .when(propose_text(
+            "city",
+            "p-1",
+            "tariff",
+            "First paragraph.\r\n\tSecond paragraph.",
+        ))
+        .accepted();
+}
