@@ -312,3 +312,17 @@ fn import_export_returns_the_events_of_a_verified_export_and_refuses_a_tampered_
         Ok(_) => panic!("a tampered export was imported"),
     }
 }
+
+#[test]
+fn a_long_negotiation_exports_verifies_and_reports() {
+    // The freshwater consultation: 3,748 events, 116 partners.
+    let (events, views) = run(&commands(&scenario("polis-freshwater.jsonl")));
+    let view = views.last().unwrap();
+    let bytes = export(&events, Some(view)).unwrap();
+    let r = verify(&bytes);
+    assert!(r.ok, "{r}");
+    assert_eq!(r.events, 3748);
+    let html = roundtable_audit::report_html(&events, view, &r);
+    assert!(html.contains("<svg id=\"timeline\""));
+    assert_eq!(html.matches("class=\"lane\"").count(), 117);
+}
