@@ -402,9 +402,9 @@ pub(crate) fn verify_export(
                     )
                 } else {
                     (
-                        Tampering::Malformed,
+                        Tampering::Edited,
                         "hashes",
-                        "the line is not a JSON event object".to_owned(),
+                        "the line is not a JSON event object: it was altered".to_owned(),
                     )
                 };
                 run.report.events = entries.len() as u64;

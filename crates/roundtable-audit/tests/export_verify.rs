@@ -326,3 +326,14 @@ fn a_long_negotiation_exports_verifies_and_reports() {
     assert!(html.contains("<svg id=\"timeline\""));
     assert_eq!(html.matches("class=\"lane\"").count(), 117);
 }
+
+#[test]
+fn a_byte_that_breaks_an_events_json_is_edited_too() {
+    let (bytes, _, _) = lakeside_export();
+    let text = String::from_utf8(bytes).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[8] = lines[8].replacen('"', "'", 1);
+    let r = verify((lines.join("\n") + "\n").as_bytes());
+    failed(&r, Tampering::Edited, 8);
+    assert_eq!(r.failure.unwrap().line, Some(9));
+}

@@ -7,6 +7,8 @@
 //! - [`envelope`] wraps events in their stored form (ids, versions, times, hash chain)
 //!   and folds them ([`Projection`]).
 //! - [`minutes`] parses the JSON Lines import format.
+//! - [`signing`] defines the agreement hash and the message a partner signs with its
+//!   Ed25519 key, and checks keys and signatures.
 //!
 //! No IO, no async, no clock: time and ids come in with the command.
 
