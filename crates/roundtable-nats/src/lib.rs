@@ -17,20 +17,33 @@
 //! - Needs nats-server 2.10.0 or newer ([`MIN_SERVER_VERSION`]); older servers are
 //!   refused on connect with [`roundtable_store::StoreError::Incompatible`].
 //!
+//! - The read side shares the store's connection: [`NatsViewStore`] keeps the
+//!   projected views in the key-value bucket `ROUNDTABLE_VIEWS`, [`NatsEventFeed`]
+//!   reads every event through a durable pull consumer (by default
+//!   `roundtable-projector`), and [`NatsChangeSink`] publishes change notifications on
+//!   `roundtable.changes.<negotiation_id>`.
+//!
 //! Modules: `config` (settings and the stream's shape), `version` (the server version
 //! check), `subject` (negotiation ↔ subject), `index` (version → stream sequence, per
-//! client), `store` (connecting and look-ups), `append`, `read`.
+//! client), `store` (connecting and look-ups), `append`, `read`; and for the read side
+//! `views`, `feed` and `changes`.
 
 #![warn(missing_docs)]
 
 mod append;
+mod changes;
 mod config;
+mod feed;
 mod index;
 mod read;
 mod store;
 mod subject;
 mod version;
+mod views;
 
+pub use changes::{CHANGES_PREFIX, NatsChangeSink};
 pub use config::NatsConfig;
+pub use feed::{DEFAULT_CONSUMER, FeedConfig, NatsEventFeed};
 pub use store::NatsStore;
 pub use version::{INSTALL_HINT, MIN_SERVER_VERSION, ServerVersion};
+pub use views::{NatsViewStore, VIEWS_BUCKET};

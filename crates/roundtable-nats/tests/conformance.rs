@@ -2,9 +2,12 @@
 
 mod common;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
-use roundtable_nats::NatsStore;
+use roundtable_nats::{FeedConfig, NatsEventFeed, NatsStore, NatsViewStore};
 use roundtable_store::conformance::Harness;
+use roundtable_store::{EventFeed, ViewStore};
 use roundtable_testkit::NatsServer;
 
 /// One `nats-server` per check, with a fresh store directory.
@@ -30,6 +33,25 @@ impl Harness for NatsHarness {
         self.server.kill();
         self.server.restart().await.expect("restart nats-server");
         common::wait_for_jetstream(&self.server).await;
+    }
+
+    async fn views(&self) -> Box<dyn ViewStore> {
+        let store = common::store(&self.server).await;
+        Box::new(NatsViewStore::open(&store).await.expect("open the views"))
+    }
+
+    /// Unacknowledged entries come again after one second.
+    async fn feed(&self, name: &str) -> Box<dyn EventFeed> {
+        let store = common::store(&self.server).await;
+        let config = FeedConfig {
+            ack_wait: Duration::from_secs(1),
+            ..FeedConfig::named(name)
+        };
+        Box::new(
+            NatsEventFeed::open(&store, config)
+                .await
+                .expect("open the feed"),
+        )
     }
 }
 

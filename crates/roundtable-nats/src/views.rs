@@ -1,0 +1,249 @@
+//! [`NatsViewStore`]: the projected agreement views in a JetStream key-value bucket.
+
+use std::fmt::Display;
+
+use async_nats::jetstream::ErrorCode;
+use async_nats::jetstream::context::{
+    CreateKeyValueErrorKind, GetStreamErrorKind, KeyValueErrorKind, PublishError, PublishErrorKind,
+};
+use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
+use async_nats::jetstream::stream::StorageType;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use roundtable_domain::{AgreementView, NegotiationId};
+use roundtable_store::{StoreError, StoredView, ViewStore};
+
+use crate::store::NatsStore;
+
+/// The key-value bucket holding the views: `ROUNDTABLE_VIEWS` (its stream is
+/// `KV_ROUNDTABLE_VIEWS`).
+pub const VIEWS_BUCKET: &str = "ROUNDTABLE_VIEWS";
+
+/// The read model on NATS: one key per negotiation id in a JetStream key-value bucket,
+/// whose value is the agreement view as JSON (`serde_json::to_vec(&view)`).
+///
+/// The bucket keeps one value per key (history 1) in file storage, created with the
+/// store's replica count ([`NatsConfig::replicas`](crate::NatsConfig)). A
+/// view's revision is the bucket's revision of its key: the stream sequence of the
+/// value, which only ever grows (also across [`ViewStore::clear`], which purges the
+/// bucket's stream). Updates are conditional on it: creating is an update expected at
+/// "no value", updating one expected at the revision read, and the server refuses
+/// either when another writer got there first (`wrong last sequence`), which becomes
+/// [`StoreError::Conflict`].
+///
+/// Shares the connection of the [`NatsStore`] it was opened from. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct NatsViewStore {
+    kv: kv::Store,
+    url: String,
+}
+
+impl NatsViewStore {
+    /// Opens the views bucket [`VIEWS_BUCKET`] on `store`'s connection, creating it
+    /// when it is missing (file storage, history 1, the store's replica count). An
+    /// existing bucket is used as it is, never reconfigured: an operator's settings
+    /// (replicas on a cluster, placement) stay.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server does not answer in time;
+    /// [`StoreError::Incompatible`] when the bucket cannot be created or opened.
+    pub async fn open(store: &NatsStore) -> Result<NatsViewStore, StoreError> {
+        NatsViewStore::open_bucket(store, VIEWS_BUCKET).await
+    }
+
+    /// Like [`NatsViewStore::open`], with another bucket name (letters, digits, `-`,
+    /// `_`).
+    ///
+    /// # Errors
+    /// As [`NatsViewStore::open`].
+    pub async fn open_bucket(store: &NatsStore, bucket: &str) -> Result<NatsViewStore, StoreError> {
+        let url = store.url.clone();
+        let unavailable = |e: &dyn Display| {
+            StoreError::Unavailable(format!("nats at {url}: bucket {bucket}: {e}"))
+        };
+        let incompatible = |e: &dyn Display| {
+            StoreError::Incompatible(format!("nats at {url}: bucket {bucket}: {e}"))
+        };
+        let exists = match store.js.get_stream(format!("KV_{bucket}")).await {
+            Ok(_) => true,
+            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
+                false
+            }
+            Err(e) => return Err(unavailable(&e)),
+        };
+        if !exists {
+            let config = kv::Config {
+                bucket: bucket.to_owned(),
+                description:
+                    "Roundtable agreement views, one key per negotiation, kept by the projector"
+                        .to_owned(),
+                history: 1,
+                storage: StorageType::File,
+                num_replicas: store.config.replicas,
+                ..Default::default()
+            };
+            match store.js.create_key_value(config).await {
+                Ok(kv) => return Ok(NatsViewStore { kv, url }),
+                Err(e) if e.kind() == CreateKeyValueErrorKind::TimedOut => {
+                    return Err(unavailable(&e));
+                }
+                // Another process may have created it meanwhile: open what is there.
+                Err(e) => tracing::debug!(error = %e, bucket, "cannot create the views bucket"),
+            }
+        }
+        let kv = store
+            .js
+            .get_key_value(bucket)
+            .await
+            .map_err(|e| match e.kind() {
+                KeyValueErrorKind::GetBucket => unavailable(&e),
+                _ => incompatible(&e),
+            })?;
+        Ok(NatsViewStore { kv, url })
+    }
+
+    /// The bucket's name.
+    pub fn bucket(&self) -> &str {
+        &self.kv.name
+    }
+
+    fn unavailable(&self, what: &str, err: impl Display) -> StoreError {
+        StoreError::Unavailable(format!(
+            "nats at {}: bucket {}: {what}: {err}",
+            self.url, self.kv.name
+        ))
+    }
+}
+
+/// Whether `err`, or an error it wraps, is a publish refused for exceeding the
+/// server's `max_payload`.
+fn payload_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.downcast_ref::<PublishError>()
+            .is_some_and(|p| p.kind() == PublishErrorKind::MaxPayloadExceeded)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+#[async_trait]
+impl ViewStore for NatsViewStore {
+    /// The key's last value, parsed with [`AgreementView::from_json`]; `None` when the
+    /// key has no value (or was deleted).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the value is not a view;
+    /// [`StoreError::Unavailable`] on timeouts and lost connections.
+    async fn get(&self, negotiation: &NegotiationId) -> Result<Option<StoredView>, StoreError> {
+        let entry = self
+            .kv
+            .entry(negotiation.as_str())
+            .await
+            .map_err(|e| self.unavailable(&format!("cannot get {negotiation}"), e))?;
+        let Some(entry) = entry.filter(|e| e.operation == Operation::Put) else {
+            return Ok(None);
+        };
+        let view = AgreementView::from_json(&entry.value).map_err(|e| StoreError::Corrupt {
+            negotiation: negotiation.to_string(),
+            position: format!("bucket {} revision {}", self.kv.name, entry.revision),
+            reason: format!("not an agreement view: {e}"),
+        })?;
+        Ok(Some(StoredView {
+            view,
+            revision: entry.revision,
+        }))
+    }
+
+    /// Creates the key (`expected` `None`) or updates it at revision `expected`, and
+    /// returns the new revision.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] (revisions in `expected` and `actual`, `actual` 0 as
+    /// the server does not say) when the key exists already, or its revision is no
+    /// longer `expected`; [`StoreError::Incompatible`] when the view is larger than the
+    /// server's `max_payload`; [`StoreError::Unavailable`] on timeouts and lost
+    /// connections.
+    async fn put(&self, view: &AgreementView, expected: Option<u64>) -> Result<u64, StoreError> {
+        let negotiation = &view.negotiation_id;
+        let body = serde_json::to_vec(view).map_err(|e| StoreError::Corrupt {
+            negotiation: negotiation.to_string(),
+            position: format!("view at version {}", view.version),
+            reason: format!("cannot serialize: {e}"),
+        })?;
+        let size = body.len();
+        let conflict = || StoreError::Conflict {
+            negotiation: negotiation.clone(),
+            expected: expected.unwrap_or(0),
+            actual: 0,
+        };
+        let too_big = |e: &dyn Display| {
+            StoreError::Incompatible(format!(
+                "nats at {}: the view of {negotiation} ({size} bytes) cannot be stored in bucket {}: {e}",
+                self.url, self.kv.name
+            ))
+        };
+        let body = Bytes::from(body);
+        match expected {
+            None => match self.kv.create(negotiation.as_str(), body).await {
+                Ok(revision) => Ok(revision),
+                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Err(conflict()),
+                Err(e) if payload_too_large(&e) => Err(too_big(&e)),
+                Err(e) => Err(self.unavailable(&format!("cannot create {negotiation}"), e)),
+            },
+            Some(revision) => match self.kv.update(negotiation.as_str(), body, revision).await {
+                Ok(revision) => Ok(revision),
+                Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Err(conflict()),
+                Err(e) if payload_too_large(&e) => Err(too_big(&e)),
+                Err(e) => Err(self.unavailable(&format!("cannot update {negotiation}"), e)),
+            },
+        }
+    }
+
+    /// The keys that hold a value, as negotiation ids, sorted. A key that is not a
+    /// valid negotiation id (written by something else) is left out with a warning.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on timeouts and lost connections.
+    async fn list(&self) -> Result<Vec<NegotiationId>, StoreError> {
+        let keys: Vec<String> = self
+            .kv
+            .keys()
+            .await
+            .map_err(|e| self.unavailable("cannot list keys", e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.unavailable("cannot list keys", e))?;
+        let mut ids: Vec<NegotiationId> = keys
+            .into_iter()
+            .filter_map(|key| match NegotiationId::new(&key) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    tracing::warn!(key, "key is not a negotiation; left out");
+                    None
+                }
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Purges the bucket's stream: every key and value goes, and revisions go on
+    /// from where they were.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on timeouts and lost connections.
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.kv
+            .stream
+            .purge()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.unavailable("cannot purge", e))
+    }
+}
