@@ -1,0 +1,41 @@
+//! The projector of Roundtable: keeps the agreement view of every negotiation up to
+//! date from the ordered feed of every recorded event, and announces each change.
+//!
+//! ```no_run
+//! # async fn example(
+//! #     events: std::sync::Arc<dyn roundtable_store::EventStore>,
+//! #     views: std::sync::Arc<dyn roundtable_store::ViewStore>,
+//! #     feed: Box<dyn roundtable_store::EventFeed>,
+//! # ) -> Result<(), roundtable_store::StoreError> {
+//! use std::sync::Arc;
+//! use roundtable_projector::Projector;
+//! use roundtable_store::NoChanges;
+//!
+//! let mut projector = Projector::new(events, views, feed, Arc::new(NoChanges));
+//! let stats = projector.catch_up().await?; // or run_until(shutdown), or rebuild()
+//! println!("{} applied, lag {:?}", stats.applied, stats.lag);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! It works over the ports of `roundtable-store` only, so it runs the same on NATS
+//! JetStream (views in a key-value bucket, the feed a durable consumer, changes on
+//! `roundtable.changes.<negotiation_id>`) and on the embedded store (views and
+//! checkpoint in the store's file). See `docs/PROJECTOR.md`.
+//!
+//! Modules: `projector` (the loop and its public API), `batch` (grouping a batch by
+//! negotiation), `update` (one negotiation's update: skip, fill gaps, apply, store,
+//! announce), `cache` (recent views in memory), `config`, `stats`.
+
+#![warn(missing_docs)]
+
+mod batch;
+mod cache;
+mod config;
+mod projector;
+mod stats;
+mod update;
+
+pub use config::ProjectorConfig;
+pub use projector::Projector;
+pub use stats::ProjectorStats;

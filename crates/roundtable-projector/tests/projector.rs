@@ -1,0 +1,304 @@
+//! The projector over real stores, on both backends: views equal to the fold of the
+//! log, resuming after a kill without applying anything twice, several projectors at
+//! once, rebuilds, change notifications, lag, and parked entries.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{
+    Env, FailingAck, NAME, Recorder, assert_one_change_per_event, assert_views_are_the_fold,
+    example, import, scenario, snapshot,
+};
+use futures::StreamExt;
+use roundtable_projector::{Projector, ProjectorConfig};
+use roundtable_store::{Change, StoreError};
+
+both!(
+    the_freshwater_minutes_project_once_and_rebuild_identically,
+    interleaved_negotiations_project_to_the_fold,
+    a_projector_killed_between_store_and_ack_applies_nothing_twice,
+    two_projectors_at_once_give_correct_views,
+    garbage_is_parked_and_later_events_still_project,
+);
+
+fn small_batches(batch_size: usize) -> ProjectorConfig {
+    ProjectorConfig {
+        batch_size,
+        poll_wait: Duration::from_millis(200),
+        ..ProjectorConfig::default()
+    }
+}
+
+fn backend(env: &Env) -> &'static str {
+    if env.is_nats() { "nats" } else { "embedded" }
+}
+
+/// Waits for `count` change notifications on `subscriber` (a guard of a minute per
+/// message against a hang).
+async fn receive(subscriber: &mut async_nats::Subscriber, count: usize) -> Vec<(String, Change)> {
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let message = tokio::time::timeout(Duration::from_secs(60), subscriber.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} notifications came", out.len()))
+            .expect("subscription open");
+        let change: Change = serde_json::from_slice(&message.payload).expect("a change as JSON");
+        out.push((message.subject.to_string(), change));
+    }
+    out
+}
+
+async fn the_freshwater_minutes_project_once_and_rebuild_identically(env: Env) {
+    let client = env.client().await;
+    let recorded = import(client.events.clone(), &scenario("polis-freshwater.jsonl")).await;
+    assert_eq!(recorded, 3748);
+    let raw = if env.is_nats() {
+        Some(env.raw_nats().await)
+    } else {
+        None
+    };
+    let mut subscriber = match &raw {
+        Some(nats) => {
+            let subscriber = nats
+                .subscribe("roundtable.changes.>")
+                .await
+                .expect("subscribe");
+            nats.flush().await.expect("flush");
+            Some(subscriber)
+        }
+        None => None,
+    };
+    let recorder = Recorder::default();
+    let mut projector = client.projector(NAME, &recorder).await;
+    assert_eq!(
+        projector.lag().await.expect("lag"),
+        recorded,
+        "nothing projected yet"
+    );
+
+    let started = Instant::now();
+    let stats = projector.catch_up().await.expect("catch up");
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}: projected the {recorded} events of the freshwater minutes in {seconds:.2} s ({:.0} events/s)",
+        backend(&env),
+        recorded as f64 / seconds
+    );
+    assert_eq!(
+        (stats.applied, stats.skipped, stats.parked, stats.lag),
+        (recorded, 0, 0, Some(0))
+    );
+    assert_eq!(assert_views_are_the_fold(&client).await, recorded);
+    let changes = recorder.changes();
+    assert_one_change_per_event(&client, &changes, true).await;
+    let last = changes.last().expect("changes");
+    let view = client
+        .views
+        .get(&last.negotiation_id)
+        .await
+        .expect("get")
+        .expect("view");
+    assert_eq!(
+        (last.version, last.agreement_version, last.status),
+        (
+            view.view.version,
+            view.view.agreement_version,
+            view.view.status
+        )
+    );
+    if let Some(subscriber) = subscriber.as_mut() {
+        let received = receive(subscriber, changes.len()).await;
+        for ((subject, change), recorded) in received.iter().zip(&changes) {
+            assert_eq!(subject, "roundtable.changes.nz-freshwater");
+            assert_eq!(change, recorded);
+        }
+    }
+
+    let before = snapshot(&client).await;
+    println!(
+        "{}: the stored view of nz-freshwater is {} bytes of JSON",
+        backend(&env),
+        before[0].1.len()
+    );
+    let rebuilt = projector.rebuild().await.expect("rebuild");
+    assert_eq!(
+        (rebuilt.applied, rebuilt.parked, rebuilt.lag),
+        (recorded, 0, Some(0))
+    );
+    assert!(
+        snapshot(&client).await == before,
+        "rebuilt views are byte-identical"
+    );
+    // Another process with the same name finds nothing left to do.
+    let other = env.client().await;
+    let mut again = other.projector(NAME, &Recorder::default()).await;
+    let stats = again.catch_up().await.expect("catch up");
+    assert_eq!((stats.applied, stats.skipped, stats.lag), (0, 0, Some(0)));
+}
+
+async fn interleaved_negotiations_project_to_the_fold(env: Env) {
+    let client = env.client().await;
+    // Imported at once, so the two logs interleave in the feed.
+    let (lakeside, harbourside) = (
+        scenario("lakeside-water.jsonl"),
+        example("harbourside-waste.jsonl"),
+    );
+    let (a, b) = tokio::join!(
+        import(client.events.clone(), &lakeside),
+        import(client.events.clone(), &harbourside),
+    );
+    let recorder = Recorder::default();
+    let mut projector = client
+        .projector_with(NAME, &recorder, small_batches(7))
+        .await;
+    let stats = projector.catch_up().await.expect("catch up");
+    assert_eq!((stats.applied, stats.skipped, stats.parked), (a + b, 0, 0));
+    assert_eq!(assert_views_are_the_fold(&client).await, a + b);
+    assert_one_change_per_event(&client, &recorder.changes(), true).await;
+
+    // A restarted process resumes after the checkpoint: nothing again.
+    let other = env.client().await;
+    let mut restarted = other.projector(NAME, &recorder).await;
+    let stats = restarted.catch_up().await.expect("catch up");
+    assert_eq!((stats.applied, stats.skipped), (0, 0));
+    let before = snapshot(&client).await;
+    restarted.rebuild().await.expect("rebuild");
+    assert!(
+        snapshot(&client).await == before,
+        "rebuilt views are byte-identical"
+    );
+}
+
+async fn a_projector_killed_between_store_and_ack_applies_nothing_twice(env: Env) {
+    let client = env.client().await;
+    let total = import(client.events.clone(), &scenario("lakeside-water.jsonl")).await
+        + import(client.events.clone(), &example("harbourside-waste.jsonl")).await;
+    let recorder = Recorder::default();
+    let first_applied = {
+        let feed = FailingAck {
+            inner: client.feed(NAME).await,
+            acks: 0,
+            fail_from: 4,
+        };
+        let mut projector = Projector::new(
+            client.events.clone(),
+            client.views.clone(),
+            Box::new(feed),
+            Arc::new(recorder.clone()),
+        )
+        .with_config(small_batches(20));
+        for _ in 0..3 {
+            assert_eq!(projector.step().await.expect("step"), 20);
+        }
+        // The fourth batch is stored and its changes announced, then the process
+        // dies before acknowledging it.
+        let died = projector.step().await;
+        assert!(matches!(died, Err(StoreError::Unavailable(_))), "{died:?}");
+        assert_eq!(projector.stats().applied, 80);
+        projector.stats().applied
+    };
+    let other = env.client().await;
+    let mut restarted = other
+        .projector_with(NAME, &recorder, small_batches(20))
+        .await;
+    let stats = restarted.catch_up().await.expect("catch up");
+    assert_eq!(
+        first_applied + stats.applied,
+        total,
+        "every event applied once"
+    );
+    assert!(
+        stats.skipped >= 20,
+        "the unacknowledged batch came again: {stats:?}"
+    );
+    assert_eq!(stats.lag, Some(0));
+    assert_views_are_the_fold(&client).await;
+    assert_one_change_per_event(&client, &recorder.changes(), true).await;
+}
+
+async fn two_projectors_at_once_give_correct_views(env: Env) {
+    let setup = env.client().await;
+    let recorder = Recorder::default();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut running = Vec::new();
+    for cache_capacity in [1, 1024] {
+        let client = env.client().await;
+        let config = ProjectorConfig {
+            cache_capacity,
+            ..small_batches(16)
+        };
+        let mut projector = client.projector_with(NAME, &recorder, config).await;
+        let mut stopped = stopped.clone();
+        running.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            projector.run_until(shutdown).await.expect("run")
+        }));
+    }
+    let (lakeside, harbourside) = (
+        scenario("lakeside-water.jsonl"),
+        example("harbourside-waste.jsonl"),
+    );
+    let (a, b) = tokio::join!(
+        import(setup.events.clone(), &lakeside),
+        import(setup.events.clone(), &harbourside),
+    );
+    // Wait (at most ten minutes, against a hang) until the views have every event.
+    let negotiations = setup.events.negotiations().await.expect("negotiations");
+    let mut watcher = setup.feed(NAME).await;
+    let mut rounds = 0;
+    loop {
+        let mut complete = watcher.lag().await.expect("lag") == 0;
+        for n in &negotiations {
+            let last = setup.events.last_version(n).await.expect("last");
+            let stored = setup.views.get(n).await.expect("get");
+            complete &= stored.is_some_and(|s| s.view.version == last);
+        }
+        if complete {
+            break;
+        }
+        rounds += 1;
+        assert!(rounds < 6000, "the projectors did not catch up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send_replace(true);
+    let mut applied = 0;
+    for task in running {
+        applied += task.await.expect("projector task").applied;
+    }
+    assert_eq!(
+        applied,
+        a + b,
+        "every event applied once, by one projector or the other"
+    );
+    assert_views_are_the_fold(&setup).await;
+    assert_one_change_per_event(&setup, &recorder.changes(), false).await;
+}
+
+async fn garbage_is_parked_and_later_events_still_project(env: Env) {
+    let client = env.client().await;
+    env.record_garbage().await;
+    let first = import(client.events.clone(), &example("harbourside-waste.jsonl")).await;
+    let recorder = Recorder::default();
+    let mut projector = client.projector(NAME, &recorder).await;
+    let stats = projector.catch_up().await.expect("catch up");
+    assert_eq!(
+        (stats.applied, stats.parked, stats.lag),
+        (first, 1, Some(0))
+    );
+    assert_views_are_the_fold(&client).await;
+    let later = import(client.events.clone(), &scenario("lakeside-water.jsonl")).await;
+    let stats = projector.catch_up().await.expect("catch up");
+    assert_eq!(
+        (stats.applied, stats.parked, stats.lag),
+        (later, 0, Some(0))
+    );
+    assert_eq!(assert_views_are_the_fold(&client).await, first + later);
+    assert_one_change_per_event(&client, &recorder.changes(), true).await;
+    // A rebuild parks it again and rebuilds the rest.
+    let rebuilt = projector.rebuild().await.expect("rebuild");
+    assert_eq!((rebuilt.applied, rebuilt.parked), (first + later, 1));
+}
