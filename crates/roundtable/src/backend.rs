@@ -1,14 +1,24 @@
-//! Opening the event store the global options select.
+//! Opening the event store (and its read model) that the global options select.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use roundtable_domain::{NegotiationId, Projection};
-use roundtable_store::{EventStore, load};
+use roundtable_domain::{AgreementView, NegotiationId, Projection};
+use roundtable_store::{EventStore, ViewStore, load};
+
+/// The concrete store behind the port, for the pieces built on the same connection.
+#[derive(Clone)]
+pub(crate) enum Kind {
+    /// NATS JetStream.
+    Nats(Arc<roundtable_nats::NatsStore>),
+    /// The embedded SQLite file.
+    Embedded(roundtable_sqlite::SqliteStore),
+}
 
 /// The selected store, behind the port.
 pub(crate) struct Backend {
+    kind: Kind,
     store: Arc<dyn EventStore>,
     description: String,
 }
@@ -30,8 +40,10 @@ impl Backend {
             let store = roundtable_nats::NatsStore::connect(url, config)
                 .await
                 .with_context(|| format!("cannot use NATS JetStream at {url}"))?;
+            let store = Arc::new(store);
             Ok(Some(Backend {
-                store: Arc::new(store),
+                store: store.clone(),
+                kind: Kind::Nats(store),
                 description: format!("NATS JetStream at {url}"),
             }))
         } else {
@@ -43,7 +55,8 @@ impl Backend {
                     format!("cannot open the embedded store in {}", data_dir.display())
                 })?;
             Ok(Some(Backend {
-                store: Arc::new(store),
+                store: Arc::new(store.clone()),
+                kind: Kind::Embedded(store),
                 description: format!("the embedded store in {}", data_dir.display()),
             }))
         }
@@ -62,5 +75,22 @@ impl Backend {
     /// Folds every event of `id` into its current projection.
     pub(crate) async fn load(&self, id: &NegotiationId) -> anyhow::Result<Projection> {
         Ok(load(&*self.store, id).await?)
+    }
+
+    /// The read model: the projector's stored views (a KV bucket on NATS, a table in
+    /// the embedded file).
+    pub(crate) async fn views(&self) -> anyhow::Result<Arc<dyn ViewStore>> {
+        Ok(match &self.kind {
+            Kind::Nats(store) => Arc::new(roundtable_nats::NatsViewStore::open(store).await?),
+            Kind::Embedded(store) => Arc::new(roundtable_sqlite::SqliteViewStore::new(store)),
+        })
+    }
+
+    /// The view the projector stored for `id`, if it has stored one.
+    pub(crate) async fn projected_view(
+        &self,
+        id: &NegotiationId,
+    ) -> anyhow::Result<Option<AgreementView>> {
+        Ok(self.views().await?.get(id).await?.map(|stored| stored.view))
     }
 }

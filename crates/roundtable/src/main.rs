@@ -4,6 +4,7 @@
 //! `ROUNDTABLE_NATS_URL`) uses NATS JetStream; otherwise `--data-dir DIR` (or
 //! `ROUNDTABLE_DATA_DIR`, default `./roundtable-data`) uses the embedded store.
 
+mod audit;
 mod backend;
 mod import;
 mod render;
@@ -83,13 +84,87 @@ enum Cmd {
     /// Print the agreement as it stands: for a secretariat, or `--json` (the agreement view).
     ///
     /// Exit status: 0; 1 no such negotiation; 2 a malformed id or an unusable store.
+    ///
+    /// With --as-of-version or --as-of, the view as it stood then, folded from the log.
     View {
         /// The negotiation.
         negotiation_id: String,
         /// Print the agreement view as JSON.
         #[arg(long)]
         json: bool,
+        /// The view after this many events.
+        #[arg(long, value_name = "N", conflicts_with = "as_of")]
+        as_of_version: Option<u64>,
+        /// The view at this instant (RFC 3339, or a date meaning its start in UTC): after
+        /// the last event that had happened by then, on the clock --time names.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        /// Which clock --as-of reads: `occurred` (business time, from the minutes or the
+        /// caller) or `recorded` (when the server recorded the event).
+        #[arg(long, value_enum, default_value = "occurred", requires = "as_of")]
+        time: Clock,
     },
+    /// What changed between two versions: clauses (word by word), proposal and
+    /// objection statuses, commitments, signatures gained and made stale.
+    ///
+    /// Exit status: 0; 1 no such negotiation; 2 bad versions or an unusable store.
+    Diff {
+        /// The negotiation.
+        negotiation_id: String,
+        /// The earlier version (0: before the negotiation was opened).
+        #[arg(long)]
+        from: u64,
+        /// The later version (default: the last).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Print the diff as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a negotiation's events with a manifest, for offline verification
+    /// (`roundtable verify FILE`) and for `import-export`.
+    Export {
+        /// The negotiation.
+        negotiation_id: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Verify an export offline (no server, no store), or with --negotiation the live
+    /// store and its projected view. Names the first bad event and the kind of tampering.
+    ///
+    /// Exit status: 0 verified; 1 a check failed; 2 the file or store could not be read.
+    Verify {
+        /// The export to verify.
+        #[arg(
+            required_unless_present = "negotiation",
+            conflicts_with = "negotiation"
+        )]
+        file: Option<PathBuf>,
+        /// Verify this negotiation in the live store instead.
+        #[arg(long)]
+        negotiation: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the audit report: one self-contained HTML file.
+    Report {
+        /// The negotiation.
+        negotiation_id: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Load a verified export into a store that does not hold its negotiation yet; a
+    /// tampered export is refused.
+    ImportExport {
+        /// The export.
+        file: PathBuf,
+    },
+    /// Ed25519 keys for partners who sign with a key of their own.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Print the recorded events of a negotiation, in order (`--json`: one envelope per line),
     /// checking versions and the hash chain as it goes.
     ///
@@ -101,6 +176,30 @@ enum Cmd {
         /// Print each event's stored envelope as one JSON line.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// The clock `--as-of` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Clock {
+    /// Business time (`occurred_at`).
+    Occurred,
+    /// Server time (`recorded_at`).
+    Recorded,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCmd {
+    /// Print a new key pair as JSON: keep `secret_key` private; the secretariat registers
+    /// `public_key` (admit_partner's public_key, or register_key).
+    Generate,
+    /// Print the signature of the agreement as it stands now, for a `sign` command.
+    Sign {
+        /// The negotiation.
+        negotiation_id: String,
+        /// A file holding the secret key (64 hex digits).
+        #[arg(long)]
+        secret_file: PathBuf,
     },
 }
 
@@ -148,9 +247,19 @@ fn redact(url: &str) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Commands that need no store at all.
+    match &cli.command {
+        Cmd::Verify {
+            file: Some(file),
+            json,
+            ..
+        } => return audit::verify_file(file, *json),
+        Cmd::Keys(KeysCmd::Generate) => return audit::generate_key(),
+        _ => {}
+    }
     let nats_url = cli.nats_url.as_deref().filter(|u| !u.trim().is_empty());
     // Only an import may create the embedded store; reads never leave a file behind.
-    let create = matches!(cli.command, Cmd::Import { .. });
+    let create = matches!(cli.command, Cmd::Import { .. } | Cmd::ImportExport { .. });
     if let Cmd::View { negotiation_id, .. } | Cmd::Events { negotiation_id, .. } = &cli.command {
         negotiation(negotiation_id)?;
     }
@@ -178,23 +287,70 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::View {
             negotiation_id,
             json,
+            as_of_version,
+            as_of,
+            time,
         } => {
             let id = negotiation(&negotiation_id)?;
-            let projection = backend.load(&id).await?;
-            let Some(view) = projection.view else {
-                eprintln!(
-                    "error: negotiation {id} has no recorded events in {}",
-                    backend.describe()
-                );
+            let at = match (as_of_version, as_of) {
+                (Some(n), _) => audit::AsOf::Version(n),
+                (None, Some(t)) => {
+                    let axis = match time {
+                        Clock::Occurred => roundtable_audit::TimeAxis::Occurred,
+                        Clock::Recorded => roundtable_audit::TimeAxis::Recorded,
+                    };
+                    audit::AsOf::Time(audit::parse_time(&t)?, axis)
+                }
+                (None, None) => audit::AsOf::Now,
+            };
+            let Some(view) = audit::view_at(&backend, &id, at).await? else {
+                if matches!(at, audit::AsOf::Now) || backend.store().last_version(&id).await? == 0 {
+                    eprintln!(
+                        "error: negotiation {id} has no recorded events in {}",
+                        backend.describe()
+                    );
+                } else {
+                    eprintln!("error: negotiation {id} had not been opened yet at that point");
+                }
                 return Ok(ExitCode::from(1));
             };
             let text = if json {
                 serde_json::to_string_pretty(&view)? + "\n"
             } else {
-                render::agreement(&view)
+                let head = at
+                    .describe(&view)
+                    .map(|h| format!("{h}\n"))
+                    .unwrap_or_default();
+                head + &render::agreement(&view)
             };
             quiet_on_closed_pipe(std::io::stdout().lock().write_all(text.as_bytes()))
         }
+        Cmd::Diff {
+            negotiation_id,
+            from,
+            to,
+            json,
+        } => audit::diff(&backend, &negotiation(&negotiation_id)?, from, to, json).await,
+        Cmd::Export {
+            negotiation_id,
+            output,
+        } => audit::export(&backend, &negotiation(&negotiation_id)?, output.as_deref()).await,
+        Cmd::Verify {
+            negotiation: Some(id),
+            json,
+            ..
+        } => audit::verify_live(&backend, &negotiation(&id)?, json).await,
+        Cmd::Verify { .. } => anyhow::bail!("give an export file, or --negotiation ID"),
+        Cmd::Report {
+            negotiation_id,
+            output,
+        } => audit::report(&backend, &negotiation(&negotiation_id)?, output.as_deref()).await,
+        Cmd::ImportExport { file } => audit::import_export(&backend, &file).await,
+        Cmd::Keys(KeysCmd::Sign {
+            negotiation_id,
+            secret_file,
+        }) => audit::sign_agreement(&backend, &negotiation(&negotiation_id)?, &secret_file).await,
+        Cmd::Keys(KeysCmd::Generate) => audit::generate_key(),
         Cmd::Events {
             negotiation_id,
             json,
