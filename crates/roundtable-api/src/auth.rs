@@ -550,10 +550,11 @@ impl AuthConfig {
             ));
         };
         let value = value.to_str().unwrap_or("");
+        // The scheme is case-insensitive (RFC 9110, section 11.1).
         let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::unauthenticated("the Authorization header must be \"Bearer <token>\"")
@@ -693,6 +694,46 @@ mod tests {
             AuthConfig::hs256(b"short"),
             Err(AuthConfigError::ShortSecret(5))
         ));
+    }
+
+    #[test]
+    fn development_callers_are_the_secretariat_or_the_named_partner() {
+        let dev = AuthConfig::development();
+        let mut headers = HeaderMap::new();
+        let caller = dev.authenticate(&headers).unwrap();
+        assert_eq!(
+            caller.principal(Some(&n("a"))),
+            Principal::Secretariat { negotiation: None }
+        );
+        headers.insert(DEV_ACTOR_HEADER, "lcc".parse().unwrap());
+        let caller = dev.authenticate(&headers).unwrap();
+        assert_eq!(
+            caller.principal(Some(&n("a"))),
+            Principal::Partner {
+                negotiation: n("a"),
+                partner: p("lcc")
+            }
+        );
+        assert_eq!(
+            caller.principal(None),
+            Principal::Secretariat { negotiation: None }
+        );
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let auth = AuthConfig::hs256(&[7; 32]).unwrap();
+        let token = auth
+            .mint(TokenRole::Auditor, None, None, Duration::from_secs(60))
+            .unwrap();
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                axum::http::header::AUTHORIZATION,
+                format!("{scheme} {token}").parse().unwrap(),
+            );
+            assert!(auth.authenticate(&headers).is_ok(), "{scheme}");
+        }
     }
 
     #[test]

@@ -50,9 +50,9 @@ pub struct CommandResponse {
     tag = "commands",
     params(
         ("negotiation_id" = NegotiationId, Path, description = "the negotiation"),
-        ("Idempotency-Key" = Option<String>, Header,
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$",
             description = "1 to 200 visible ASCII characters; a retry with the same key by the same principal returns the event recorded the first time and records nothing"),
-        ("If-Match" = Option<String>, Header,
+        ("If-Match" = Option<String>, Header, pattern = "^(\"[0-9]{1,18}\"|[0-9]{1,18})$",
             description = "the negotiation's version as an ETag (\"12\") or a bare number: the command is recorded only if the negotiation is still at that version"),
     ),
     request_body(content = CommandRequest, content_type = "application/json"),
@@ -274,8 +274,8 @@ pub(crate) fn body_rejection(e: BytesRejection) -> ApiError {
     }
 }
 
-/// Parses a command body: `{"do": ..., fields..., "at"?}`, with the same
-/// deserialization (and so the same validation) as a minutes line.
+/// Parses a command body: `{"do": ..., fields..., "at"?}`, with the parser of minutes
+/// lines ([`Command::from_fields`]), so both validate alike.
 ///
 /// # Errors
 /// 400 `malformed_json` for JSON that does not parse; 422 `invalid_command` for JSON
@@ -289,8 +289,8 @@ pub fn parse_command(body: &[u8]) -> Result<(Command, Option<DateTime<Utc>>), Ap
             "a command must be a JSON object such as {\"do\": \"sign\"}",
         ));
     };
-    let name = match fields.get("do") {
-        Some(Value::String(s)) => s.clone(),
+    let name = match fields.remove("do") {
+        Some(Value::String(s)) => s,
         Some(other) => {
             return Err(invalid(format!(
                 "\"do\" must be a command name, got {other}"
@@ -316,8 +316,8 @@ pub fn parse_command(body: &[u8]) -> Result<(Command, Option<DateTime<Utc>>), Ap
         ));
     }
     let at = at(&mut fields)?;
-    let command: Command = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| invalid(format!("invalid {name}: {e}")))?;
+    let command =
+        Command::from_fields(&name, fields).map_err(|e| invalid(format!("invalid {name}: {e}")))?;
     Ok((command, at))
 }
 

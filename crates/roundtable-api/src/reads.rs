@@ -69,7 +69,7 @@ pub struct NegotiationPage {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// Only negotiations whose id sorts after this one (the `next` of the previous page).
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<NegotiationId>)]
     after: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -148,7 +148,9 @@ pub(crate) async fn list(
 #[into_params(parameter_in = Query)]
 pub(crate) struct ViewQuery {
     /// Wait (up to `wait_ms`) until the view includes this version, such as the
-    /// `version` a command answered.
+    /// `version` a command answered. The server waits only for versions the event log
+    /// already holds.
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     min_version: Option<u64>,
     /// How long to wait for `min_version`, 0 to 30000 milliseconds (default 0).
     #[param(minimum = 0, maximum = 30000)]
@@ -202,23 +204,37 @@ pub(crate) async fn view(
     if !principal.may_read(&negotiation) {
         return Err(principal.out_of_scope(&negotiation));
     }
-    let min_version = query.min_version.unwrap_or(0);
+    let min_version = version_param("min_version", query.min_version)?.unwrap_or(0);
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
     let mut pause = Duration::from_millis(10);
+    // What to wait for: `min_version`, but no further than the log already goes, since
+    // the projection cannot get ahead of it (looked up once, only if waiting at all).
+    let mut target = min_version;
+    let mut log_checked = false;
     let stored = loop {
         let stored = state
             .views
             .get(&negotiation)
             .await
             .map_err(|e| ApiError::from_store(e, "the view store"))?;
-        let caught_up = stored
-            .as_ref()
-            .is_some_and(|s| s.view.version >= min_version);
-        let now = Instant::now();
-        if caught_up || now >= deadline {
+        let have = stored.as_ref().map(|s| s.view.version);
+        if have.is_some_and(|v| v >= target) || Instant::now() >= deadline {
             break stored;
         }
-        tokio::time::sleep(pause.min(deadline - now)).await;
+        if !log_checked {
+            log_checked = true;
+            let last = state
+                .events
+                .last_version(&negotiation)
+                .await
+                .map_err(|e| ApiError::from_store(e, "the event store"))?;
+            target = target.min(last);
+            if last == 0 || have.is_some_and(|v| v >= target) {
+                break stored;
+            }
+        }
+        let now = Instant::now();
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(now))).await;
         pause = (pause * 2).min(Duration::from_millis(200));
     };
     let Some(StoredView { view, .. }) = stored else {
@@ -254,6 +270,7 @@ pub struct EventPage {
 #[into_params(parameter_in = Query)]
 pub(crate) struct EventsQuery {
     /// Only events with a version above this one (default 0: from the first).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     after: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -288,7 +305,7 @@ pub(crate) async fn events(
     let negotiation = negotiation_id(path)?;
     let Query(query) = query.map_err(query_rejection)?;
     let limit = limit(query.limit)?;
-    let after = query.after.unwrap_or(0);
+    let after = version_param("after", query.after)?.unwrap_or(0);
     let principal = caller.principal(Some(&negotiation));
     if !principal.may_read(&negotiation) {
         return Err(principal.out_of_scope(&negotiation));
@@ -335,6 +352,21 @@ fn limit(limit: Option<usize>) -> Result<usize, ApiError> {
         )),
     }
 }
+
+/// Versions are at most `i64::MAX`, the largest integer the OpenAPI document's
+/// `int64` promises.
+fn version_param(name: &str, value: Option<u64>) -> Result<Option<u64>, ApiError> {
+    match value {
+        Some(v) if v > MAX_VERSION => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("{name} {v} is out of range; it must be at most {MAX_VERSION}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The largest version a query may name.
+const MAX_VERSION: u64 = i64::MAX as u64;
 
 fn query_rejection(e: QueryRejection) -> ApiError {
     ApiError::bad_request("invalid_query", e.body_text())

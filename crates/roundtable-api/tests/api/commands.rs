@@ -7,7 +7,7 @@ use roundtable_api::{ApiState, AuthConfig, router};
 use roundtable_domain::RecordedEvent;
 use serde_json::json;
 
-use crate::common::{Down, Harness, MemoryViews, SECRET, send};
+use crate::common::{Failing, Harness, SECRET, down, send, send_any};
 
 #[tokio::test]
 async fn a_recorded_command_answers_201_with_its_event_and_version() {
@@ -192,8 +192,8 @@ async fn rejections_map_to_404_403_409_422_with_the_rule_code() {
 #[tokio::test]
 async fn a_store_that_is_down_answers_503_and_readyz_says_not_ready() {
     let state = ApiState::new(
-        Arc::new(Down),
-        Arc::new(Down),
+        Arc::new(down()),
+        Arc::new(down()),
         AuthConfig::hs256(SECRET).unwrap(),
     );
     let token = state
@@ -266,5 +266,54 @@ async fn readyz_is_ready_when_the_stores_answer() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["status"], "ready");
-    let _ = MemoryViews::default();
+}
+
+#[tokio::test]
+async fn a_corrupt_store_answers_500_without_its_details() {
+    let corrupt = || {
+        Failing(roundtable_store::StoreError::Corrupt {
+            negotiation: "water".into(),
+            position: "version 3".into(),
+            reason: "secret detail: hash mismatch".into(),
+        })
+    };
+    let state = ApiState::new(
+        Arc::new(corrupt()),
+        Arc::new(corrupt()),
+        AuthConfig::hs256(SECRET).unwrap(),
+    );
+    let token = state
+        .auth
+        .mint(
+            roundtable_api::TokenRole::Secretariat,
+            None,
+            None,
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+    let app = router(state);
+    for (method, uri, body) in [
+        (
+            "POST",
+            "/v1/negotiations/water/commands",
+            r#"{"do": "conclude"}"#,
+        ),
+        ("GET", "/v1/negotiations/water/events", ""),
+        ("GET", "/v1/negotiations/water", ""),
+    ] {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let r = send_any(&app, request).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
+        assert_eq!(r.code(), "internal");
+        assert!(
+            !r.body["message"].as_str().unwrap().contains("secret"),
+            "{r:?}"
+        );
+    }
 }

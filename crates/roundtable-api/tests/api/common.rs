@@ -76,13 +76,18 @@ impl ViewStore for MemoryViews {
     }
 }
 
-/// An event store and view store whose backend is down.
-pub(crate) struct Down;
+/// An event store and view store whose every call fails with one error.
+pub(crate) struct Failing(pub(crate) StoreError);
+
+/// A backend that cannot be reached.
+pub(crate) fn down() -> Failing {
+    Failing(StoreError::Unavailable("connection refused".into()))
+}
 
 #[async_trait]
-impl EventStore for Down {
+impl EventStore for Failing {
     async fn append(&self, _: &RecordedEvent) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(self.0.clone())
     }
     async fn read(
         &self,
@@ -90,29 +95,29 @@ impl EventStore for Down {
         _: u64,
         _: Option<usize>,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(self.0.clone())
     }
     async fn negotiations(&self) -> Result<Vec<NegotiationId>, StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(self.0.clone())
     }
     async fn last_version(&self, _: &NegotiationId) -> Result<u64, StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(self.0.clone())
     }
 }
 
 #[async_trait]
-impl ViewStore for Down {
+impl ViewStore for Failing {
     async fn get(&self, _: &NegotiationId) -> Result<Option<StoredView>, StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(self.0.clone())
     }
     async fn put(&self, _: &AgreementView, _: Option<u64>) -> Result<u64, StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(self.0.clone())
     }
     async fn list(&self) -> Result<Vec<NegotiationId>, StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(self.0.clone())
     }
     async fn clear(&self) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(self.0.clone())
     }
 }
 
@@ -307,8 +312,20 @@ impl Harness {
     }
 }
 
-/// Sends `request` through `app` with `oneshot`.
+/// Sends `request` through `app` with `oneshot`; a 5xx other than 503 fails the test.
 pub(crate) async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let reply = send_any(app, request).await;
+    assert!(
+        reply.status.as_u16() < 500 || reply.status == StatusCode::SERVICE_UNAVAILABLE,
+        "unexpected {}: {}",
+        reply.status,
+        reply.body
+    );
+    reply
+}
+
+/// Sends `request` through `app` with `oneshot`, whatever the status.
+pub(crate) async fn send_any(app: &Router, request: Request<Body>) -> Reply {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -323,10 +340,6 @@ pub(crate) async fn send(app: &Router, request: Request<Body>) -> Reply {
             )
         })
     };
-    assert!(
-        status.as_u16() < 500 || status == StatusCode::SERVICE_UNAVAILABLE,
-        "unexpected {status}: {body}"
-    );
     Reply {
         status,
         headers,

@@ -167,6 +167,8 @@ async fn bad_headers_and_queries_get_400() {
         "/v1/negotiations/water?min_version=-1",
         "/v1/negotiations/water/events?after=-1",
         "/v1/negotiations/water/events?limit=0",
+        "/v1/negotiations/water/events?after=9223372036854775808",
+        "/v1/negotiations/water?min_version=9223372036854775808",
         "/v1/negotiations/water/events?limit=99999999999999999999999",
     ] {
         let r = h.get(&s, uri).await;

@@ -140,6 +140,29 @@ async fn a_waiting_read_returns_when_the_projection_catches_up() {
 }
 
 #[tokio::test]
+async fn a_wait_stops_where_the_log_ends() {
+    let h = Harness::new();
+    let s = h.secretariat();
+    // Nothing recorded: nothing to wait for.
+    let r = h
+        .get(&s, "/v1/negotiations/water?min_version=1&wait_ms=30000")
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::NOT_FOUND, "negotiation_not_found")
+    );
+    // A version the log does not hold yet: the view as it is, marked behind.
+    h.seed("water").await;
+    h.project().await;
+    let r = h
+        .get(&s, "/v1/negotiations/water?min_version=99&wait_ms=30000")
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["version"], 5);
+    assert_eq!(r.header("roundtable-view-behind"), Some("true"));
+}
+
+#[tokio::test]
 async fn events_are_paged_in_version_order_as_stored() {
     let h = Harness::new();
     h.seed("water").await;
