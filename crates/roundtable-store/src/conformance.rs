@@ -1,7 +1,8 @@
 //! The conformance suite every [`EventStore`] adapter runs, written once.
 //!
 //! An adapter implements [`Harness`] (start a backing store, connect clients to it,
-//! crash it) and invokes [`conformance_suite!`](crate::conformance_suite) in a test file:
+//! crash it, open its views and event feeds) and invokes
+//! [`conformance_suite!`](crate::conformance_suite) in a test file:
 //!
 //! ```ignore
 //! roundtable_store::conformance_suite!(MyHarness);
