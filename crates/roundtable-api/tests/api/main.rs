@@ -6,6 +6,7 @@ mod commands;
 mod common;
 mod inputs;
 mod lakeside;
+mod nats;
 mod openapi;
 mod reads;
 mod socket;
