@@ -75,8 +75,25 @@ impl NatsStore {
     /// subjects).
     pub async fn connect(url: &str, config: NatsConfig) -> Result<NatsStore, StoreError> {
         config.validate()?;
+        let shown = url.to_owned();
         let client = ConnectOptions::new()
             .name("roundtable")
+            // The client reconnects by itself; say so in the logs, so an operator sees
+            // an outage and its end.
+            .event_callback(move |event| {
+                let url = shown.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!(url = %redacted(&url), "NATS connection lost; reconnecting");
+                        }
+                        async_nats::Event::Connected => {
+                            tracing::info!(url = %redacted(&url), "NATS connection established");
+                        }
+                        other => tracing::debug!(url = %redacted(&url), event = %other, "NATS client event"),
+                    }
+                }
+            })
             .connection_timeout(config.connect_timeout)
             .request_timeout(Some(config.request_timeout))
             .connect(url)
@@ -114,6 +131,12 @@ impl NatsStore {
     /// The URL this store connected to.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Whether the client is connected right now (it reconnects by itself after an
+    /// outage; calls made while it is not fail with [`StoreError::Unavailable`]).
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     /// The settings it runs with.
@@ -360,5 +383,15 @@ fn check_existing_stream(
             config.stream,
             problems.join("; ")
         )))
+    }
+}
+
+/// `url` without credentials, for logs: `nats://***@host:4222`.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme + 3 => {
+            format!("{}***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
     }
 }

@@ -67,6 +67,11 @@ impl Backend {
         &self.store
     }
 
+    /// The concrete store, for the pieces built on the same connection.
+    pub(crate) fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
     /// Where the events are, in words.
     pub(crate) fn describe(&self) -> &str {
         &self.description

@@ -6,8 +6,10 @@
 
 mod audit;
 mod backend;
+mod config;
 mod import;
 mod render;
+mod services;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +37,21 @@ struct Cli {
         default_value = "./roundtable-data"
     )]
     data_dir: PathBuf,
+
+    /// Log format on standard error.
+    #[arg(
+        long,
+        global = true,
+        env = "ROUNDTABLE_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+
+    /// A TOML file of settings (the long names of these options): defaults below flags
+    /// and the environment.
+    #[arg(long, global = true, env = "ROUNDTABLE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
 
     /// JetStream stream replicas when the stream is first created (3 on a cluster).
     #[arg(
@@ -165,6 +182,40 @@ enum Cmd {
     /// Ed25519 keys for partners who sign with a key of their own.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Serve the HTTP API and run the projector, in one process (one machine).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ROUNDTABLE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        auth: services::AuthOptions,
+    },
+    /// Serve the HTTP API only (run `roundtable project` beside it).
+    Api {
+        /// Address to listen on.
+        #[arg(long, env = "ROUNDTABLE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        auth: services::AuthOptions,
+    },
+    /// Keep the stored agreement views up to date from the event log.
+    ///
+    /// Runs until SIGINT or SIGTERM, resuming from its checkpoint; with --once or
+    /// --rebuild it catches up, prints its counts as JSON and exits.
+    Project {
+        /// Drop the stored views and rebuild them from the log, then exit.
+        #[arg(long, conflicts_with_all = ["once", "status"])]
+        rebuild: bool,
+        /// Catch up with the log, then exit.
+        #[arg(long, conflicts_with = "status")]
+        once: bool,
+        /// Print how many recorded events are not projected yet, then exit.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Tokens for the HTTP API.
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Print the recorded events of a negotiation, in order (`--json`: one envelope per line),
     /// checking versions and the hash chain as it goes.
     ///
@@ -189,6 +240,13 @@ enum Clock {
 }
 
 #[derive(Debug, Subcommand)]
+enum TokenCmd {
+    /// Print a signed token (JWT) naming a principal: the secretariat, a partner of a
+    /// negotiation, an auditor or an integration.
+    Issue(services::TokenArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCmd {
     /// Print a new key pair as JSON: keep `secret_key` private; the secretariat registers
     /// `public_key` (admit_partner's public_key, or register_key).
@@ -204,14 +262,20 @@ enum KeysCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // `--config FILE` (or ROUNDTABLE_CONFIG) supplies defaults below flags and the
+    // environment.
+    let command = match config::with_file_defaults(<Cli as clap::CommandFactory>::command()) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_logs(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -236,6 +300,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// Structured logs on standard error: `RUST_LOG` filters (default `info` for the
+/// services, `warn` for one-shot commands); `--log-format json` for log collectors.
+fn init_logs(cli: &Cli) {
+    use std::io::IsTerminal;
+    let service = matches!(
+        cli.command,
+        Cmd::Serve { .. } | Cmd::Api { .. } | Cmd::Project { .. }
+    );
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if service { "info" } else { "warn" })
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per event, with the span fields (negotiation_id...).
+    Json,
+}
+
 /// `nats://user:secret@host` shown as `nats://***@host`: credentials stay out of messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -255,11 +348,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ..
         } => return audit::verify_file(file, *json),
         Cmd::Keys(KeysCmd::Generate) => return audit::generate_key(),
+        Cmd::Token(TokenCmd::Issue(args)) => return services::issue_token(args),
         _ => {}
     }
     let nats_url = cli.nats_url.as_deref().filter(|u| !u.trim().is_empty());
     // Only an import may create the embedded store; reads never leave a file behind.
-    let create = matches!(cli.command, Cmd::Import { .. } | Cmd::ImportExport { .. });
+    let create = matches!(
+        cli.command,
+        Cmd::Import { .. }
+            | Cmd::ImportExport { .. }
+            | Cmd::Serve { .. }
+            | Cmd::Api { .. }
+            | Cmd::Project { .. }
+    );
     if let Cmd::View { negotiation_id, .. } | Cmd::Events { negotiation_id, .. } = &cli.command {
         negotiation(negotiation_id)?;
     }
@@ -351,6 +452,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             secret_file,
         }) => audit::sign_agreement(&backend, &negotiation(&negotiation_id)?, &secret_file).await,
         Cmd::Keys(KeysCmd::Generate) => audit::generate_key(),
+        Cmd::Token(TokenCmd::Issue(args)) => services::issue_token(&args),
+        Cmd::Serve { listen, auth } => services::serve(&backend, listen, &auth).await,
+        Cmd::Api { listen, auth } => services::api(&backend, listen, &auth).await,
+        Cmd::Project {
+            rebuild,
+            once,
+            status,
+        } => {
+            let mode = if rebuild {
+                services::ProjectMode::Rebuild
+            } else if once {
+                services::ProjectMode::Once
+            } else if status {
+                services::ProjectMode::Status
+            } else {
+                services::ProjectMode::Follow
+            };
+            services::project(&backend, mode).await
+        }
         Cmd::Events {
             negotiation_id,
             json,

@@ -1,0 +1,304 @@
+//! The long-running services: `serve` (HTTP API and projector in one process), `api`
+//! and `project` (the same pieces apart), and `token issue`.
+//!
+//! Shutdown: SIGINT or SIGTERM stops taking work; the HTTP server finishes the requests
+//! in flight, the projector finishes and acknowledges its batch (its checkpoint), then
+//! the NATS connection is drained.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use roundtable_api::{ApiState, AuthConfig, Readiness, StoreReadiness, TokenRole, is_loopback};
+use roundtable_domain::{NegotiationId, PartnerId};
+use roundtable_projector::Projector;
+use roundtable_store::{EventStore, NoChanges, ViewStore};
+use tokio::sync::watch;
+
+use crate::backend::{Backend, Kind};
+
+/// How HTTP requests are authenticated (docs/API.md, "Tokens").
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct AuthOptions {
+    /// HS256: a file holding the shared secret tokens are signed with (at least 32 bytes).
+    #[arg(long, env = "ROUNDTABLE_JWT_SECRET_FILE")]
+    jwt_secret_file: Option<PathBuf>,
+    /// EdDSA: the Ed25519 public key (PEM) tokens are verified with.
+    #[arg(long, env = "ROUNDTABLE_JWT_PUBLIC_KEY")]
+    jwt_public_key: Option<PathBuf>,
+    /// EdDSA: the Ed25519 private key (PEM), needed only to mint tokens.
+    #[arg(long, env = "ROUNDTABLE_JWT_PRIVATE_KEY")]
+    jwt_private_key: Option<PathBuf>,
+    /// Accept requests without tokens (acting as the secretariat, or as the partner
+    /// named by the X-Roundtable-Actor header). Only on a loopback address.
+    #[arg(long, env = "ROUNDTABLE_INSECURE_DEV_MODE")]
+    insecure_dev_mode: bool,
+}
+
+/// The environment variable holding an HS256 secret, as an alternative to a file.
+const SECRET_ENV: &str = "ROUNDTABLE_JWT_SECRET";
+
+impl AuthOptions {
+    /// The token configuration these options select.
+    pub(crate) fn config(&self, listen: Option<SocketAddr>) -> anyhow::Result<AuthConfig> {
+        if self.insecure_dev_mode {
+            let Some(addr) = listen.filter(is_loopback) else {
+                bail!(
+                    "--insecure-dev-mode (no tokens) is allowed only on a loopback address such as 127.0.0.1:8080"
+                );
+            };
+            let banner = "!! DEVELOPMENT MODE: no tokens are checked; anyone who reaches";
+            eprintln!(
+                "{banner} {addr} acts as the secretariat or any partner. Never use this with real negotiations. !!"
+            );
+            tracing::warn!(%addr, "development mode: requests are not authenticated");
+            return Ok(AuthConfig::development());
+        }
+        if let Some(public) = &self.jwt_public_key {
+            return AuthConfig::ed25519_from_files(public, self.jwt_private_key.as_deref())
+                .context("cannot load the EdDSA token keys");
+        }
+        if let Some(file) = &self.jwt_secret_file {
+            return AuthConfig::hs256_from_file(file).context("cannot load the HS256 token secret");
+        }
+        if std::env::var_os(SECRET_ENV).is_some() {
+            return AuthConfig::hs256_from_env(SECRET_ENV)
+                .context("cannot use the HS256 token secret");
+        }
+        bail!(
+            "no token key: give --jwt-secret-file FILE, set {SECRET_ENV}, or --jwt-public-key FILE \
+             (or, on a loopback address only, --insecure-dev-mode)"
+        )
+    }
+}
+
+/// `roundtable token issue`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TokenArgs {
+    /// The role: secretariat, partner, auditor or integration.
+    #[arg(long)]
+    role: TokenRole,
+    /// The negotiation it is scoped to (required for a partner; omitted: every negotiation).
+    #[arg(long)]
+    negotiation: Option<String>,
+    /// The partner it acts as (role partner only).
+    #[arg(long)]
+    partner: Option<String>,
+    /// How long it is valid, in hours.
+    #[arg(long, default_value_t = 24)]
+    ttl_hours: u64,
+    #[command(flatten)]
+    auth: AuthOptions,
+}
+
+/// Prints a signed token for the principal `args` name.
+pub(crate) fn issue_token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
+    if args.auth.insecure_dev_mode {
+        bail!("development mode has no tokens to issue");
+    }
+    let auth = args.auth.config(None)?;
+    let negotiation = args
+        .negotiation
+        .as_deref()
+        .map(NegotiationId::new)
+        .transpose()
+        .context("--negotiation")?;
+    let partner = args
+        .partner
+        .as_deref()
+        .map(PartnerId::new)
+        .transpose()
+        .context("--partner")?;
+    let token = auth
+        .mint(
+            args.role,
+            negotiation,
+            partner,
+            Duration::from_secs(args.ttl_hours.saturating_mul(3600)),
+        )
+        .context("cannot mint the token")?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A future that completes once shutdown is asked for.
+#[derive(Clone)]
+struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Listens for SIGINT and SIGTERM.
+    fn on_signals() -> Shutdown {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            let interrupt = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            let terminate = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let terminate = std::future::pending::<()>();
+            tokio::select! {
+                _ = interrupt => {}
+                () = terminate => {}
+            }
+            tracing::info!("shutdown requested: finishing work in flight");
+            let _ = tx.send(true);
+        });
+        Shutdown(rx)
+    }
+
+    async fn wait(mut self) {
+        while !*self.0.borrow() {
+            if self.0.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// `/readyz` on NATS: the stores answer and the connection is up.
+struct NatsReadiness {
+    stores: StoreReadiness,
+    store: Arc<roundtable_nats::NatsStore>,
+}
+
+#[async_trait]
+impl Readiness for NatsReadiness {
+    async fn check(&self) -> Result<(), String> {
+        if !self.store.is_connected() {
+            return Err(format!("not connected to NATS at {}", self.store.url()));
+        }
+        self.stores.check().await
+    }
+}
+
+async fn api_state(backend: &Backend, auth: AuthConfig) -> anyhow::Result<ApiState> {
+    let views = backend.views().await?;
+    let state = ApiState::new(backend.store().clone(), views.clone(), auth);
+    Ok(match backend.kind() {
+        Kind::Nats(store) => state.with_readiness(Arc::new(NatsReadiness {
+            stores: StoreReadiness::new(backend.store().clone(), views),
+            store: store.clone(),
+        })),
+        Kind::Embedded(_) => state,
+    })
+}
+
+/// A projector over the backend's feed, views and change notifications.
+pub(crate) async fn projector(backend: &Backend) -> anyhow::Result<Projector> {
+    let events: Arc<dyn EventStore> = backend.store().clone();
+    let views: Arc<dyn ViewStore> = backend.views().await?;
+    Ok(match backend.kind() {
+        Kind::Nats(store) => {
+            let feed = roundtable_nats::NatsEventFeed::open(
+                store.as_ref(),
+                roundtable_nats::FeedConfig::default(),
+            )
+            .await?;
+            let changes = Arc::new(roundtable_nats::NatsChangeSink::new(store.as_ref()));
+            Projector::new(events, views, Box::new(feed), changes)
+        }
+        Kind::Embedded(store) => {
+            let feed =
+                roundtable_sqlite::SqliteEventFeed::open(store, roundtable_nats::DEFAULT_CONSUMER)
+                    .await?;
+            Projector::new(events, views, Box::new(feed), Arc::new(NoChanges))
+        }
+    })
+}
+
+async fn serve_http(listen: SocketAddr, state: ApiState, shutdown: Shutdown) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr().unwrap_or(listen);
+    tracing::info!(%local, "HTTP API listening");
+    eprintln!("roundtable: HTTP API on http://{local} (OpenAPI at /openapi.json)");
+    axum::serve(listener, roundtable_api::router(state))
+        .with_graceful_shutdown(shutdown.wait())
+        .await
+        .context("the HTTP server failed")
+}
+
+async fn drain(backend: &Backend) {
+    if let Kind::Nats(store) = backend.kind() {
+        if let Err(e) = store.drain().await {
+            tracing::warn!(error = %e, "draining the NATS connection failed");
+        }
+    }
+}
+
+/// `roundtable serve`: the HTTP API and the projector in one process.
+pub(crate) async fn serve(
+    backend: &Backend,
+    listen: SocketAddr,
+    auth: &AuthOptions,
+) -> anyhow::Result<ExitCode> {
+    let state = api_state(backend, auth.config(Some(listen))?).await?;
+    let mut projector = projector(backend).await?;
+    let shutdown = Shutdown::on_signals();
+    let http = serve_http(listen, state, shutdown.clone());
+    let projecting = async {
+        let stats = projector.run_until(shutdown.clone().wait()).await?;
+        tracing::info!(?stats, "projector stopped");
+        anyhow::Ok(())
+    };
+    let (http, projecting) = tokio::join!(http, projecting);
+    drain(backend).await;
+    http?;
+    projecting?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `roundtable api`: the HTTP API alone (run `roundtable project` beside it).
+pub(crate) async fn api(
+    backend: &Backend,
+    listen: SocketAddr,
+    auth: &AuthOptions,
+) -> anyhow::Result<ExitCode> {
+    let state = api_state(backend, auth.config(Some(listen))?).await?;
+    let result = serve_http(listen, state, Shutdown::on_signals()).await;
+    drain(backend).await;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// What `roundtable project` does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ProjectMode {
+    /// Keep projecting until a signal.
+    Follow,
+    /// Catch up, print the stats, exit.
+    Once,
+    /// Drop the stored views, rebuild them from the log, exit.
+    Rebuild,
+    /// Print how far behind the projection is, exit.
+    Status,
+}
+
+/// `roundtable project`.
+pub(crate) async fn project(backend: &Backend, mode: ProjectMode) -> anyhow::Result<ExitCode> {
+    let mut projector = projector(backend).await?;
+    let stats = match mode {
+        ProjectMode::Follow => projector.run_until(Shutdown::on_signals().wait()).await?,
+        ProjectMode::Once => projector.catch_up().await?,
+        ProjectMode::Rebuild => projector.rebuild().await?,
+        ProjectMode::Status => {
+            let lag = projector.lag().await?;
+            println!("{}", serde_json::json!({ "lag": lag }));
+            drain(backend).await;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    drain(backend).await;
+    println!("{}", serde_json::to_string(&stats)?);
+    Ok(ExitCode::SUCCESS)
+}
