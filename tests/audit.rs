@@ -312,3 +312,50 @@ async fn signatures_made_with_partner_keys_verify_offline(store: Store) {
         verified.stdout
     );
 }
+
+/// `verify --negotiation` passes on a healthy store and fails when the projector's
+/// stored view is altered behind its back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_live_catches_a_stored_view_altered_behind_the_projector() {
+    let store = Store::embedded();
+    lakeside(&store);
+    let once = store.run(&["project", "--once"]);
+    assert_eq!(once.code, 0, "{once:?}");
+    let healthy = store.run(&["verify", "--negotiation", "lakeside-water"]);
+    assert_eq!(healthy.code, 0, "{healthy:?}");
+    assert!(
+        healthy.stdout.contains("ok   view"),
+        "the projected view was compared: {}",
+        healthy.stdout
+    );
+
+    let Store::Embedded(dir) = &store else {
+        unreachable!("embedded")
+    };
+    let db = rusqlite::Connection::open(dir.path().join("roundtable.db")).expect("open the file");
+    let body: Vec<u8> = db
+        .query_row(
+            "SELECT body FROM views WHERE negotiation_id = 'lakeside-water'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a stored view");
+    let forged = String::from_utf8(body)
+        .expect("JSON")
+        .replace("\"status\":\"concluded\"", "\"status\":\"open\"");
+    let changed = db
+        .execute(
+            "UPDATE views SET body = ?1 WHERE negotiation_id = 'lakeside-water'",
+            [forged.as_bytes()],
+        )
+        .expect("update behind the projector's back");
+    assert_eq!(changed, 1);
+    drop(db);
+    let caught = store.run(&["verify", "--negotiation", "lakeside-water"]);
+    assert_eq!(caught.code, 1, "{caught:?}");
+    assert!(
+        caught.stdout.contains("FAILED: view_mismatch"),
+        "{}",
+        caught.stdout
+    );
+}
