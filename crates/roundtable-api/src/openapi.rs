@@ -13,7 +13,7 @@ use roundtable_domain::command::{
 use roundtable_domain::{Command, EventBody};
 use utoipa::openapi::schema::{
     AdditionalProperties, Discriminator, KnownFormat, ObjectBuilder, OneOfBuilder, Schema,
-    SchemaFormat, Type,
+    SchemaFormat, SchemaType, Type,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
@@ -167,11 +167,11 @@ fn command_schema(name: &str, fields: RefOr<Schema>) -> RefOr<Schema> {
     object.properties.insert(
         "at".into(),
         ObjectBuilder::new()
-            .schema_type(Type::String)
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
             .description(Some(
                 "business time of the command (the event's occurred_at), RFC 3339 with an \
-                 offset; the server's clock when absent",
+                 offset; the server's clock when absent or null",
             ))
             .examples(["2027-03-02T09:30:00Z"])
             .into(),

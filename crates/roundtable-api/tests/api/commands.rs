@@ -33,6 +33,23 @@ async fn a_recorded_command_answers_201_with_its_event_and_version() {
             .unwrap()
             .starts_with("r-")
     );
+    // The document's EventEnvelope names exactly the keys of a served event.
+    let doc = serde_json::to_value(roundtable_api::openapi::document()).unwrap();
+    let mut documented: Vec<_> = doc["components"]["schemas"]["EventEnvelope"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let mut served: Vec<_> = r.body["event"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    documented.sort_unstable();
+    served.sort_unstable();
+    assert_eq!(documented, served);
 }
 
 #[tokio::test]
