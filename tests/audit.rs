@@ -2,31 +2,11 @@
 //! backends: time travel, diff, export, offline verify with tampering, import of an
 //! export, the report, and signatures made with a partner's own key.
 
+#[macro_use]
 mod common;
 
 use common::{Run, Store, shared_scenario, write_minutes};
 use roundtable_domain::view::NegotiationStatus;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Store::embedded()).await;
-                }
-            )*
-        }
-        mod nats {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Store::nats().await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     time_travel_and_diff_follow_the_log,

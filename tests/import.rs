@@ -1,6 +1,7 @@
 //! End-to-end: the `roundtable` binary on real minutes, on the embedded store and on a
 //! real `nats-server` (issue: the main job). Each check runs on both backends.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -9,28 +10,6 @@ use common::{Store, read_lines, sample_minutes, shared_scenario, write_minutes};
 use roundtable_domain::view::{
     CommitmentStatus, NegotiationStatus, ObjectionStatus, ProposalStatus,
 };
-
-/// Runs an async check against a fresh embedded store and a fresh NATS server.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Store::embedded()).await;
-                }
-            )*
-        }
-        mod nats {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Store::nats().await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     lakeside_minutes_conclude_as_the_rules_say,

@@ -1,7 +1,30 @@
 //! Helpers for end-to-end tests: run the `roundtable` binary against a fresh store
 //! (the embedded one in a temp dir, or a real `nats-server` on a free port).
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unused_macros, unreachable_pub)]
+
+/// Generates one `#[tokio::test]` per named async check `fn check(store: Store)`, for a
+/// fresh embedded store (`embedded::check`) and a fresh NATS server (`nats::check`).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Store::embedded()).await;
+                }
+            )*
+        }
+        mod nats {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Store::nats().await).await;
+                }
+            )*
+        }
+    };
+}
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

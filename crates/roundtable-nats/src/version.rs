@@ -44,6 +44,14 @@ pub struct ServerVersion {
 }
 
 impl ServerVersion {
+    /// Finds the version in the output of `nats-server --version`
+    /// (`nats-server: v2.15.1`): the first word that parses as a version.
+    pub fn from_version_output(output: &str) -> Option<ServerVersion> {
+        output
+            .split(|c: char| c.is_whitespace() || c == ':')
+            .find_map(ServerVersion::parse)
+    }
+
     /// Parses `2.15.1`, `v2.15.1`, `2.10.0-RC.1` or `2.11.0+build`; `None` otherwise.
     pub fn parse(text: &str) -> Option<ServerVersion> {
         let text = text.trim();

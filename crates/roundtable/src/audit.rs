@@ -130,19 +130,8 @@ pub(crate) async fn export(
         roundtable_audit::export::TOOL,
     )
     .with_context(|| format!("cannot export {id}"))?;
-    match output {
-        Some(path) => {
-            std::fs::write(path, &bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!(
-                "exported {} events of {id} to {}",
-                events.len(),
-                path.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        None => write_out(&bytes),
-    }
+    let what = format!("{} events of {id}", events.len());
+    write_to(output, &bytes, &what)
 }
 
 /// `roundtable verify FILE` (no store needed).
@@ -198,15 +187,11 @@ pub(crate) async fn report(
         bail!("negotiation {id} was never opened");
     };
     let html = roundtable_audit::report_html(&events, &view, &integrity);
-    match output {
-        Some(path) => {
-            std::fs::write(path, html)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("wrote the audit report of {id} to {}", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
-        None => write_out(html.as_bytes()),
-    }
+    write_to(
+        output,
+        html.as_bytes(),
+        &format!("the audit report of {id}"),
+    )
 }
 
 /// `roundtable import-export FILE`: a verified export into a store that does not hold
@@ -276,6 +261,19 @@ pub(crate) async fn sign_agreement(
     let message = roundtable_domain::signing::view_signing_message(&view);
     eprintln!("signed: {message}");
     write_out(format!("{signature}\n").as_bytes())
+}
+
+/// Writes `bytes` to `output` (saying so on standard error), or to standard output.
+fn write_to(output: Option<&Path>, bytes: &[u8], what: &str) -> anyhow::Result<ExitCode> {
+    match output {
+        Some(path) => {
+            std::fs::write(path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {what} to {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => write_out(bytes),
+    }
 }
 
 fn write_out(bytes: &[u8]) -> anyhow::Result<ExitCode> {
