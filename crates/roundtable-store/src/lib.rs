@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod change;
 mod handler;
 pub mod projection;
 
@@ -19,6 +20,7 @@ pub mod conformance;
 use async_trait::async_trait;
 use roundtable_domain::{NegotiationId, RecordedEvent};
 
+pub use change::{ChangeDetails, ChangeReader};
 pub use handler::{CommandHandler, HandleError, Handled, load};
 pub use projection::{Change, ChangeSink, EventFeed, FeedItem, NoChanges, StoredView, ViewStore};
 

@@ -5,13 +5,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use roundtable_domain::view::NegotiationStatus;
 use roundtable_domain::{AgreementView, NegotiationId, RecordedEvent};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::StoreError;
+pub use crate::change::Change;
 
 /// A stored agreement view and the revision to update it against.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,44 +102,6 @@ pub trait EventFeed: Send {
     /// # Errors
     /// [`StoreError::Unavailable`].
     async fn reset(&mut self) -> Result<(), StoreError>;
-}
-
-/// A change notification: one per projected event, on `roundtable.changes.<negotiation_id>`
-/// on NATS. Applying it is idempotent: `version` says how far the view has moved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    /// The negotiation.
-    pub negotiation_id: NegotiationId,
-    /// Its version after this event (number of events applied).
-    pub version: u64,
-    /// The event's id.
-    pub event_id: Uuid,
-    /// The event's type (`proposal_adopted`...).
-    pub event_type: String,
-    /// Who acted.
-    pub actor: String,
-    /// Business time of the event.
-    pub occurred_at: DateTime<Utc>,
-    /// The agreement version after this event.
-    pub agreement_version: u64,
-    /// The negotiation's status after this event.
-    pub status: NegotiationStatus,
-}
-
-impl Change {
-    /// The notification for `event` once `view` includes it.
-    pub fn of(event: &RecordedEvent, view: &AgreementView) -> Change {
-        Change {
-            negotiation_id: event.negotiation_id.clone(),
-            version: event.version,
-            event_id: event.event_id,
-            event_type: event.event_type().to_owned(),
-            actor: event.event.actor.to_string(),
-            occurred_at: event.occurred_at,
-            agreement_version: view.agreement_version,
-            status: view.status,
-        }
-    }
 }
 
 /// Where change notifications go once a view is stored.

@@ -1,0 +1,587 @@
+//! [`Change`]: what one recorded event changed, in terms an integrator understands,
+//! and [`ChangeReader`], which derives the changes of a negotiation from its event log.
+//!
+//! A change carries the negotiation's `version` after the event, so applying it is
+//! idempotent: a consumer keeps the last version it applied per negotiation and
+//! ignores a change at or below it. `summary` is one sentence for people ("clause
+//! tariff agreed at version 1"); `details` is the same, structured for programs
+//! (`{"kind": "clause_agreed", "clause_id": "tariff", "clause_version": 1, ...}`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use roundtable_domain::event::EventBody;
+use roundtable_domain::view::NegotiationStatus;
+use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+use roundtable_domain::{
+    Actor, AgreementView, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId,
+    Projection, ProposalId, RecordedEvent,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{EventStore, StoreError};
+
+/// A change notification: one per recorded event. Published by the projector on
+/// `roundtable.changes.<negotiation_id>` (and kept in the stream `ROUNDTABLE_CHANGES`)
+/// on NATS, served over Server-Sent Events and posted to webhooks. Applying it is
+/// idempotent: `version` says how far the negotiation has moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Change {
+    /// The negotiation.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, examples("lakeside-water")))]
+    pub negotiation_id: NegotiationId,
+    /// Its version after this event (number of events applied).
+    pub version: u64,
+    /// The event's id.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = "uuid"))]
+    pub event_id: Uuid,
+    /// The event's type (`proposal_adopted`...).
+    #[cfg_attr(feature = "utoipa", schema(examples("proposal_adopted")))]
+    pub event_type: String,
+    /// Who acted: `secretariat` or a partner id.
+    pub actor: String,
+    /// Business time of the event.
+    pub occurred_at: DateTime<Utc>,
+    /// The agreement version after this event.
+    pub agreement_version: u64,
+    /// The negotiation's status after this event.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, examples("open")))]
+    pub status: NegotiationStatus,
+    /// What changed, in one sentence: `clause tariff agreed at version 1`.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(examples("clause tariff agreed at version 1"))
+    )]
+    pub summary: String,
+    /// What changed, structured; `kind` tells which fields follow.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub details: ChangeDetails,
+}
+
+/// What changed, by kind (JSON: `{"kind": "...", ...fields}`). Ids are as recorded;
+/// `*_by` and `partner_id` name partners.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeDetails {
+    /// `negotiation_opened`.
+    NegotiationOpened {
+        /// Title.
+        title: String,
+        /// Service negotiated.
+        service: String,
+        /// Decision rule in force.
+        decision_rule: DecisionRule,
+    },
+    /// `partner_admitted`.
+    PartnerAdmitted {
+        /// The partner.
+        partner_id: PartnerId,
+        /// Its name.
+        name: String,
+        /// Its sector.
+        sector: Sector,
+        /// Its kind (`trade_union`...).
+        partner_kind: PartnerKind,
+        /// `signatory` or `observer`.
+        role: Role,
+    },
+    /// `partner_key_registered`.
+    PartnerKeyRegistered {
+        /// The partner.
+        partner_id: PartnerId,
+        /// Whether it replaced an earlier key.
+        replaced: bool,
+    },
+    /// `proposal_made`.
+    ProposalMade {
+        /// The proposal.
+        proposal_id: ProposalId,
+        /// The clause it would set.
+        clause_id: ClauseId,
+        /// Its proposer.
+        proposed_by: String,
+        /// For an amendment, the clause version it amends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amends_version: Option<u32>,
+        /// Its title, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+    },
+    /// `proposal_withdrawn`.
+    ProposalWithdrawn {
+        /// The proposal.
+        proposal_id: ProposalId,
+        /// Its proposer.
+        proposed_by: String,
+        /// Open objections on it, now moot.
+        mooted_objections: Vec<ObjectionId>,
+    },
+    /// `proposal_endorsed`.
+    ProposalEndorsed {
+        /// The proposal.
+        proposal_id: ProposalId,
+        /// The endorser.
+        endorsed_by: String,
+        /// How many partners endorse it now.
+        endorsements: usize,
+    },
+    /// `endorsement_retracted`.
+    EndorsementRetracted {
+        /// The proposal.
+        proposal_id: ProposalId,
+        /// The partner who retracted.
+        retracted_by: String,
+        /// How many partners endorse it now.
+        endorsements: usize,
+    },
+    /// `objection_raised`.
+    ObjectionRaised {
+        /// The objection.
+        objection_id: ObjectionId,
+        /// The proposal objected to.
+        proposal_id: ProposalId,
+        /// The objector.
+        raised_by: String,
+        /// Whether it blocks adoption.
+        blocking: bool,
+    },
+    /// `objection_withdrawn`.
+    ObjectionWithdrawn {
+        /// The objection.
+        objection_id: ObjectionId,
+        /// The proposal it was on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proposal_id: Option<ProposalId>,
+        /// The objector.
+        raised_by: String,
+        /// Whether it was blocking.
+        blocking: bool,
+    },
+    /// `proposal_adopted`: a clause got (new) agreed text.
+    ClauseAgreed {
+        /// The clause.
+        clause_id: ClauseId,
+        /// Its version now (1 when first agreed).
+        clause_version: u32,
+        /// The proposal adopted.
+        proposal_id: ProposalId,
+        /// Other proposals on the clause, now superseded.
+        superseded: Vec<ProposalId>,
+        /// Objections on the superseded proposals, now moot.
+        mooted_objections: Vec<ObjectionId>,
+        /// Concerns on the adopted proposal, now noted.
+        noted_objections: Vec<ObjectionId>,
+    },
+    /// `commitment_made`.
+    CommitmentMade {
+        /// The commitment.
+        commitment_id: CommitmentId,
+        /// The partner committing.
+        partner_id: String,
+        /// Kind of resource.
+        commitment_kind: CommitmentKind,
+        /// The clause it supports, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clause_id: Option<ClauseId>,
+        /// The sum, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<Amount>,
+        /// The due date, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<NaiveDate>,
+    },
+    /// `commitment_withdrawn`.
+    CommitmentWithdrawn {
+        /// The commitment.
+        commitment_id: CommitmentId,
+        /// The partner who had committed it.
+        partner_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// `agreement_signed`.
+    AgreementSigned {
+        /// The signatory.
+        partner_id: String,
+        /// The agreement version signed.
+        agreement_version: u64,
+        /// Signatories still to sign at that version.
+        awaiting_signature: Vec<PartnerId>,
+    },
+    /// `negotiation_concluded`.
+    NegotiationConcluded {
+        /// The agreement version concluded.
+        agreement_version: u64,
+        /// The signatories whose signatures concluded it.
+        signatories: Vec<PartnerId>,
+    },
+}
+
+impl Change {
+    /// The change `event` made, once `view` includes it.
+    pub fn of(event: &RecordedEvent, view: &AgreementView) -> Change {
+        let (summary, details) = describe(event, view);
+        Change {
+            negotiation_id: event.negotiation_id.clone(),
+            version: event.version,
+            event_id: event.event_id,
+            event_type: event.event_type().to_owned(),
+            actor: event.event.actor.to_string(),
+            occurred_at: event.occurred_at,
+            agreement_version: view.agreement_version,
+            status: view.status,
+            summary,
+            details,
+        }
+    }
+}
+
+/// The actor's name: a partner id (the secretariat never makes a partner's move, but
+/// if it did it would show as `secretariat`).
+fn partner(actor: &Actor) -> String {
+    actor.to_string()
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe(event: &RecordedEvent, view: &AgreementView) -> (String, ChangeDetails) {
+    let actor = &event.event.actor;
+    match &event.event.body {
+        EventBody::NegotiationOpened(e) => (
+            format!(
+                "negotiation {} opened: {} ({}, decision rule {})",
+                e.negotiation_id, e.title, e.service, e.decision_rule
+            ),
+            ChangeDetails::NegotiationOpened {
+                title: e.title.clone(),
+                service: e.service.clone(),
+                decision_rule: e.decision_rule,
+            },
+        ),
+        EventBody::PartnerAdmitted(e) => (
+            format!(
+                "partner {} ({}) admitted as {}, {} {}",
+                e.partner_id,
+                e.name,
+                e.role.as_str(),
+                e.sector,
+                e.kind
+            ),
+            ChangeDetails::PartnerAdmitted {
+                partner_id: e.partner_id.clone(),
+                name: e.name.clone(),
+                sector: e.sector,
+                partner_kind: e.kind,
+                role: e.role,
+            },
+        ),
+        EventBody::PartnerKeyRegistered(e) => (
+            if e.replaces.is_some() {
+                format!("partner {} replaced its signing key", e.partner_id)
+            } else {
+                format!("partner {} registered a signing key", e.partner_id)
+            },
+            ChangeDetails::PartnerKeyRegistered {
+                partner_id: e.partner_id.clone(),
+                replaced: e.replaces.is_some(),
+            },
+        ),
+        EventBody::ProposalMade(e) => {
+            let by = partner(actor);
+            let summary = match e.amends_version {
+                Some(v) => format!(
+                    "proposal {} by {by} made on clause {}, amending version {v}",
+                    e.proposal_id, e.clause_id
+                ),
+                None => format!(
+                    "proposal {} by {by} made on clause {}",
+                    e.proposal_id, e.clause_id
+                ),
+            };
+            (
+                summary,
+                ChangeDetails::ProposalMade {
+                    proposal_id: e.proposal_id.clone(),
+                    clause_id: e.clause_id.clone(),
+                    proposed_by: by,
+                    amends_version: e.amends_version,
+                    title: e.title.clone(),
+                },
+            )
+        }
+        EventBody::ProposalWithdrawn(e) => {
+            let by = partner(actor);
+            let mut summary = format!("proposal {} by {by} withdrawn", e.proposal_id);
+            if !e.mooted_objections.is_empty() {
+                summary.push_str(&format!(
+                    "; objections now moot: {}",
+                    list(&e.mooted_objections)
+                ));
+            }
+            (
+                summary,
+                ChangeDetails::ProposalWithdrawn {
+                    proposal_id: e.proposal_id.clone(),
+                    proposed_by: by,
+                    mooted_objections: e.mooted_objections.clone(),
+                },
+            )
+        }
+        EventBody::ProposalEndorsed(e) => {
+            let by = partner(actor);
+            let endorsements = endorsements(view, &e.proposal_id);
+            (
+                format!(
+                    "proposal {} endorsed by {by} ({endorsements} endorsing)",
+                    e.proposal_id
+                ),
+                ChangeDetails::ProposalEndorsed {
+                    proposal_id: e.proposal_id.clone(),
+                    endorsed_by: by,
+                    endorsements,
+                },
+            )
+        }
+        EventBody::EndorsementRetracted(e) => {
+            let by = partner(actor);
+            let endorsements = endorsements(view, &e.proposal_id);
+            (
+                format!(
+                    "endorsement of proposal {} by {by} retracted ({endorsements} endorsing)",
+                    e.proposal_id
+                ),
+                ChangeDetails::EndorsementRetracted {
+                    proposal_id: e.proposal_id.clone(),
+                    retracted_by: by,
+                    endorsements,
+                },
+            )
+        }
+        EventBody::ObjectionRaised(e) => {
+            let by = partner(actor);
+            let blocking = if e.blocking {
+                "blocking"
+            } else {
+                "non-blocking"
+            };
+            (
+                format!("objection {} by {by} raised, {blocking}", e.objection_id),
+                ChangeDetails::ObjectionRaised {
+                    objection_id: e.objection_id.clone(),
+                    proposal_id: e.proposal_id.clone(),
+                    raised_by: by,
+                    blocking: e.blocking,
+                },
+            )
+        }
+        EventBody::ObjectionWithdrawn(e) => {
+            let objection = view.objections.get(&e.objection_id);
+            let by = objection.map_or_else(|| partner(actor), |o| o.raised_by.to_string());
+            let blocking = objection.is_some_and(|o| o.blocking);
+            let proposal_id = objection.map(|o| o.proposal_id.clone());
+            (
+                format!("objection {} by {by} withdrawn", e.objection_id),
+                ChangeDetails::ObjectionWithdrawn {
+                    objection_id: e.objection_id.clone(),
+                    proposal_id,
+                    raised_by: by,
+                    blocking,
+                },
+            )
+        }
+        EventBody::ProposalAdopted(e) => (
+            format!(
+                "clause {} agreed at version {} (proposal {} adopted; agreement version {})",
+                e.clause_id, e.clause_version, e.proposal_id, e.agreement_version
+            ),
+            ChangeDetails::ClauseAgreed {
+                clause_id: e.clause_id.clone(),
+                clause_version: e.clause_version,
+                proposal_id: e.proposal_id.clone(),
+                superseded: e.superseded.clone(),
+                mooted_objections: e.mooted_objections.clone(),
+                noted_objections: e.noted_objections.clone(),
+            },
+        ),
+        EventBody::CommitmentMade(e) => {
+            let by = partner(actor);
+            let mut summary = format!("commitment {} by {by} made: {}", e.commitment_id, e.kind);
+            if let Some(a) = &e.amount {
+                summary.push_str(&format!(", {} {}", a.value, a.currency));
+            }
+            if let Some(due) = e.due {
+                summary.push_str(&format!(", due {due}"));
+            }
+            (
+                summary,
+                ChangeDetails::CommitmentMade {
+                    commitment_id: e.commitment_id.clone(),
+                    partner_id: by,
+                    commitment_kind: e.kind,
+                    clause_id: e.clause_id.clone(),
+                    amount: e.amount.clone(),
+                    due: e.due,
+                },
+            )
+        }
+        EventBody::CommitmentWithdrawn(e) => {
+            let by = view
+                .commitments
+                .get(&e.commitment_id)
+                .map_or_else(|| partner(actor), |c| c.partner_id.to_string());
+            (
+                format!("commitment {} by {by} withdrawn", e.commitment_id),
+                ChangeDetails::CommitmentWithdrawn {
+                    commitment_id: e.commitment_id.clone(),
+                    partner_id: by,
+                    reason: e.reason.clone(),
+                },
+            )
+        }
+        EventBody::AgreementSigned(e) => {
+            let by = partner(actor);
+            let awaiting = view.awaiting_signature.clone();
+            let mut summary = format!(
+                "agreement signed by {by} at agreement version {}",
+                e.agreement_version
+            );
+            if awaiting.is_empty() {
+                summary.push_str("; every signatory has signed");
+            } else {
+                summary.push_str(&format!("; awaiting {}", list(&awaiting)));
+            }
+            (
+                summary,
+                ChangeDetails::AgreementSigned {
+                    partner_id: by,
+                    agreement_version: e.agreement_version,
+                    awaiting_signature: awaiting,
+                },
+            )
+        }
+        EventBody::NegotiationConcluded(e) => (
+            format!(
+                "negotiation concluded at agreement version {}, signed by {}",
+                e.agreement_version,
+                list(&e.signatories)
+            ),
+            ChangeDetails::NegotiationConcluded {
+                agreement_version: e.agreement_version,
+                signatories: e.signatories.clone(),
+            },
+        ),
+    }
+}
+
+fn endorsements(view: &AgreementView, proposal: &ProposalId) -> usize {
+    view.proposals
+        .get(proposal)
+        .map_or(0, |p| p.endorsed_by.len())
+}
+
+/// Derives one negotiation's changes from its event log, in version order, folding
+/// as it reads: what Server-Sent Events and the embedded store's webhook feed use to
+/// give every change, with no gap, whatever the projector did.
+#[derive(Debug, Clone)]
+pub struct ChangeReader {
+    negotiation: NegotiationId,
+    projection: Projection,
+}
+
+impl ChangeReader {
+    /// A reader before the first event of `negotiation`.
+    pub fn new(negotiation: NegotiationId) -> ChangeReader {
+        ChangeReader {
+            negotiation,
+            projection: Projection::new(),
+        }
+    }
+
+    /// The negotiation read.
+    pub fn negotiation(&self) -> &NegotiationId {
+        &self.negotiation
+    }
+
+    /// The version folded so far: the next change returned is the one after it.
+    pub fn version(&self) -> u64 {
+        self.projection.version
+    }
+
+    /// Folds the events up to `version` (or the last recorded, if fewer) without
+    /// returning their changes: the next [`ChangeReader::read`] starts after it.
+    ///
+    /// # Errors
+    /// The store's errors; [`StoreError::Corrupt`] when the log does not fold.
+    pub async fn skip_to(
+        &mut self,
+        store: &dyn EventStore,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        while self.projection.version < version {
+            let wanted = usize::try_from(version - self.projection.version).unwrap_or(usize::MAX);
+            let events = store
+                .read(
+                    &self.negotiation,
+                    self.projection.version,
+                    Some(wanted.min(1000)),
+                )
+                .await?;
+            if events.is_empty() {
+                return Ok(());
+            }
+            for e in &events {
+                self.apply(e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The changes of up to `limit` events after [`ChangeReader::version`], in order
+    /// (empty when there are none yet).
+    ///
+    /// # Errors
+    /// The store's errors; [`StoreError::Corrupt`] when the log does not fold.
+    pub async fn read(
+        &mut self,
+        store: &dyn EventStore,
+        limit: usize,
+    ) -> Result<Vec<Change>, StoreError> {
+        let events = store
+            .read(
+                &self.negotiation,
+                self.projection.version,
+                Some(limit.max(1)),
+            )
+            .await?;
+        let mut changes = Vec::with_capacity(events.len());
+        for e in &events {
+            changes.push(self.apply(e)?);
+        }
+        Ok(changes)
+    }
+
+    /// Applies the next event and returns its change.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when it does not follow on.
+    pub fn apply(&mut self, event: &RecordedEvent) -> Result<Change, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            negotiation: self.negotiation.to_string(),
+            position: format!("version {}", event.version),
+            reason,
+        };
+        self.projection
+            .apply(event)
+            .map_err(|e| corrupt(e.to_string()))?;
+        match &self.projection.view {
+            Some(view) => Ok(Change::of(event, view)),
+            None => Err(corrupt("an event before the negotiation was opened".into())),
+        }
+    }
+}
