@@ -17,22 +17,41 @@
 //! # }
 //! ```
 //!
-//! Layout, with a cluster in mind: `binary` finds and checks the executable, `process`
-//! runs one server process from a given command line (output to a log file, readiness,
-//! SIGKILL and reaping), and `server` builds the command line of a single server. A
-//! three-node cluster adds a module that writes one config file per node (`server_name`,
-//! `listen`, `jetstream { store_dir }`, `cluster { name, listen, routes }`, with ports
-//! reserved up front), starts three processes with `-c FILE`, and kills or restarts
-//! nodes one at a time.
+//! [`NatsCluster::start`] starts a JetStream cluster instead (three nodes for one that
+//! survives the loss of a node): one config file per node with routes to every node
+//! on loopback ports reserved up front, a shared JetStream domain and
+//! `sync_interval: always`. Its nodes can be killed (SIGKILL), restarted, paused
+//! (SIGSTOP) and resumed (SIGCONT) one at a time or all together, and it tells which
+//! node leads a stream.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), roundtable_testkit::TestkitError> {
+//! let mut cluster = roundtable_testkit::NatsCluster::start(3).await?;
+//! let urls = cluster.urls(); // nats://127.0.0.1:P1,nats://127.0.0.1:P2,...
+//! // ... create a stream with 3 replicas through `urls` ...
+//! if let Some(leader) = cluster.stream_leader("ROUNDTABLE_EVENTS").await? {
+//!     cluster.kill(leader);
+//!     cluster.restart(leader).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Layout: `binary` finds and checks the executable, `process` runs one server process
+//! from a given command line (output to a log file, readiness, signals, SIGKILL and
+//! reaping), `server` builds the command line of a single server, and `cluster` writes
+//! the config files of a cluster's nodes and acts on them.
 
 #![warn(missing_docs)]
 
 mod binary;
+mod cluster;
 mod process;
 mod server;
 mod version;
 
 pub use binary::{BINARY_ENV, ServerBinary};
+pub use cluster::{CLUSTER_DOMAIN, CLUSTER_NAME, NatsCluster};
 pub use server::{NatsServer, READY_TIMEOUT};
 pub use version::{INSTALL_HINT, MIN_VERSION, Version};
 

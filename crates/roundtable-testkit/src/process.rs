@@ -154,6 +154,24 @@ impl ServerProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Sends `signal` (a name `kill -s` knows: `STOP`, `CONT`, `TERM`) with the `kill`
+    /// command, so that no `unsafe` call into libc is needed.
+    pub(crate) fn signal(&self, signal: &str) -> Result<(), TestkitError> {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-s", signal, &pid])
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|e| TestkitError::Io(format!("cannot run kill -s {signal} {pid}: {e}")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(TestkitError::Io(format!(
+                "kill -s {signal} {pid} failed ({status})"
+            )))
+        }
+    }
+
     /// Sends SIGKILL (no clean shutdown) and reaps the process. Idempotent.
     pub(crate) fn kill(&mut self) {
         // Fails only when the process has already exited; reaping is what matters.
