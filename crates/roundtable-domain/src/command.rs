@@ -77,6 +77,17 @@ impl utoipa::PartialSchema for CommandId {
 #[cfg(feature = "utoipa")]
 impl utoipa::ToSchema for CommandId {}
 
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CommandId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CommandId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::json_schema::command_id()
+    }
+}
+
 /// A command with everything `decide` and the event envelope need: who, where, when
 /// (business time, supplied by the caller: the domain has no clock) and its id.
 #[derive(Debug, Clone, PartialEq)]

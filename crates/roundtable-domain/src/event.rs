@@ -108,6 +108,7 @@ pub const CURRENT_SCHEMA_VERSION: u32 = 1;
 
 /// `negotiation_opened` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct NegotiationOpened {
     /// The negotiation opened (also in the envelope; here so the event stands alone).
     pub negotiation_id: crate::id::NegotiationId,
@@ -121,6 +122,7 @@ pub struct NegotiationOpened {
 
 /// `partner_admitted` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PartnerAdmitted {
     /// The partner.
     pub partner_id: PartnerId,
@@ -140,6 +142,7 @@ pub struct PartnerAdmitted {
 
 /// `partner_key_registered` data: the partner's public key from now on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PartnerKeyRegistered {
     /// The partner.
     pub partner_id: PartnerId,
@@ -152,6 +155,7 @@ pub struct PartnerKeyRegistered {
 
 /// `proposal_made` data. The proposer is the event's actor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ProposalMade {
     /// The proposal.
     pub proposal_id: ProposalId,
@@ -173,6 +177,7 @@ pub struct ProposalMade {
 
 /// `proposal_withdrawn` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ProposalWithdrawn {
     /// The proposal.
     pub proposal_id: ProposalId,
@@ -182,6 +187,7 @@ pub struct ProposalWithdrawn {
 
 /// `proposal_endorsed` data. The endorser is the event's actor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ProposalEndorsed {
     /// The proposal.
     pub proposal_id: ProposalId,
@@ -189,6 +195,7 @@ pub struct ProposalEndorsed {
 
 /// `endorsement_retracted` data. The endorser is the event's actor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct EndorsementRetracted {
     /// The proposal.
     pub proposal_id: ProposalId,
@@ -196,6 +203,7 @@ pub struct EndorsementRetracted {
 
 /// `objection_raised` data. The objector is the event's actor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ObjectionRaised {
     /// The objection.
     pub objection_id: ObjectionId,
@@ -209,6 +217,7 @@ pub struct ObjectionRaised {
 
 /// `objection_withdrawn` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ObjectionWithdrawn {
     /// The objection.
     pub objection_id: ObjectionId,
@@ -219,6 +228,7 @@ pub struct ObjectionWithdrawn {
 
 /// `proposal_adopted` data: the adoption and all its effects (DOMAIN.md, "`adopt` effects").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ProposalAdopted {
     /// The proposal adopted.
     pub proposal_id: ProposalId,
@@ -238,6 +248,7 @@ pub struct ProposalAdopted {
 
 /// `commitment_made` data. The committer is the event's actor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct CommitmentMade {
     /// The commitment.
     pub commitment_id: CommitmentId,
@@ -260,6 +271,7 @@ pub struct CommitmentMade {
 
 /// `commitment_withdrawn` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct CommitmentWithdrawn {
     /// The commitment.
     pub commitment_id: CommitmentId,
@@ -271,6 +283,7 @@ pub struct CommitmentWithdrawn {
 
 /// `agreement_signed` data. The signatory is the event's actor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct AgreementSigned {
     /// The agreement version signed.
     pub agreement_version: u64,
@@ -286,6 +299,7 @@ pub struct AgreementSigned {
 
 /// `negotiation_concluded` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct NegotiationConcluded {
     /// The agreement version concluded.
     pub agreement_version: u64,

@@ -172,6 +172,17 @@ macro_rules! id_type {
 
         #[cfg(feature = "utoipa")]
         impl utoipa::ToSchema for $name {}
+
+        #[cfg(feature = "schemars")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                crate::json_schema::id($what)
+            }
+        }
     };
 }
 
@@ -270,6 +281,17 @@ impl utoipa::PartialSchema for PartnerId {
 #[cfg(feature = "utoipa")]
 impl utoipa::ToSchema for PartnerId {}
 
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for PartnerId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PartnerId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::json_schema::id("partner_id")
+    }
+}
+
 /// The reserved actor name of the convening secretariat (DOMAIN.md, "Who negotiates").
 pub const SECRETARIAT: &str = "secretariat";
 
@@ -343,6 +365,17 @@ impl utoipa::PartialSchema for Actor {
 
 #[cfg(feature = "utoipa")]
 impl utoipa::ToSchema for Actor {}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Actor {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Actor".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::json_schema::actor()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,8 @@ pub mod envelope;
 pub mod event;
 mod evolve;
 pub mod id;
+#[cfg(feature = "schemars")]
+pub mod json_schema;
 pub mod minutes;
 pub mod rejection;
 #[cfg(feature = "utoipa")]

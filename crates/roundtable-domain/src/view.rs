@@ -19,6 +19,7 @@ use crate::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sect
 /// Whether a negotiation still takes commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NegotiationStatus {
     /// Taking commands.
@@ -30,6 +31,7 @@ pub enum NegotiationStatus {
 /// A proposal's status (DOMAIN.md, "The agreement view").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalStatus {
     /// Can be endorsed, objected to, adopted or withdrawn.
@@ -45,6 +47,7 @@ pub enum ProposalStatus {
 /// An objection's status (DOMAIN.md, "The agreement view").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectionStatus {
     /// Standing; blocks adoption when `blocking`.
@@ -60,6 +63,7 @@ pub enum ObjectionStatus {
 /// A commitment's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommitmentStatus {
     /// In force.
@@ -71,6 +75,7 @@ pub enum CommitmentStatus {
 /// A partner as admitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Partner {
     /// Id.
     pub partner_id: PartnerId,
@@ -91,6 +96,7 @@ pub struct Partner {
 /// An agreed clause.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Clause {
     /// Id.
     pub clause_id: ClauseId,
@@ -105,6 +111,7 @@ pub struct Clause {
 /// A proposal and who endorses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Proposal {
     /// Id.
     pub proposal_id: ProposalId,
@@ -116,6 +123,7 @@ pub struct Proposal {
     pub status: ProposalStatus,
     /// Current endorsers, in the order they endorsed.
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<PartnerId>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<PartnerId>"))]
     pub endorsed_by: IndexSet<PartnerId>,
     /// Title, if given.
     pub title: Option<String>,
@@ -130,6 +138,7 @@ pub struct Proposal {
 /// An objection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Objection {
     /// Id.
     pub objection_id: ObjectionId,
@@ -148,6 +157,7 @@ pub struct Objection {
 /// A commitment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Commitment {
     /// Id.
     pub commitment_id: CommitmentId,
@@ -170,6 +180,7 @@ pub struct Commitment {
 /// One signature, valid only at the agreement version it was made at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Signature {
     /// Signatory.
     pub partner_id: PartnerId,
@@ -186,6 +197,7 @@ pub struct Signature {
 /// sign at it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct AgreementView {
     /// Negotiation id.
     pub negotiation_id: NegotiationId,
@@ -204,22 +216,27 @@ pub struct AgreementView {
     /// Partners, in admission order.
     #[serde(with = "as_list")]
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Partner>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<Partner>"))]
     pub partners: IndexMap<PartnerId, Partner>,
     /// Agreed clauses, in order first agreed.
     #[serde(with = "as_list")]
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Clause>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<Clause>"))]
     pub clauses: IndexMap<ClauseId, Clause>,
     /// Proposals, in order made.
     #[serde(with = "as_list")]
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Proposal>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<Proposal>"))]
     pub proposals: IndexMap<ProposalId, Proposal>,
     /// Objections, in order raised.
     #[serde(with = "as_list")]
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Objection>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<Objection>"))]
     pub objections: IndexMap<ObjectionId, Objection>,
     /// Commitments, in order made.
     #[serde(with = "as_list")]
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Commitment>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<Commitment>"))]
     pub commitments: IndexMap<CommitmentId, Commitment>,
     /// Every signature, in order made.
     pub signatures: Vec<Signature>,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// One of the organisational sectors a partner comes from (DOMAIN.md, "Who negotiates").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sector {
     /// Municipalities, national government, regulators, public utilities.
@@ -57,6 +58,7 @@ impl fmt::Display for Sector {
 /// (DOMAIN.md, "Who negotiates", the table of kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PartnerKind {
     /// A municipality (government).
@@ -129,6 +131,7 @@ impl fmt::Display for PartnerKind {
 /// A partner's role (DOMAIN.md, "Who negotiates").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Must sign; counts for decisions; may block.
@@ -150,6 +153,7 @@ impl Role {
 /// How `adopt` decides (DOMAIN.md, "Decision rules"). Default: `consent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionRule {
     /// At least one signatory endorses.
@@ -182,6 +186,7 @@ impl fmt::Display for DecisionRule {
 /// What a commitment gives (DOMAIN.md, "`commit` kinds").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommitmentKind {
     /// Money.
@@ -228,6 +233,7 @@ impl fmt::Display for CommitmentKind {
 /// by [`Amount::validate`], which `decide` calls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Amount {
     /// Non-negative decimal as a string: digits, optionally `.` and more digits.
@@ -235,9 +241,14 @@ pub struct Amount {
         feature = "utoipa",
         schema(pattern = r"^[0-9]{1,24}(\.[0-9]{1,12})?$", examples("2400000.00"))
     )]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(pattern(r"^[0-9]{1,24}(\.[0-9]{1,12})?$"))
+    )]
     pub value: String,
     /// ISO 4217 alphabetic code, upper case.
     #[cfg_attr(feature = "utoipa", schema(pattern = "^[A-Z]{3}$", examples("USD")))]
+    #[cfg_attr(feature = "schemars", schemars(pattern("^[A-Z]{3}$")))]
     pub currency: String,
 }
 
