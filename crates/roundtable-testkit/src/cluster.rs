@@ -221,6 +221,12 @@ impl NatsCluster {
         read_from(&log_path(&self.node(i).dir), 0)
     }
 
+    /// The directory holding every node's files (`node-1/`, `node-2/`...: config file,
+    /// store, log); removed when the cluster is dropped.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The executable the nodes run.
     pub fn binary(&self) -> &ServerBinary {
         &self.binary
@@ -351,13 +357,12 @@ impl NatsCluster {
             .filter_map(|n| n.answers().then(|| n.url()))
             .collect();
         for url in urls {
-            let mut last = String::new();
             loop {
-                match api_request(&url, "$JS.API.INFO").await {
+                let last = match api_request(&url, "$JS.API.INFO").await {
                     Ok(reply) if reply.get("error").is_none() => break,
-                    Ok(reply) => last = reply.to_string(),
-                    Err(e) => last = e,
-                }
+                    Ok(reply) => reply.to_string(),
+                    Err(e) => e,
+                };
                 if Instant::now() >= deadline {
                     return Err(TestkitError::Start(format!(
                         "JetStream at {url} was not ready within {timeout:?} (last answer: {last}); {}",
