@@ -26,6 +26,7 @@ use crate::{EventStore, StoreError};
 /// idempotent: `version` says how far the negotiation has moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Change {
     /// The negotiation.
     #[cfg_attr(feature = "utoipa", schema(value_type = String, examples("lakeside-water")))]
@@ -61,6 +62,7 @@ pub struct Change {
 /// What changed, by kind (JSON: `{"kind": "...", ...fields}`). Ids are as recorded;
 /// `*_by` and `partner_id` name partners.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangeDetails {
     /// `negotiation_opened`.
