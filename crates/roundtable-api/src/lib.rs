@@ -10,13 +10,18 @@
 //! | --- | --- |
 //! | `POST /v1/negotiations/{id}/commands` | one command: 201 with the event, 200 when replayed, or the rejection |
 //! | `GET /v1/negotiations` | the negotiations the principal may read |
-//! | `GET /v1/negotiations/{id}` | the agreement view, with `ETag`, optionally waiting for a version |
+//! | `GET /v1/negotiations/{id}` | the agreement view, with `ETag`, optionally waiting for a version; or as of a version or instant, folded from the log |
 //! | `GET /v1/negotiations/{id}/events` | the events, paged |
+//! | `GET /v1/negotiations/{id}/diff` | what changed between two versions ([`roundtable_audit::AgreementDiff`]) |
+//! | `GET /v1/negotiations/{id}/export` | the export file, for offline verification |
+//! | `GET /v1/negotiations/{id}/verify` | the live verification report ([`roundtable_audit::VerifyReport`]) |
+//! | `GET /v1/negotiations/{id}/report` | the HTML audit report |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
 //! | `GET /openapi.json` | the OpenAPI document |
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod auth;
 pub mod commands;
 pub mod error;
@@ -106,6 +111,19 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/v1/negotiations/{negotiation_id}/events",
             get(reads::events),
+        )
+        .route("/v1/negotiations/{negotiation_id}/diff", get(audit::diff))
+        .route(
+            "/v1/negotiations/{negotiation_id}/export",
+            get(audit::export),
+        )
+        .route(
+            "/v1/negotiations/{negotiation_id}/verify",
+            get(audit::verify),
+        )
+        .route(
+            "/v1/negotiations/{negotiation_id}/report",
+            get(audit::report),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

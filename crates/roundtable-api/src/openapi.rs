@@ -43,6 +43,10 @@ pub fn document() -> Document {
         crate::reads::list,
         crate::reads::view,
         crate::reads::events,
+        crate::audit::diff,
+        crate::audit::export,
+        crate::audit::verify,
+        crate::audit::report,
         crate::health::healthz,
         crate::health::readyz,
         openapi_json,
@@ -57,11 +61,15 @@ pub fn document() -> Document {
         ErrorBody,
         Status,
         roundtable_domain::AgreementView,
+        roundtable_audit::AgreementDiff,
+        roundtable_audit::VerifyReport,
     )),
     modifiers(&Security),
     tags(
         (name = "commands", description = "one command, one event or one rejection"),
         (name = "reads", description = "negotiations, agreement views and events"),
+        (name = "audit", description = "folded from the event log: what changed, the export, \
+            verification, the audit report (docs/AUDIT.md); time travel is on the view"),
         (name = "health", description = "liveness and readiness"),
     )
 )]

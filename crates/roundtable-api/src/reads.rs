@@ -1,6 +1,7 @@
 //! The read side: the list of negotiations and each one's agreement view (both from
 //! the projection, the [`roundtable_store::ViewStore`]), and its events, paged (from
-//! the event store).
+//! the event store). A view as of a past point is folded from the event log
+//! ([`crate::audit`]).
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{AsOf, Clock, view_as_of};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::EventEnvelope;
@@ -155,13 +157,31 @@ pub(crate) struct ViewQuery {
     /// How long to wait for `min_version`, 0 to 30000 milliseconds (default 0).
     #[param(minimum = 0, maximum = 30000)]
     wait_ms: Option<u64>,
+    /// Time travel: the view after this many events, folded from the event log (not
+    /// the projection). 0 is before the negotiation was opened (404).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
+    as_of_version: Option<u64>,
+    /// Time travel: the view as it stood at this instant, folded from the event log:
+    /// RFC 3339 with an offset (send `+` as `%2B`), or a date meaning its start in UTC.
+    #[param(value_type = Option<String>, format = DateTime, example = "2027-02-01T18:00:00Z")]
+    as_of: Option<String>,
+    /// The clock `as_of` is read on: `occurred` (business time, the default) or
+    /// `recorded` (the server's clock). Only with `as_of`.
+    #[param(inline)]
+    time: Option<Clock>,
 }
 
-/// The agreement view of one negotiation, from the projection.
+/// The agreement view of one negotiation, from the projection; or, with
+/// `as_of_version` or `as_of`, as it stood then, folded from the event log.
 ///
 /// `ETag` and `Roundtable-View-Version` give the version of the view served. With
 /// `min_version`, the server waits up to `wait_ms` for the projection to catch up; if
 /// it has not, it answers with the view it has and `Roundtable-View-Behind: true`.
+///
+/// With `as_of_version` or `as_of` (and `time`), the view is the fold of a prefix of the
+/// log (docs/AUDIT.md, "Time travel"); `Roundtable-As-Of` says which (`version=27`), and
+/// there is no `ETag`. 404 `negotiation_not_yet_opened` when the negotiation did not
+/// exist yet at that point, `version_not_found` past the last version.
 #[utoipa::path(
     get,
     path = "/v1/negotiations/{negotiation_id}",
@@ -176,12 +196,14 @@ pub(crate) struct ViewQuery {
                 ("ETag" = String, description = "the view's version, quoted: use it in If-Match"),
                 ("Roundtable-View-Version" = String, description = "the view's version"),
                 ("Roundtable-View-Behind" = String, description = "`true` when the view has not reached `min_version`"),
+                ("Roundtable-As-Of" = String, description = "time travel only: the point the view shows, `version=27`, or for `as_of` `version=27; at=2027-02-01T18:00:00Z; time=occurred`"),
+                ("Roundtable-Late-Entries" = String, description = "`as_of` only, when there are any: the versions (the first 100, comma-separated) after the view whose time is nevertheless at or before `as_of`"),
             )),
         (status = 400, description = "bad id or query", body = ErrorBody),
         (status = 401, description = "no valid bearer token", body = ErrorBody),
         (status = 403, description = "outside the principal's negotiation", body = ErrorBody),
-        (status = 404, description = "no view of this negotiation", body = ErrorBody),
-        (status = 503, description = "the view store is unreachable", body = ErrorBody),
+        (status = 404, description = "no view of this negotiation (`negotiation_not_found`); time travel: no events (`negotiation_not_found`), not opened yet at that point (`negotiation_not_yet_opened`), a version past the last (`version_not_found`)", body = ErrorBody),
+        (status = 503, description = "the view store (time travel: the event store) is unreachable", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -193,6 +215,12 @@ pub(crate) async fn view(
 ) -> Result<Response, ApiError> {
     let negotiation = negotiation_id(path)?;
     let Query(query) = query.map_err(query_rejection)?;
+    let as_of = AsOf::from_query(
+        query.as_of_version,
+        query.as_of.as_deref(),
+        query.time,
+        query.min_version.is_some() || query.wait_ms.is_some(),
+    )?;
     let wait_ms = query.wait_ms.unwrap_or(0);
     if wait_ms > MAX_WAIT_MS {
         return Err(ApiError::bad_request(
@@ -203,6 +231,9 @@ pub(crate) async fn view(
     let principal = caller.principal(Some(&negotiation));
     if !principal.may_read(&negotiation) {
         return Err(principal.out_of_scope(&negotiation));
+    }
+    if let Some(at) = as_of {
+        return view_as_of(&state, &negotiation, at).await;
     }
     let min_version = version_param("min_version", query.min_version)?.unwrap_or(0);
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
@@ -355,7 +386,7 @@ fn limit(limit: Option<usize>) -> Result<usize, ApiError> {
 
 /// Versions are at most `i64::MAX`, the largest integer the OpenAPI document's
 /// `int64` promises.
-fn version_param(name: &str, value: Option<u64>) -> Result<Option<u64>, ApiError> {
+pub(crate) fn version_param(name: &str, value: Option<u64>) -> Result<Option<u64>, ApiError> {
     match value {
         Some(v) if v > MAX_VERSION => Err(ApiError::bad_request(
             "invalid_query",
@@ -368,6 +399,6 @@ fn version_param(name: &str, value: Option<u64>) -> Result<Option<u64>, ApiError
 /// The largest version a query may name.
 const MAX_VERSION: u64 = i64::MAX as u64;
 
-fn query_rejection(e: QueryRejection) -> ApiError {
+pub(crate) fn query_rejection(e: QueryRejection) -> ApiError {
     ApiError::bad_request("invalid_query", e.body_text())
 }

@@ -19,6 +19,7 @@ use similar::{ChangeTag, TextDiff};
 
 /// The changes from one view to another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct AgreementDiff {
     /// `version` of the first view (0: before the negotiation was opened).
     pub from_version: u64,
@@ -56,6 +57,7 @@ pub struct AgreementDiff {
 
 /// A partner admitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PartnerAdmitted {
     /// Id.
     pub partner_id: PartnerId,
@@ -69,6 +71,7 @@ pub struct PartnerAdmitted {
 
 /// A partner's public key changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct KeyChange {
     /// The partner.
     pub partner_id: PartnerId,
@@ -80,6 +83,7 @@ pub struct KeyChange {
 
 /// A clause agreed for the first time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ClauseAdded {
     /// The clause.
     pub clause_id: ClauseId,
@@ -93,6 +97,7 @@ pub struct ClauseAdded {
 
 /// A clause whose agreed text changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ClauseChanged {
     /// The clause.
     pub clause_id: ClauseId,
@@ -110,6 +115,7 @@ pub struct ClauseChanged {
 
 /// One run of a word-level diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct WordChange {
     /// `equal`, `deleted` or `inserted`.
     pub op: WordOp,
@@ -120,6 +126,7 @@ pub struct WordChange {
 /// What happened to a run of words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum WordOp {
     /// In both texts.
     Equal,
@@ -131,6 +138,7 @@ pub enum WordOp {
 
 /// A proposal made or whose status changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ProposalChange {
     /// The proposal.
     pub proposal_id: ProposalId,
@@ -146,6 +154,7 @@ pub struct ProposalChange {
 
 /// An objection raised or whose status changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ObjectionChange {
     /// The objection.
     pub objection_id: ObjectionId,
@@ -163,6 +172,7 @@ pub struct ObjectionChange {
 
 /// A commitment, as the second view shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CommitmentRef {
     /// The commitment.
     pub commitment_id: CommitmentId,

@@ -33,6 +33,7 @@ use crate::replay::{Replayed, SIGNATURE_CODES, replay};
 /// What kind of problem the first failing check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum Tampering {
     /// An event's content was changed: it no longer matches its hash, or it was changed
     /// and hashed again, so that the next event (or the manifest) no longer links to it.
@@ -81,6 +82,7 @@ impl fmt::Display for Tampering {
 
 /// The first failure: which event, what kind, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Failure {
     /// The kind of tampering.
     pub kind: Tampering,
@@ -100,6 +102,7 @@ pub struct Failure {
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum CheckOutcome {
     /// Passed.
     Passed,
@@ -111,6 +114,7 @@ pub enum CheckOutcome {
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Check {
     /// `manifest`, `hashes`, `chain`, `complete`, `rules`, `signatures`, `view`.
     pub name: String,
@@ -122,6 +126,7 @@ pub struct Check {
 
 /// The result of `verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct VerifyReport {
     /// Whether every check passed.
     pub ok: bool,

@@ -1,6 +1,7 @@
 //! The HTTP API through `tower::ServiceExt::oneshot` (and a few tests over a real
 //! socket), over the SQLite event store and an in-memory view store.
 
+mod audit;
 mod auth;
 mod commands;
 mod common;

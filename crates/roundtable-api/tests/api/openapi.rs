@@ -22,6 +22,10 @@ async fn the_document_is_served_without_a_token_and_names_every_route() {
         ("/v1/negotiations", "get"),
         ("/v1/negotiations/{negotiation_id}", "get"),
         ("/v1/negotiations/{negotiation_id}/events", "get"),
+        ("/v1/negotiations/{negotiation_id}/diff", "get"),
+        ("/v1/negotiations/{negotiation_id}/export", "get"),
+        ("/v1/negotiations/{negotiation_id}/verify", "get"),
+        ("/v1/negotiations/{negotiation_id}/report", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/openapi.json", "get"),
@@ -40,6 +44,8 @@ async fn the_document_is_served_without_a_token_and_names_every_route() {
         "AgreementView",
         "NegotiationPage",
         "EventPage",
+        "AgreementDiff",
+        "VerifyReport",
     ] {
         assert!(schemas.contains_key(name), "{name}");
     }
