@@ -448,3 +448,54 @@ async fn bad_audit_queries_are_json_4xx_never_500() {
         (StatusCode::BAD_REQUEST, "invalid_id")
     );
 }
+
+#[tokio::test]
+async fn verify_waits_for_a_projection_a_moment_behind_and_reports_one_left_behind() {
+    let h = Harness::new();
+    h.seed("water").await;
+    h.project().await;
+    let s = h.secretariat();
+    let r = h
+        .command(
+            &h.partner("water", "union"),
+            "water",
+            serde_json::json!({"do": "endorse", "proposal_id": "p-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    // The projector catches up a moment later: no mismatch.
+    let (store, views) = (h.store.clone(), h.views.clone());
+    let projector = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let view = roundtable_store::load(&*store, &n("water"))
+            .await
+            .unwrap()
+            .view
+            .unwrap();
+        let current = views.get(&n("water")).await.unwrap().map(|s| s.revision);
+        views.put(&view, current).await.unwrap();
+    });
+    let r = h.get(&s, "/v1/negotiations/water/verify").await;
+    assert_eq!(r.body["ok"], true, "{r:?}");
+    projector.await.unwrap();
+
+    // A projector that stays behind is reported, after a bounded wait.
+    let r = h
+        .command(
+            &h.partner("water", "lcc"),
+            "water",
+            serde_json::json!({"do": "endorse", "proposal_id": "p-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let started = std::time::Instant::now();
+    let r = h.get(&s, "/v1/negotiations/water/verify").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(r.body["ok"], false);
+    assert_eq!(r.body["failure"]["kind"], "view_mismatch");
+    let r = h.get(&s, "/v1/negotiations/water/export").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "view_mismatch")
+    );
+}
