@@ -1,6 +1,16 @@
-//! [`NatsChangeSink`]: change notifications on core NATS subjects.
+//! [`NatsChangeSink`]: change notifications on `roundtable.changes.<negotiation_id>`,
+//! kept in the JetStream stream `ROUNDTABLE_CHANGES` for integrations that consume
+//! them with their own durable consumers.
 
-use async_nats::Client;
+use std::fmt::Display;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::context::GetStreamErrorKind;
+use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, ErrorCode};
 use async_trait::async_trait;
 use bytes::Bytes;
 use roundtable_domain::NegotiationId;
@@ -11,36 +21,62 @@ use crate::store::NatsStore;
 /// The subject prefix of change notifications: `roundtable.changes`.
 pub const CHANGES_PREFIX: &str = "roundtable.changes";
 
+/// The stream that keeps every change notification: `ROUNDTABLE_CHANGES`.
+pub const CHANGES_STREAM: &str = "ROUNDTABLE_CHANGES";
+
+/// How long the changes stream remembers a `Nats-Msg-Id`: a change published again
+/// within it (a projector's retry, a second projector) is stored once.
+pub const CHANGES_DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
 /// Publishes each [`Change`] as JSON on `<prefix>.<negotiation_id>` (by default
-/// `roundtable.changes.<negotiation_id>`), with core NATS: no stream captures these
-/// subjects, so a notification reaches the subscribers connected at that moment and
-/// nobody else. Notifications are hints for integrations that would otherwise poll:
-/// the events and the views remain the facts.
+/// `roundtable.changes.<negotiation_id>`) through JetStream: the stream
+/// [`CHANGES_STREAM`] keeps them, so an integration can consume them with a durable
+/// consumer of its own, from the beginning or from a point in time, and miss nothing
+/// across its restarts. Subscribers on the core NATS subjects get them too.
 ///
-/// Shares the connection of the [`NatsStore`] it was made from; publishing only
-/// buffers, and [`NatsStore::drain`] flushes what is buffered at shutdown.
+/// The stream is created when missing (file storage, the store's replica count,
+/// limits retention with no limits, a 2-minute duplicate window) on the first publish
+/// or by [`NatsChangeSink::ensure_stream`]; an existing one is used as it is, never
+/// updated, so an operator's settings (a `max_age`, replicas, placement) stay.
+///
+/// Every publish waits for the stream's acknowledgement and carries
+/// `Nats-Msg-Id: <negotiation_id>:<version>`, so a change published twice within the
+/// duplicate window (a projector retrying, two projectors racing) is stored once.
+///
+/// Shares the connection of the [`NatsStore`] it was made from.
 #[derive(Debug, Clone)]
 pub struct NatsChangeSink {
-    client: Client,
+    js: jetstream::Context,
     prefix: String,
+    stream: String,
+    replicas: usize,
     url: String,
+    /// Whether the stream is known to exist (set after a look-up or creation; cleared
+    /// when a publish fails, so that the next one looks again).
+    ensured: Arc<AtomicBool>,
 }
 
 impl NatsChangeSink {
-    /// A sink on `store`'s connection, publishing under [`CHANGES_PREFIX`].
+    /// A sink on `store`'s connection, publishing under [`CHANGES_PREFIX`] into
+    /// [`CHANGES_STREAM`].
     pub fn new(store: &NatsStore) -> NatsChangeSink {
         NatsChangeSink {
-            client: store.client.clone(),
+            js: store.js.clone(),
             prefix: CHANGES_PREFIX.to_owned(),
+            stream: CHANGES_STREAM.to_owned(),
+            replicas: store.config.replicas,
             url: store.url.clone(),
+            ensured: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// The same sink, publishing under `prefix` instead.
+    /// The same sink, publishing under `prefix` instead (and keeping the changes in
+    /// stream `<stream>`, which captures `<prefix>.>`).
     ///
     /// # Errors
     /// [`StoreError::Incompatible`] unless `prefix` is one or more `.`-separated
-    /// tokens without wildcards or white space.
+    /// tokens without wildcards or white space, and `stream` letters, digits, `-`
+    /// and `_`.
     pub fn with_prefix(mut self, prefix: &str) -> Result<NatsChangeSink, StoreError> {
         let token_ok = |t: &str| {
             !t.is_empty()
@@ -53,6 +89,27 @@ impl NatsChangeSink {
             )));
         }
         prefix.clone_into(&mut self.prefix);
+        self.ensured = Arc::new(AtomicBool::new(false));
+        Ok(self)
+    }
+
+    /// The same sink, keeping the changes in stream `stream` instead of
+    /// [`CHANGES_STREAM`] (for instance with another prefix on a shared server).
+    ///
+    /// # Errors
+    /// [`StoreError::Incompatible`] unless `stream` is letters, digits, `-` and `_`.
+    pub fn with_stream(mut self, stream: &str) -> Result<NatsChangeSink, StoreError> {
+        let ok = !stream.is_empty()
+            && stream
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(StoreError::Incompatible(format!(
+                "change stream name {stream:?} must be letters, digits, '-' or '_'"
+            )));
+        }
+        stream.clone_into(&mut self.stream);
+        self.ensured = Arc::new(AtomicBool::new(false));
         Ok(self)
     }
 
@@ -60,27 +117,123 @@ impl NatsChangeSink {
     pub fn subject(&self, negotiation: &NegotiationId) -> String {
         format!("{}.{}", self.prefix, negotiation.as_str())
     }
+
+    /// The stream that keeps the changes.
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// The configuration the stream is created with when it is missing.
+    pub fn stream_config(&self) -> Config {
+        Config {
+            name: self.stream.clone(),
+            description: Some(
+                "Roundtable change notifications, one per recorded event, published by the projector"
+                    .to_owned(),
+            ),
+            subjects: vec![format!("{}.>", self.prefix)],
+            storage: StorageType::File,
+            num_replicas: self.replicas,
+            retention: RetentionPolicy::Limits,
+            discard: DiscardPolicy::Old,
+            duplicate_window: CHANGES_DUPLICATE_WINDOW,
+            allow_direct: true,
+            ..Default::default()
+        }
+    }
+
+    fn unavailable(&self, what: &str, e: &dyn Display) -> StoreError {
+        StoreError::Unavailable(format!(
+            "nats at {}: stream {}: {what}: {e}",
+            self.url, self.stream
+        ))
+    }
+
+    /// Creates the changes stream when it is missing; an existing one is left as it
+    /// is (never updated).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server does not answer;
+    /// [`StoreError::Incompatible`] when the stream cannot be created (its subjects
+    /// overlap another stream's, more replicas than servers).
+    pub async fn ensure_stream(&self) -> Result<(), StoreError> {
+        if self.ensured.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        match self.js.get_stream(&self.stream).await {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) =>
+            {
+                if let Err(e) = self.js.create_stream(self.stream_config()).await {
+                    // Another process may have created it meanwhile.
+                    if self.js.get_stream(&self.stream).await.is_err() {
+                        return Err(StoreError::Incompatible(format!(
+                            "nats at {}: cannot create stream {}: {e}",
+                            self.url, self.stream
+                        )));
+                    }
+                } else {
+                    tracing::info!(stream = %self.stream, "created the changes stream");
+                }
+            }
+            Err(e) => return Err(self.unavailable("cannot look up", &e)),
+        }
+        self.ensured.store(true, Ordering::Release);
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl ChangeSink for NatsChangeSink {
-    /// Publishes `change` as JSON on its negotiation's subject.
+    /// Publishes `change` as JSON on its negotiation's subject, with
+    /// `Nats-Msg-Id: <negotiation_id>:<version>`, and waits for the stream's
+    /// acknowledgement (a duplicate acknowledgement is a success: it is stored).
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the connection is closed or its buffer full.
+    /// [`StoreError::Unavailable`] when the stream does not acknowledge in time or the
+    /// connection is closed; [`StoreError::Incompatible`] when the stream cannot be
+    /// created.
     async fn publish(&self, change: &Change) -> Result<(), StoreError> {
-        let subject = self.subject(&change.negotiation_id);
-        let payload = serde_json::to_vec(change).map_err(|e| {
-            StoreError::Unavailable(format!("cannot serialize the change of {subject}: {e}"))
-        })?;
-        self.client
-            .publish(subject.clone(), Bytes::from(payload))
-            .await
-            .map_err(|e| {
-                StoreError::Unavailable(format!(
-                    "nats at {}: cannot publish on {subject}: {e}",
-                    self.url
-                ))
-            })
+        self.publish_all(std::slice::from_ref(change)).await
+    }
+
+    /// Sends every change, in order, then waits for every acknowledgement: one round
+    /// trip for the lot rather than one per change. The stream stores them in the
+    /// order sent (one connection).
+    ///
+    /// # Errors
+    /// As [`NatsChangeSink::publish`]; some changes may be stored, and publishing them
+    /// again within the duplicate window stores nothing twice.
+    async fn publish_all(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.ensure_stream().await?;
+        let failed = |subject: &str, e: &dyn Display| {
+            self.ensured.store(false, Ordering::Release);
+            self.unavailable(&format!("cannot publish on {subject}"), e)
+        };
+        let mut acks = Vec::with_capacity(changes.len());
+        for change in changes {
+            let subject = self.subject(&change.negotiation_id);
+            let payload = serde_json::to_vec(change).map_err(|e| {
+                StoreError::Unavailable(format!("cannot serialize the change of {subject}: {e}"))
+            })?;
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                "Nats-Msg-Id",
+                format!("{}:{}", change.negotiation_id, change.version).as_str(),
+            );
+            let ack = self
+                .js
+                .publish_with_headers(subject.clone(), headers, Bytes::from(payload))
+                .await
+                .map_err(|e| failed(&subject, &e))?;
+            acks.push((subject, ack));
+        }
+        for (subject, ack) in acks {
+            ack.await.map_err(|e| failed(&subject, &e))?;
+        }
+        Ok(())
     }
 }

@@ -41,7 +41,7 @@ mod subject;
 mod version;
 mod views;
 
-pub use changes::{CHANGES_PREFIX, NatsChangeSink};
+pub use changes::{CHANGES_DUPLICATE_WINDOW, CHANGES_PREFIX, CHANGES_STREAM, NatsChangeSink};
 pub use config::NatsConfig;
 pub use feed::{DEFAULT_CONSUMER, FeedConfig, NatsEventFeed};
 pub use store::NatsStore;

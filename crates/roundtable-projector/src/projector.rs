@@ -30,9 +30,11 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// applied to its stored view ([`ViewStore`]) with one optimistic update, skipping
 /// the events the view already holds and filling gaps from the [`EventStore`]; one
 /// [`Change`](roundtable_store::Change) per applied event goes to the [`ChangeSink`]
-/// after the update is stored; the batch is acknowledged once every entry in it is
-/// handled. An entry that cannot be decoded or applied is parked (logged at error
-/// level and counted) and acknowledged: it never stops the projector.
+/// after the update is stored (when that fails, they are published again before
+/// anything else, and the batch is not acknowledged until they are); the batch is
+/// acknowledged once every entry in it is handled. An entry that cannot be decoded or
+/// applied is parked (logged at error level and counted) and acknowledged: it never
+/// stops the projector.
 ///
 /// Because an event is applied only on top of the version before it, and a view is
 /// stored only if nobody stored another revision since it was read, a redelivered
@@ -50,6 +52,9 @@ pub struct Projector {
     /// The batch taken and not yet acknowledged, kept across failures: a feed does not
     /// give an entry twice to the same consumer until it is acknowledged or times out.
     in_flight: Option<Batch>,
+    /// Changes of a stored view whose publication failed: published before anything
+    /// else, so that the change stream misses none while this process lives.
+    pub(crate) unannounced: Vec<roundtable_store::Change>,
     last_progress_log: Instant,
 }
 
@@ -83,6 +88,7 @@ impl Projector {
             stats: ProjectorStats::default(),
             status,
             in_flight: None,
+            unannounced: Vec::new(),
             last_progress_log: Instant::now(),
         }
     }
@@ -137,6 +143,10 @@ impl Projector {
     }
 
     async fn step_waiting(&mut self, wait: Duration) -> Result<usize, StoreError> {
+        if !self.unannounced.is_empty() {
+            self.changes.publish_all(&self.unannounced).await?;
+            self.unannounced.clear();
+        }
         let mut batch = match self.in_flight.take() {
             Some(batch) => batch,
             None => {

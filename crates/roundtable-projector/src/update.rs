@@ -111,10 +111,12 @@ impl Projector {
                         },
                     );
                     tracing::debug!(from = base, to = reached, revision, "view stored");
-                    for change in &changes {
-                        if let Err(e) = self.changes.publish(change).await {
-                            tracing::warn!(version = change.version, error = %e, "change notification not published");
-                        }
+                    if let Err(e) = self.changes.publish_all(&changes).await {
+                        // The view is stored; its changes go out before anything
+                        // else on the next step, and the group is tried again.
+                        tracing::warn!(from = base, to = reached, error = %e, "change notifications not published; trying again");
+                        self.unannounced = changes;
+                        return Err(e);
                     }
                     return Ok(());
                 }

@@ -112,6 +112,20 @@ pub trait ChangeSink: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`].
     async fn publish(&self, change: &Change) -> Result<(), StoreError>;
+
+    /// Publishes `changes` in order. An adapter may pipeline them (send all, then
+    /// wait for every acknowledgement); the default publishes one after the other.
+    /// On an error some may have been published: publishing them all again must be
+    /// harmless (a change carries its version; NATS drops repeats by message id).
+    ///
+    /// # Errors
+    /// The first error.
+    async fn publish_all(&self, changes: &[Change]) -> Result<(), StoreError> {
+        for change in changes {
+            self.publish(change).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A [`ChangeSink`] that drops every change (the embedded store has no message bus).
