@@ -28,6 +28,11 @@ pub struct NatsConfig {
     /// How long the server remembers a `Nats-Msg-Id` to drop a repeated publish
     /// (the stream's `duplicate_window`).
     pub duplicate_window: Duration,
+    /// How often the client pings its server. After two unanswered pings it drops the
+    /// connection and reconnects to another server of the list (or of the cluster), so
+    /// a server that hangs without closing its sockets (paused, swapping, cut off by a
+    /// network fault) is left within about three intervals.
+    pub ping_interval: Duration,
 }
 
 impl Default for NatsConfig {
@@ -39,6 +44,7 @@ impl Default for NatsConfig {
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             duplicate_window: Duration::from_secs(120),
+            ping_interval: Duration::from_secs(10),
         }
     }
 }
@@ -87,6 +93,7 @@ impl NatsConfig {
             ("request timeout", self.request_timeout),
             ("connect timeout", self.connect_timeout),
             ("duplicate window", self.duplicate_window),
+            ("ping interval", self.ping_interval),
         ] {
             if d.is_zero() {
                 return bad(format!("{what} must be more than zero"));

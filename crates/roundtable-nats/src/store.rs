@@ -96,7 +96,8 @@ impl NatsStore {
             })
             .connection_timeout(config.connect_timeout)
             .request_timeout(Some(config.request_timeout))
-            .connect(url)
+            .ping_interval(config.ping_interval)
+            .connect(servers(url).as_slice())
             .await
             .map_err(|e| {
                 StoreError::Unavailable(format!("cannot connect to nats at {url}: {e}"))
@@ -386,6 +387,16 @@ fn check_existing_stream(
     }
 }
 
+/// The servers of a comma-separated URL list (`nats://a:4222,nats://b:4222`), in
+/// order: the client connects to one that answers and, when it dies, to another (it
+/// also learns the other nodes of a cluster from the one it reaches).
+fn servers(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// `url` without credentials, for logs: `nats://***@host:4222`.
 fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -393,5 +404,20 @@ fn redacted(url: &str) -> String {
             format!("{}***{}", &url[..scheme + 3], &url[at..])
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_list_gives_every_server_in_order() {
+        assert_eq!(servers("nats://a:4222"), vec!["nats://a:4222"]);
+        assert_eq!(
+            servers("nats://a:4222, nats://b:4222,,nats://c:4222"),
+            vec!["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+        );
+        assert!(servers("").is_empty());
     }
 }
