@@ -1,5 +1,6 @@
 //! Appending: one conditional publish per event.
 
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
@@ -7,6 +8,32 @@ use roundtable_domain::{NegotiationId, RecordedEvent};
 use roundtable_store::StoreError;
 
 use crate::store::NatsStore;
+
+/// JetStream's "wrong last sequence: N" (10071), which async-nats reports as
+/// [`PublishErrorKind::WrongLastSequence`].
+const WRONG_LAST_SEQUENCE: ErrorCode = ErrorCode::STREAM_WRONG_LAST_SEQUENCE;
+
+/// JetStream's "wrong last sequence" without the number (10164): what a clustered
+/// stream's leader answers when it refuses a publish on its expected-sequence check
+/// before proposing it to the replicas (nats-server 2.11 and later). async-nats does
+/// not know this code and reports it as [`PublishErrorKind::Other`].
+const WRONG_LAST_SEQUENCE_CONSTANT: ErrorCode = ErrorCode(10164);
+
+/// Whether the server refused the publish because the subject's last sequence was not
+/// the expected one: an optimistic-concurrency conflict, whichever of the two codes the
+/// server used. Treating 10164 as anything else would turn every lost race on a
+/// cluster into "unavailable" instead of "re-read and decide again".
+pub(crate) fn is_wrong_last_sequence(e: &PublishError) -> bool {
+    if matches!(e.kind(), PublishErrorKind::WrongLastSequence) {
+        return true;
+    }
+    std::error::Error::source(e)
+        .and_then(|source| source.downcast_ref::<async_nats::jetstream::Error>())
+        .is_some_and(|js| {
+            let code = js.error_code();
+            code == WRONG_LAST_SEQUENCE || code == WRONG_LAST_SEQUENCE_CONSTANT
+        })
+}
 
 /// The `Nats-Msg-Id` of an event: `<negotiation_id>:<command_id>`.
 ///
@@ -51,7 +78,7 @@ impl NatsStore {
                 self.index.record(negotiation, event.version, ack.sequence);
                 Ok(())
             }
-            Err(e) if matches!(e.kind(), PublishErrorKind::WrongLastSequence) => {
+            Err(e) if is_wrong_last_sequence(&e) => {
                 tracing::debug!(expected, last_sequence, "wrong last sequence");
                 if self.index.sequence(negotiation, expected) == Some(last_sequence) {
                     // What this client knew may be wrong (the stream was recreated):
