@@ -6,7 +6,7 @@ use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::context::{
     CreateKeyValueErrorKind, GetStreamErrorKind, KeyValueErrorKind, PublishError, PublishErrorKind,
 };
-use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
+use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateError, UpdateErrorKind};
 use async_nats::jetstream::stream::StorageType;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -14,6 +14,7 @@ use futures::TryStreamExt;
 use roundtable_domain::{AgreementView, NegotiationId};
 use roundtable_store::{StoreError, StoredView, ViewStore};
 
+use crate::append::is_wrong_last_sequence;
 use crate::store::NatsStore;
 
 /// The key-value bucket holding the views: `ROUNDTABLE_VIEWS` (its stream is
@@ -131,6 +132,16 @@ fn payload_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// Whether an update was refused because the key's revision moved on: async-nats's
+/// `WrongLastRevision`, or the clustered stream's error 10164 that async-nats reports
+/// as an unknown publish error (see [`is_wrong_last_sequence`]).
+fn is_wrong_revision(e: &UpdateError) -> bool {
+    e.kind() == UpdateErrorKind::WrongLastRevision
+        || std::error::Error::source(e)
+            .and_then(|source| source.downcast_ref::<PublishError>())
+            .is_some_and(is_wrong_last_sequence)
+}
+
 #[async_trait]
 impl ViewStore for NatsViewStore {
     /// The key's last value, parsed with [`AgreementView::from_json`]; `None` when the
@@ -197,7 +208,7 @@ impl ViewStore for NatsViewStore {
             },
             Some(revision) => match self.kv.update(negotiation.as_str(), body, revision).await {
                 Ok(revision) => Ok(revision),
-                Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Err(conflict()),
+                Err(e) if is_wrong_revision(&e) => Err(conflict()),
                 Err(e) if payload_too_large(&e) => Err(too_big(&e)),
                 Err(e) => Err(self.unavailable(&format!("cannot update {negotiation}"), e)),
             },
