@@ -13,8 +13,9 @@ use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, Stor
 use async_nats::jetstream::{self, ErrorCode};
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use roundtable_domain::NegotiationId;
-use roundtable_store::{Change, ChangeSink, StoreError};
+use roundtable_store::{Change, ChangeSink, ChangeWatch, StoreError};
 
 use crate::store::NatsStore;
 
@@ -116,6 +117,11 @@ impl NatsChangeSink {
     /// The subject of `negotiation`'s changes: `<prefix>.<negotiation_id>`.
     pub fn subject(&self, negotiation: &NegotiationId) -> String {
         format!("{}.{}", self.prefix, negotiation.as_str())
+    }
+
+    /// The subject prefix: changes of `n` are on `<prefix>.n`.
+    pub fn subject_prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// The stream that keeps the changes.
@@ -235,5 +241,41 @@ impl ChangeSink for NatsChangeSink {
             ack.await.map_err(|e| failed(&subject, &e))?;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ChangeWatch for NatsChangeSink {
+    /// Subscribes to `<prefix>.<negotiation_id>` and sends `()` for every message (at
+    /// most one waiting); the subscription ends when the receiver is dropped.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the subscription cannot be made.
+    async fn watch(
+        &self,
+        negotiation: &NegotiationId,
+    ) -> Result<tokio::sync::mpsc::Receiver<()>, StoreError> {
+        let subject = self.subject(negotiation);
+        let mut subscription = self
+            .js
+            .client()
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| self.unavailable(&format!("cannot subscribe to {subject}"), &e))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tx.closed() => break,
+                    message = subscription.next() => match message {
+                        // A full channel already holds a signal: nothing is lost.
+                        Some(_) => { let _ = tx.try_send(()); }
+                        None => break,
+                    },
+                }
+            }
+            let _ = subscription.unsubscribe().await;
+        });
+        Ok(rx)
     }
 }

@@ -40,6 +40,7 @@ mod store;
 mod subject;
 mod version;
 mod views;
+mod webhooks;
 
 pub use changes::{CHANGES_DUPLICATE_WINDOW, CHANGES_PREFIX, CHANGES_STREAM, NatsChangeSink};
 pub use config::NatsConfig;
@@ -47,3 +48,4 @@ pub use feed::{DEFAULT_CONSUMER, FeedConfig, NatsEventFeed};
 pub use store::NatsStore;
 pub use version::{INSTALL_HINT, MIN_SERVER_VERSION, ServerVersion};
 pub use views::{NatsViewStore, VIEWS_BUCKET};
+pub use webhooks::{NatsWebhookStore, WEBHOOK_ACK_WAIT, WEBHOOKS_BUCKET, webhook_consumer};

@@ -22,8 +22,9 @@
 //! Schema version 2 adds the read side, in tables of their own: `views` (one row per
 //! negotiation: its agreement view as JSON, its version, and the revision it is
 //! updated against), `view_revision` (the counter revisions come from) and
-//! `checkpoints` (per consumer name, the `position` acknowledged). A version-1 file is
-//! migrated when opened, through `PRAGMA user_version`.
+//! `checkpoints` (per consumer name, the `position` acknowledged). Schema version 3
+//! adds `webhooks` and `webhook_dead_letters` ([`SqliteWebhookStore`]). An older file
+//! is migrated when opened, through `PRAGMA user_version`.
 //!
 //! # Durability and sharing
 //!
@@ -45,9 +46,11 @@ mod port;
 mod schema;
 mod store;
 mod views;
+mod webhooks;
 
 pub use feed::{POLL_INTERVAL, SqliteEventFeed};
 pub use views::SqliteViewStore;
+pub use webhooks::{SqliteWebhookStore, webhook_checkpoint};
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{BUSY_TIMEOUT, DB_FILE_NAME, SqliteStore};

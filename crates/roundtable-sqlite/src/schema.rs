@@ -67,6 +67,22 @@ const MIGRATIONS: &[&str] = &[
         name     TEXT    PRIMARY KEY,
         position INTEGER NOT NULL
     ) STRICT;",
+    // 3: webhooks. `webhooks` holds each registration as JSON; `webhook_dead_letters`
+    // the deliveries given up after their last attempt, one per webhook, negotiation
+    // and version, with whether a replay was asked for. Each webhook's feed is a
+    // checkpoint row named `webhook-<id>` in `checkpoints`.
+    "CREATE TABLE webhooks (
+        id   TEXT PRIMARY KEY,
+        body BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE webhook_dead_letters (
+        webhook_id     TEXT    NOT NULL,
+        negotiation_id TEXT    NOT NULL,
+        version        INTEGER NOT NULL,
+        replay         INTEGER NOT NULL DEFAULT 0,
+        body           BLOB    NOT NULL,
+        PRIMARY KEY (webhook_id, negotiation_id, version)
+    ) STRICT;",
 ];
 
 /// What the file's header and catalogue say it is.
@@ -190,7 +206,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("user_version");
-        assert_eq!(version, 2);
+        assert_eq!(version, SCHEMA_VERSION);
         let counts: (i64, i64, i64, i64) = conn
             .query_row(
                 "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM views),

@@ -13,6 +13,7 @@
 mod change;
 mod handler;
 pub mod projection;
+pub mod webhooks;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -22,7 +23,13 @@ use roundtable_domain::{NegotiationId, RecordedEvent};
 
 pub use change::{ChangeDetails, ChangeReader};
 pub use handler::{CommandHandler, HandleError, Handled, load};
-pub use projection::{Change, ChangeSink, EventFeed, FeedItem, NoChanges, StoredView, ViewStore};
+pub use webhooks::{
+    ChangeFeed, DeadLetter, FeedChange, LogChangeFeed, Selection, Webhook, WebhookId,
+    WebhookStore,
+};
+pub use projection::{
+    Change, ChangeSink, ChangeWatch, EventFeed, FeedItem, NoChanges, StoredView, ViewStore,
+};
 
 /// An append-only log of [`RecordedEvent`]s, one sequence per negotiation.
 ///

@@ -128,6 +128,25 @@ pub trait ChangeSink: Send + Sync + 'static {
     }
 }
 
+/// Tells a follower when a negotiation may have new changes, so that it reads the log
+/// again at once rather than on its next poll. Hints only: a signal may be spurious,
+/// and one may be missed, so a follower still polls now and then.
+///
+/// On NATS: a subscription to `roundtable.changes.<negotiation_id>`; the embedded
+/// store has none (followers poll).
+#[async_trait]
+pub trait ChangeWatch: Send + Sync + 'static {
+    /// A receiver that gets `()` whenever `negotiation` may have new changes; it stops
+    /// watching when dropped.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn watch(
+        &self,
+        negotiation: &NegotiationId,
+    ) -> Result<tokio::sync::mpsc::Receiver<()>, StoreError>;
+}
+
 /// A [`ChangeSink`] that drops every change (the embedded store has no message bus).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoChanges;

@@ -1,0 +1,35 @@
+//! Webhook deliveries of Roundtable: every change of the negotiations a webhook
+//! selects is posted to its URL, signed, retried, in order, at least once, and
+//! parked in a dead-letter list after the last attempt. docs/INTEGRATIONS.md
+//! describes it for receivers.
+//!
+//! ```no_run
+//! # async fn example(store: std::sync::Arc<dyn roundtable_store::WebhookStore>) {
+//! use roundtable_webhooks::{UrlPolicy, WebhookConfig, WebhookWorker};
+//! let worker = WebhookWorker::new(store, WebhookConfig::default(), UrlPolicy::default())
+//!     .expect("an HTTP client");
+//! worker.run_until(std::future::pending()).await; // beside `roundtable serve`
+//! # }
+//! ```
+//!
+//! - [`signature`]: the headers and the HMAC-SHA256 signature, and [`verify`] as a
+//!   receiver checks it (with replay protection).
+//! - [`policy`]: which URLs are refused (link-local, metadata, loopback) unless the
+//!   operator allows the host.
+//! - [`config`]: retries (exponential backoff with full jitter) and time-outs.
+//! - `deliver`: one attempt; `worker`: one task per webhook over its durable feed
+//!   ([`roundtable_store::ChangeFeed`], from [`roundtable_store::WebhookStore::feed`]).
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod deliver;
+pub mod policy;
+pub mod signature;
+mod worker;
+
+pub use config::{RetryPolicy, WebhookConfig};
+pub use deliver::Deliverer;
+pub use policy::{UrlPolicy, UrlRefused};
+pub use signature::{SignatureError, sign, verify};
+pub use worker::WebhookWorker;
