@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::canonical::to_canonical;
 use crate::command::{CommandEnvelope, CommandId};
-use crate::event::{CURRENT_SCHEMA_VERSION, Event, EventBody};
+use crate::event::{Event, EventBody};
 use crate::evolve::evolve;
 use crate::id::{Actor, NegotiationId};
 use crate::view::AgreementView;
@@ -264,25 +264,22 @@ fn str_field<'a>(m: &'a Map<String, Value>, k: &'static str) -> Result<&'a str, 
         .ok_or(DecodeError::Field(k))
 }
 
-/// Turns an event's data stored at `schema_version` into the current schema's data.
+/// Turns an event's data stored at `schema_version` into the current schema's data,
+/// with the registry of this build ([`crate::upcast::EVENTS`]).
 ///
 /// Events are never rewritten in the log: every read path (command side, projector,
-/// rebuild, export, verify) decodes through here. Every type is at version 1 today,
-/// so version 1 passes through unchanged; when a type's schema changes, its step from
-/// the old version to the next goes here, and a golden file of the old version under
-/// `testdata/events/` keeps it honest.
+/// rebuild, export, verify) decodes through [`RecordedEvent::decode`], which calls this
+/// after checking the hash. Every type is at version 1 today, so version 1 passes
+/// through unchanged; when a type's schema changes, its step from the old version to
+/// the next is registered in [`crate::upcast::STEPS`], and a golden file of the old
+/// version under `testdata/events/` keeps it honest.
 ///
 /// # Errors
-/// [`DecodeError::UnknownSchema`] for an unknown type or a version newer than this build.
+/// [`DecodeError::UnknownSchema`] for an unknown type or a version this build cannot
+/// read (0, newer than the current one); [`DecodeError::BadData`] when a step refuses
+/// the data.
 pub fn upcast(event_type: &str, schema_version: u64, data: Value) -> Result<Value, DecodeError> {
-    let known = EventBody::TYPES.contains(&event_type);
-    if !known || schema_version == 0 || schema_version > u64::from(CURRENT_SCHEMA_VERSION) {
-        return Err(DecodeError::UnknownSchema {
-            event_type: event_type.to_owned(),
-            schema_version,
-        });
-    }
-    Ok(data)
+    crate::upcast::EVENTS.upcast(event_type, schema_version, data)
 }
 
 /// Why an event cannot be applied after the ones before it.

@@ -96,14 +96,11 @@ impl EventBody {
             EventBody::NegotiationConcluded(_) => "negotiation_concluded",
         }
     }
-
-    /// The schema version this build writes for this type (1 for every type so far).
-    pub fn schema_version(&self) -> u32 {
-        CURRENT_SCHEMA_VERSION
-    }
 }
 
-/// The schema version every event type is written at by this build.
+/// The highest schema version of any event type in this build (1: no type has changed
+/// its schema yet). Each type's own version is [`crate::upcast::schema_version`] and
+/// [`EventBody::schema_version`].
 pub const CURRENT_SCHEMA_VERSION: u32 = 1;
 
 /// `negotiation_opened` data.

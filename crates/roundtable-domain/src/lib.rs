@@ -7,6 +7,7 @@
 //! - [`envelope`] wraps events in their stored form (ids, versions, times, hash chain)
 //!   and folds them ([`Projection`]).
 //! - [`minutes`] parses the JSON Lines import format.
+//! - [`upcast`] reads events stored at older schema versions as the current schema.
 //! - [`signing`] defines the agreement hash and the message a partner signs with its
 //!   Ed25519 key, and checks keys and signatures.
 //!
@@ -28,6 +29,7 @@ pub mod rejection;
 #[cfg(feature = "utoipa")]
 mod schema;
 pub mod signing;
+pub mod upcast;
 pub mod view;
 pub mod vocab;
 

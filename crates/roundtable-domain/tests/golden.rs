@@ -7,6 +7,14 @@
 //! at the current schema version, re-encode to the very same bytes. A failure means a
 //! breaking change to the stored form; the fix is an upcaster, not a new file.
 //!
+//! Golden *logs* go further: `testdata/logs/<name>.v<schema_version>.jsonl` is a whole
+//! negotiation (every event type, one stored envelope per line) and
+//! `<name>.v<schema_version>.view.json` the agreement view folding it gave when it was
+//! written. Every log must keep decoding and folding to that view (fields added to the
+//! view later are allowed; no frozen value may change): events of an older schema
+//! version, once upcast, must still mean what they meant. The projector's tests also
+//! import each log into a store and project it (`crates/roundtable-projector/tests`).
+//!
 //! A missing file is written by the generator below, and only when asked:
 //! `ROUNDTABLE_BLESS_GOLDEN=1 cargo test -p roundtable-domain --test golden`. It never
 //! overwrites a file. Commit what it writes.
@@ -23,6 +31,7 @@ use roundtable_domain::command::{Commit, Propose};
 use roundtable_domain::envelope::upcast;
 use roundtable_domain::event::CURRENT_SCHEMA_VERSION;
 use roundtable_domain::signing::{signing_message, verify_signature, view_signing_message};
+use roundtable_domain::upcast::schema_version;
 use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role};
 use roundtable_domain::{
     AgreementView, Command, CommandEnvelope, CommandId, DecodeError, EventBody, Projection,
@@ -36,6 +45,21 @@ const BLESS: &str = "ROUNDTABLE_BLESS_GOLDEN";
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/events")
+}
+
+/// The schema version this build writes for `event_type`.
+fn current(event_type: &str) -> u32 {
+    schema_version(event_type).unwrap_or_else(|| panic!("{event_type} is not a known type"))
+}
+
+fn logs_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/logs")
+}
+
+/// The golden log the generator writes: the sample negotiation, every type at its
+/// current schema version.
+fn log_name(schema_version: u32) -> String {
+    format!("every-type.v{schema_version}")
 }
 
 fn file_name(event_type: &str, schema_version: u32) -> String {
@@ -254,6 +278,23 @@ fn bless_missing() {
             eprintln!("wrote {}", path.display());
         }
     }
+    std::fs::create_dir_all(logs_dir()).unwrap();
+    let name = log_name(CURRENT_SCHEMA_VERSION);
+    let log = logs_dir().join(format!("{name}.jsonl"));
+    let view = logs_dir().join(format!("{name}.view.json"));
+    if !log.exists() && !view.exists() {
+        let events = sample_events();
+        let mut lines = Vec::new();
+        for e in &events {
+            lines.extend(e.to_bytes());
+            lines.push(b'\n');
+        }
+        let folded = Projection::fold(&events).unwrap().view.unwrap();
+        let value = serde_json::to_value(&folded).unwrap();
+        std::fs::write(&log, lines).unwrap();
+        std::fs::write(&view, serde_json::to_string_pretty(&value).unwrap() + "\n").unwrap();
+        eprintln!("wrote {} and {}", log.display(), view.display());
+    }
 }
 
 #[test]
@@ -261,7 +302,7 @@ fn every_event_type_has_a_golden_file_at_its_current_schema_version() {
     let files = golden_files();
     let missing: Vec<String> = EventBody::TYPES
         .iter()
-        .map(|t| file_name(t, CURRENT_SCHEMA_VERSION))
+        .map(|t| file_name(t, current(t)))
         .filter(|name| !files.contains_key(name))
         .collect();
     assert!(
@@ -275,7 +316,7 @@ fn every_event_type_has_a_golden_file_at_its_current_schema_version() {
 fn every_later_optional_field_has_a_variant_golden_file() {
     let files = golden_files();
     for (event_type, field) in VARIANTS {
-        let name = variant_file_name(event_type, CURRENT_SCHEMA_VERSION, field);
+        let name = variant_file_name(event_type, current(event_type), field);
         let bytes = files.get(&name).unwrap_or_else(|| {
             panic!("no golden file {name}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files")
         });
@@ -288,7 +329,7 @@ fn every_later_optional_field_has_a_variant_golden_file() {
 #[test]
 fn the_signed_golden_file_carries_a_signature_that_verifies() {
     let files = golden_files();
-    let name = variant_file_name("agreement_signed", CURRENT_SCHEMA_VERSION, "signature");
+    let name = variant_file_name("agreement_signed", current("agreement_signed"), "signature");
     let e = RecordedEvent::decode(files.get(&name).expect("the signed golden file")).unwrap();
     let EventBody::AgreementSigned(data) = &e.event.body else {
         panic!("{name} is not agreement_signed");
@@ -324,7 +365,7 @@ fn every_golden_file_is_named_for_a_known_type_and_version() {
             "{name}: unknown event type {event_type}"
         );
         assert!(
-            (1..=CURRENT_SCHEMA_VERSION).contains(&version),
+            (1..=current(&event_type)).contains(&version),
             "{name}: schema version {version} is not one this build reads"
         );
     }
@@ -342,7 +383,7 @@ fn golden_files_decode_and_reencode_byte_for_byte() {
         assert_eq!(e.event_type(), event_type, "{name}: type");
         assert_eq!(e.schema_version, version, "{name}: schema_version");
         assert_eq!(e.negotiation_id, nid(), "{name}: negotiation_id");
-        if version == CURRENT_SCHEMA_VERSION {
+        if version == current(&event_type) {
             assert!(
                 e.to_bytes() == *bytes,
                 "{name}: re-encoding changed the bytes\nstored:    {}\nre-encoded: {}",
@@ -435,7 +476,111 @@ fn the_generator_covers_every_event_type() {
     expected.sort_unstable();
     assert_eq!(types, expected);
     for e in samples.values() {
-        assert_eq!(e.schema_version, CURRENT_SCHEMA_VERSION);
+        assert_eq!(e.schema_version, current(e.event_type()));
         assert!(upcast(e.event_type(), 1, serde_json::Value::Null).is_ok());
     }
+}
+
+/// Every golden log, by name: its events' stored lines and its frozen view.
+fn golden_logs() -> BTreeMap<String, (Vec<u8>, serde_json::Value)> {
+    static BLESSED: Once = Once::new();
+    BLESSED.call_once(bless_missing);
+    let mut logs = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(logs_dir()) else {
+        return logs;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".jsonl") else {
+            continue;
+        };
+        let view_path = logs_dir().join(format!("{stem}.view.json"));
+        let view = std::fs::read(&view_path)
+            .unwrap_or_else(|e| panic!("{name} has no frozen view {}: {e}", view_path.display()));
+        logs.insert(
+            stem.to_owned(),
+            (
+                std::fs::read(&path).unwrap(),
+                serde_json::from_slice(&view).unwrap(),
+            ),
+        );
+    }
+    logs
+}
+
+/// Whether `actual` holds everything `frozen` holds: the same scalars, arrays of the
+/// same length whose items hold the frozen items, objects with every frozen key
+/// (fields added to the view since are allowed). Returns where they differ.
+fn holds(actual: &serde_json::Value, frozen: &serde_json::Value, at: &str) -> Result<(), String> {
+    use serde_json::Value;
+    match (actual, frozen) {
+        (Value::Object(a), Value::Object(f)) => f.iter().try_for_each(|(k, fv)| match a.get(k) {
+            Some(av) => holds(av, fv, &format!("{at}.{k}")),
+            None => Err(format!("{at}.{k} is missing")),
+        }),
+        (Value::Array(a), Value::Array(f)) if a.len() == f.len() => a
+            .iter()
+            .zip(f)
+            .enumerate()
+            .try_for_each(|(i, (av, fv))| holds(av, fv, &format!("{at}[{i}]"))),
+        (a, f) if a == f => Ok(()),
+        (a, f) => Err(format!("{at} is {a}, was {f}")),
+    }
+}
+
+#[test]
+fn every_golden_log_decodes_and_folds_to_its_frozen_view() {
+    let logs = golden_logs();
+    assert!(
+        logs.contains_key(&log_name(CURRENT_SCHEMA_VERSION)),
+        "no golden log {} in {}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files",
+        log_name(CURRENT_SCHEMA_VERSION),
+        logs_dir().display()
+    );
+    for (name, (lines, frozen)) in &logs {
+        let events: Vec<RecordedEvent> = lines
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .enumerate()
+            .map(|(i, line)| {
+                RecordedEvent::decode(line).unwrap_or_else(|e| panic!("{name} line {}: {e}", i + 1))
+            })
+            .collect();
+        let mut types: Vec<&str> = events.iter().map(RecordedEvent::event_type).collect();
+        types.sort_unstable();
+        types.dedup();
+        assert_eq!(types.len(), EventBody::TYPES.len(), "{name}: every type");
+        let folded = Projection::fold(&events)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .view
+            .unwrap_or_else(|| panic!("{name}: no view"));
+        let actual = serde_json::to_value(&folded).unwrap();
+        if let Err(difference) = holds(&actual, frozen, "view") {
+            panic!("{name} no longer folds to its frozen view: {difference}");
+        }
+    }
+}
+
+#[test]
+fn the_frozen_view_check_sees_changes_and_allows_additions() {
+    let frozen = serde_json::json!({"a": 1, "list": [{"b": "x"}]});
+    assert!(
+        holds(
+            &serde_json::json!({"a": 1, "list": [{"b": "x", "new": true}], "more": 2}),
+            &frozen,
+            "v"
+        )
+        .is_ok()
+    );
+    assert!(
+        holds(
+            &serde_json::json!({"a": 2, "list": [{"b": "x"}]}),
+            &frozen,
+            "v"
+        )
+        .is_err()
+    );
+    assert!(holds(&serde_json::json!({"list": [{"b": "x"}]}), &frozen, "v").is_err());
+    assert!(holds(&serde_json::json!({"a": 1, "list": []}), &frozen, "v").is_err());
 }
