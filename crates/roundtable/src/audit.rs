@@ -264,7 +264,11 @@ pub(crate) async fn sign_agreement(
 }
 
 /// Writes `bytes` to `output` (saying so on standard error), or to standard output.
-fn write_to(output: Option<&Path>, bytes: &[u8], what: &str) -> anyhow::Result<ExitCode> {
+pub(crate) fn write_to(
+    output: Option<&Path>,
+    bytes: &[u8],
+    what: &str,
+) -> anyhow::Result<ExitCode> {
     match output {
         Some(path) => {
             std::fs::write(path, bytes)

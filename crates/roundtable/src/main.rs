@@ -8,6 +8,7 @@ mod audit;
 mod backend;
 mod config;
 mod import;
+mod ocds;
 mod render;
 mod services;
 
@@ -173,6 +174,12 @@ enum Cmd {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Write a negotiation as Open Contracting Data Standard releases with the PPP
+    /// profile (docs/OCDS.md): a release package, or with --compiled a record package
+    /// holding the compiled release.
+    ///
+    /// Exit status: 0; 1 no such negotiation; 2 a malformed id or an unusable store.
+    ExportOcds(ocds::OcdsArgs),
     /// Load a verified export into a store that does not hold its negotiation yet; a
     /// tampered export is refused.
     ImportExport {
@@ -446,6 +453,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             negotiation_id,
             output,
         } => audit::report(&backend, &negotiation(&negotiation_id)?, output.as_deref()).await,
+        Cmd::ExportOcds(args) => ocds::export(&backend, &args).await,
         Cmd::ImportExport { file } => audit::import_export(&backend, &file).await,
         Cmd::Keys(KeysCmd::Sign {
             negotiation_id,
