@@ -111,7 +111,7 @@ impl WebhookStore for SqliteWebhookStore {
                 }
                 tx.execute(
                     "INSERT INTO checkpoints (name, position)
-                     SELECT ?1, COALESCE(MAX(position), 0) FROM events
+                     SELECT ?1, COALESCE(MAX(position), 0) FROM events WHERE true
                      ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                     params![webhook_checkpoint(&id)],
                 )

@@ -1,0 +1,395 @@
+//! Webhook deliveries end to end, on both backends: a receiver on 127.0.0.1 that
+//! fails, goes away and comes back gets every change once (after de-duplication by
+//! delivery id), in order, signed; one that never recovers ends with its deliveries
+//! in the dead-letter list, and a replay delivers them.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::post;
+use chrono::Utc;
+use roundtable_domain::CommandEnvelope;
+use roundtable_domain::minutes::parse_line;
+use roundtable_nats::{NatsChangeSink, NatsConfig, NatsEventFeed, NatsStore, NatsViewStore};
+use roundtable_projector::Projector;
+use roundtable_sqlite::{SqliteStore, SqliteWebhookStore};
+use roundtable_store::{
+    Change, CommandHandler, EventStore, Selection, Webhook, WebhookId, WebhookStore,
+};
+use roundtable_testkit::NatsServer;
+use roundtable_webhooks::{RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker, verify};
+use tokio::sync::oneshot;
+
+const SECRET: &str = "test-secret-of-the-receiver-0001";
+
+fn lakeside() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios/lakeside-water.jsonl")
+}
+
+/// Feeds every line of `path` through the command handler.
+async fn import(events: Arc<dyn EventStore>, path: &Path) -> u64 {
+    let handler = CommandHandler::new(events);
+    let text = std::fs::read_to_string(path).expect("read minutes");
+    let mut recorded = 0;
+    for line in text.lines() {
+        let Some(cmd) = parse_line(line).expect("a minutes line") else {
+            continue;
+        };
+        let cmd = CommandEnvelope {
+            command_id: cmd.command_id,
+            negotiation_id: cmd.negotiation_id,
+            actor: cmd.actor,
+            occurred_at: cmd.at.expect("a time"),
+            command: cmd.command,
+        };
+        handler.handle(&cmd).await.expect("accepted");
+        recorded += 1;
+    }
+    recorded
+}
+
+/// What the receiver answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Fail,
+    Accept,
+}
+
+/// One request as received.
+#[derive(Clone)]
+struct Received {
+    delivery: String,
+    timestamp: String,
+    signature: String,
+    body: Bytes,
+    accepted: bool,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    answer: Arc<Mutex<Answer>>,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn new(answer: Answer) -> Receiver {
+        Receiver {
+            answer: Arc::new(Mutex::new(answer)),
+            got: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    fn set(&self, answer: Answer) {
+        *self.answer.lock().unwrap_or_else(PoisonError::into_inner) = answer;
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The accepted deliveries, first receipt of each delivery id only, in order.
+    fn delivered(&self) -> Vec<Change> {
+        let mut seen = BTreeSet::new();
+        self.got()
+            .into_iter()
+            .filter(|r| r.accepted && seen.insert(r.delivery.clone()))
+            .map(|r| serde_json::from_slice(&r.body).expect("a change"))
+            .collect()
+    }
+
+    /// Serves on `addr` until the returned sender is dropped or used; every answer
+    /// closes its connection, so that stopping the server refuses the next attempt.
+    async fn serve(&self, addr: SocketAddr) -> (SocketAddr, oneshot::Sender<()>) {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+        let local = listener.local_addr().expect("addr");
+        let app = Router::new()
+            .route("/hook", post(hook))
+            .with_state(self.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        tokio::spawn(async move {
+            let _ = rx.await;
+            server.abort();
+        });
+        (local, tx)
+    }
+}
+
+async fn hook(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, [(header::HeaderName, &'static str); 1]) {
+    let answer = *receiver
+        .answer
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    receiver
+        .got
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Received {
+            delivery: text("roundtable-delivery"),
+            timestamp: text("roundtable-timestamp"),
+            signature: text("roundtable-signature"),
+            body,
+            accepted: answer == Answer::Accept,
+        });
+    let status = match answer {
+        Answer::Accept => StatusCode::NO_CONTENT,
+        Answer::Fail => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, [(header::CONNECTION, "close")])
+}
+
+/// Waits (up to a minute, so a broken build fails instead of hanging) until `done`.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..3000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("gave up waiting until {what}");
+}
+
+fn fast(max_attempts: u32) -> WebhookConfig {
+    WebhookConfig {
+        retry: RetryPolicy {
+            max_attempts,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(40),
+        },
+        attempt_timeout: Duration::from_secs(5),
+        poll_wait: Duration::from_millis(100),
+        refresh_every: Duration::from_millis(100),
+    }
+}
+
+fn webhook(addr: SocketAddr) -> Webhook {
+    Webhook {
+        id: WebhookId::generate(),
+        url: format!("http://{addr}/hook"),
+        negotiations: Selection::All,
+        event_types: Selection::All,
+        secret: SECRET.to_owned(),
+        created_at: Utc::now(),
+        created_by: "the secretariat of every negotiation".to_owned(),
+    }
+}
+
+/// A backend: its event store, webhook store, and (on NATS) a way to publish the
+/// changes, as the projector beside `roundtable serve` does.
+struct Backend {
+    events: Arc<dyn EventStore>,
+    webhooks: Arc<dyn WebhookStore>,
+    nats: Option<(Arc<NatsStore>, NatsServer)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    async fn sqlite() -> Backend {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+        Backend {
+            events: Arc::new(store.clone()),
+            webhooks: Arc::new(SqliteWebhookStore::new(&store)),
+            nats: None,
+            _dir: Some(dir),
+        }
+    }
+
+    async fn nats() -> Backend {
+        let server = NatsServer::start().await.expect("nats-server");
+        let store = Arc::new(
+            NatsStore::connect(&server.url(), NatsConfig::default())
+                .await
+                .expect("connect"),
+        );
+        let webhooks = roundtable_nats::NatsWebhookStore::open(&store)
+            .await
+            .expect("webhooks");
+        Backend {
+            events: store.clone(),
+            webhooks: Arc::new(webhooks),
+            nats: Some((store, server)),
+            _dir: None,
+        }
+    }
+
+    /// Imports Lakeside and, on NATS, projects it (publishing its changes).
+    async fn lakeside(&self) {
+        assert_eq!(import(self.events.clone(), &lakeside()).await, 84);
+        if let Some((store, _)) = &self.nats {
+            let views = Arc::new(NatsViewStore::open(store).await.expect("views"));
+            let feed = NatsEventFeed::open(store, roundtable_nats::FeedConfig::default())
+                .await
+                .expect("feed");
+            let mut projector = Projector::new(
+                self.events.clone(),
+                views,
+                Box::new(feed),
+                Arc::new(NatsChangeSink::new(store)),
+            );
+            projector.catch_up().await.expect("project");
+        }
+    }
+
+    fn worker(&self, config: WebhookConfig) -> oneshot::Sender<()> {
+        let worker = WebhookWorker::new(
+            self.webhooks.clone(),
+            config,
+            UrlPolicy::allowing(["127.0.0.1"]),
+        )
+        .expect("worker");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(worker.run_until(async move {
+            let _ = rx.await;
+        }));
+        tx
+    }
+}
+
+fn assert_every_change_once_in_order(receiver: &Receiver) {
+    let delivered = receiver.delivered();
+    let versions: Vec<u64> = delivered.iter().map(|c| c.version).collect();
+    assert_eq!(versions, (1..=84).collect::<Vec<_>>());
+    assert!(
+        delivered
+            .iter()
+            .all(|c| c.negotiation_id.as_str() == "lakeside-water")
+    );
+}
+
+async fn a_receiver_that_fails_then_is_down_then_recovers_gets_everything_once(backend: Backend) {
+    let receiver = Receiver::new(Answer::Fail);
+    let (addr, stop) = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    let hook = webhook(addr);
+    backend.webhooks.register(&hook).await.expect("register");
+    let worker = backend.worker(fast(10_000));
+    backend.lakeside().await;
+
+    // It answers 500 for its first attempts...
+    until("three attempts failed", || receiver.got().len() >= 3).await;
+    // ...then is down for a while...
+    let _ = stop.send(());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let failed_before = receiver.got().len();
+    // ...then recovers, on the same address.
+    receiver.set(Answer::Accept);
+    let (_, stop) = receiver.serve(addr).await;
+    until("every change delivered", || {
+        receiver.delivered().len() >= 84
+    })
+    .await;
+    assert!(receiver.got().len() > failed_before);
+    assert_every_change_once_in_order(&receiver);
+
+    // Signatures verify with the shared secret, and not with another.
+    for r in receiver.got() {
+        let now = Utc::now().timestamp();
+        assert_eq!(
+            verify(SECRET.as_bytes(), &r.timestamp, &r.signature, &r.body, now),
+            Ok(())
+        );
+        assert!(verify(b"another-secret", &r.timestamp, &r.signature, &r.body, now).is_err());
+        let change: Change = serde_json::from_slice(&r.body).expect("change");
+        assert_eq!(r.delivery, hook.delivery_id(&change));
+    }
+    assert!(
+        backend
+            .webhooks
+            .dead_letters(&hook.id)
+            .await
+            .expect("letters")
+            .is_empty()
+    );
+    let _ = worker.send(());
+    let _ = stop.send(());
+}
+
+async fn a_receiver_that_never_recovers_gets_everything_on_replay(backend: Backend) {
+    let receiver = Receiver::new(Answer::Fail);
+    let (addr, _stop) = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    let hook = webhook(addr);
+    backend.webhooks.register(&hook).await.expect("register");
+    let worker = backend.worker(fast(2));
+    backend.lakeside().await;
+
+    let store = backend.webhooks.clone();
+    let id = hook.id.clone();
+    let mut letters = Vec::new();
+    for _ in 0..3000 {
+        letters = store.dead_letters(&id).await.expect("letters");
+        if letters.len() == 84 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(letters.len(), 84, "every delivery parked");
+    assert!(
+        letters
+            .iter()
+            .all(|l| l.attempts == 2 && l.last_error == "status 500")
+    );
+    let versions: Vec<u64> = letters.iter().map(|l| l.change.version).collect();
+    assert_eq!(versions, (1..=84).collect::<Vec<_>>());
+    assert!(receiver.delivered().is_empty());
+
+    receiver.set(Answer::Accept);
+    assert_eq!(store.request_replay(&id).await.expect("replay"), 84);
+    until("every dead letter replayed", || {
+        receiver.delivered().len() >= 84
+    })
+    .await;
+    assert_every_change_once_in_order(&receiver);
+    for _ in 0..3000 {
+        if store.dead_letters(&id).await.expect("letters").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(store.dead_letters(&id).await.expect("letters").is_empty());
+    let _ = worker.send(());
+}
+
+#[tokio::test]
+async fn embedded_receiver_fails_goes_down_recovers_and_gets_everything_once() {
+    a_receiver_that_fails_then_is_down_then_recovers_gets_everything_once(Backend::sqlite().await)
+        .await;
+}
+
+#[tokio::test]
+async fn nats_receiver_fails_goes_down_recovers_and_gets_everything_once() {
+    a_receiver_that_fails_then_is_down_then_recovers_gets_everything_once(Backend::nats().await)
+        .await;
+}
+
+#[tokio::test]
+async fn embedded_dead_letters_are_delivered_on_replay() {
+    a_receiver_that_never_recovers_gets_everything_on_replay(Backend::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn nats_dead_letters_are_delivered_on_replay() {
+    a_receiver_that_never_recovers_gets_everything_on_replay(Backend::nats().await).await;
+}
