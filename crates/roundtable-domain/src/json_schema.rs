@@ -21,10 +21,9 @@ use uuid::Uuid;
 
 use crate::command::CommandId;
 use crate::event::{
-    AgreementSigned, CURRENT_SCHEMA_VERSION, CommitmentMade, CommitmentWithdrawn,
-    EndorsementRetracted, EventBody, NegotiationConcluded, NegotiationOpened, ObjectionRaised,
-    ObjectionWithdrawn, PartnerAdmitted, PartnerKeyRegistered, ProposalAdopted, ProposalEndorsed,
-    ProposalMade, ProposalWithdrawn,
+    AgreementSigned, CommitmentMade, CommitmentWithdrawn, EndorsementRetracted, EventBody,
+    NegotiationConcluded, NegotiationOpened, ObjectionRaised, ObjectionWithdrawn, PartnerAdmitted,
+    PartnerKeyRegistered, ProposalAdopted, ProposalEndorsed, ProposalMade, ProposalWithdrawn,
 };
 use crate::id::{Actor, MAX_ID_LEN, NegotiationId};
 use crate::view::AgreementView;
@@ -180,8 +179,8 @@ pub fn agreement_view_schema() -> Value {
 }
 
 /// The schema of a stored event of `event_type` at the schema version this build
-/// writes ([`CURRENT_SCHEMA_VERSION`]), envelope included; `None` for a type this build
-/// does not know.
+/// writes for it ([`crate::upcast::schema_version`]), envelope included; `None` for a
+/// type this build does not know.
 pub fn event_schema(event_type: &str) -> Option<Value> {
     let schema = match event_type {
         "negotiation_opened" => root_schema::<StoredEvent<NegotiationOpened>>(),
@@ -200,21 +199,22 @@ pub fn event_schema(event_type: &str) -> Option<Value> {
         "negotiation_concluded" => root_schema::<StoredEvent<NegotiationConcluded>>(),
         _ => return None,
     };
-    Some(finish_event_schema(schema, event_type))
+    let version = crate::upcast::schema_version(event_type)?;
+    Some(finish_event_schema(schema, event_type, version))
 }
 
-/// Every event type with its schema at the current schema version, in the order of
-/// [`EventBody::TYPES`].
+/// Every event type with its schema version and its schema at that version, in the
+/// order of [`EventBody::TYPES`].
 pub fn event_schemas() -> Vec<(&'static str, u32, Value)> {
     EventBody::TYPES
         .iter()
-        .filter_map(|t| event_schema(t).map(|s| (*t, CURRENT_SCHEMA_VERSION, s)))
+        .filter_map(|t| Some((*t, crate::upcast::schema_version(t)?, event_schema(t)?)))
         .collect()
 }
 
 /// Names the schema, pins `type` and `schema_version`, and drops `null` from optional
 /// fields: an event leaves out a field that has no value.
-fn finish_event_schema(mut schema: Value, event_type: &str) -> Value {
+fn finish_event_schema(mut schema: Value, event_type: &str, version: u32) -> Value {
     drop_null_from_optional(&mut schema);
     let Some(root) = schema.as_object_mut() else {
         return schema;
@@ -222,7 +222,7 @@ fn finish_event_schema(mut schema: Value, event_type: &str) -> Value {
     root.insert(
         "title".into(),
         Value::String(format!(
-            "Roundtable event {event_type}, schema version {CURRENT_SCHEMA_VERSION}"
+            "Roundtable event {event_type}, schema version {version}"
         )),
     );
     root.insert(
@@ -234,7 +234,7 @@ fn finish_event_schema(mut schema: Value, event_type: &str) -> Value {
     if let Some(Value::Object(props)) = root.get_mut("properties") {
         for (key, pinned) in [
             ("type", Value::String(event_type.to_owned())),
-            ("schema_version", Value::from(CURRENT_SCHEMA_VERSION)),
+            ("schema_version", Value::from(version)),
         ] {
             if let Some(Value::Object(prop)) = props.get_mut(key) {
                 prop.retain(|k, _| k == "description");
