@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Instant;
 
 use chrono::Utc;
 use roundtable_domain::{
     CommandEnvelope, CommandId, NegotiationId, Projection, RecordedEvent, Rejection, decide,
 };
+use roundtable_metrics::commands::{self, AppendOutcome, Outcome, Retry};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -152,6 +154,25 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
         cmd: &CommandEnvelope,
         expected_version: Option<u64>,
     ) -> Result<Handled, HandleError> {
+        let started = Instant::now();
+        let result = self.decide_and_append(cmd, expected_version).await;
+        let (outcome, rejection) = match &result {
+            Ok(Handled::Recorded(_)) => (Outcome::Accepted, None),
+            Ok(Handled::AlreadyRecorded(_)) => (Outcome::Replayed, None),
+            Err(HandleError::Rejected(r)) => (Outcome::Rejected, Some(r.kind.as_str())),
+            Err(HandleError::PreconditionFailed { .. }) => (Outcome::PreconditionFailed, None),
+            Err(HandleError::Conflict { .. }) => (Outcome::Conflict, None),
+            Err(HandleError::Store(_)) => (Outcome::StoreError, None),
+        };
+        commands::handled(cmd.command.name(), outcome, rejection, started.elapsed());
+        result
+    }
+
+    async fn decide_and_append(
+        &self,
+        cmd: &CommandEnvelope,
+        expected_version: Option<u64>,
+    ) -> Result<Handled, HandleError> {
         let id = &cmd.negotiation_id;
         let aggregate = self.aggregate(id);
         let mut agg = aggregate.lock().await;
@@ -179,6 +200,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                             actual: projection.version,
                         });
                     }
+                    commands::retried(Retry::StaleState);
                     agg.catch_up(&*self.store, id)
                         .await
                         .map_err(HandleError::Store)?;
@@ -188,7 +210,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
             }
             match decide(projection.view.as_ref(), cmd) {
                 Err(rejection) if fresh => return Err(HandleError::Rejected(rejection)),
-                Err(_) => {}
+                Err(_) => commands::retried(Retry::StaleState),
                 Ok(event) => {
                     let recorded = RecordedEvent::seal(
                         cmd,
@@ -198,7 +220,17 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                         Uuid::now_v7(),
                         Utc::now(),
                     );
-                    match self.store.append(&recorded).await {
+                    let appending = Instant::now();
+                    let appended = self.store.append(&recorded).await;
+                    commands::appended(
+                        match &appended {
+                            Ok(()) => AppendOutcome::Ok,
+                            Err(StoreError::Conflict { .. }) => AppendOutcome::Conflict,
+                            Err(_) => AppendOutcome::Error,
+                        },
+                        appending.elapsed(),
+                    );
+                    match appended {
                         Ok(()) => {
                             // Cannot fail: sealed from this very projection.
                             let _ = projection.apply(&recorded);
@@ -208,6 +240,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                         }
                         Err(StoreError::Conflict { .. }) => {
                             tracing::debug!("conflict; re-reading and deciding again");
+                            commands::retried(Retry::Conflict);
                         }
                         Err(e) => return Err(HandleError::Store(e)),
                     }
