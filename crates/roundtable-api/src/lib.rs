@@ -16,6 +16,9 @@
 //! | `GET /v1/negotiations/{id}/export` | the export file, for offline verification |
 //! | `GET /v1/negotiations/{id}/verify` | the live verification report ([`roundtable_audit::VerifyReport`]) |
 //! | `GET /v1/negotiations/{id}/report` | the HTML audit report |
+//! | `GET /v1/negotiations/{id}/changes` | the changes as Server-Sent Events, resuming after `Last-Event-ID` |
+//! | `POST /v1/webhooks`, `GET /v1/webhooks`, `DELETE /v1/webhooks/{id}` | webhooks, by the secretariat |
+//! | `GET /v1/webhooks/{id}/dead-letters`, `POST .../dead-letters/replay` | deliveries given up, and delivering them again |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
 //! | `GET /openapi.json` | the OpenAPI document |
 
@@ -23,11 +26,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod commands;
 pub mod error;
 pub mod health;
 pub mod openapi;
 pub mod reads;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -38,9 +43,11 @@ use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use roundtable_domain::NegotiationId;
-use roundtable_store::{CommandHandler, EventStore, ViewStore};
+use roundtable_store::{ChangeWatch, CommandHandler, EventStore, ViewStore, WebhookStore};
+use roundtable_webhooks::UrlPolicy;
+use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -68,6 +75,15 @@ pub struct ApiState {
     pub auth: Arc<AuthConfig>,
     /// What `/readyz` checks.
     pub ready: Arc<dyn Readiness>,
+    /// Signals new changes to Server-Sent Events streams (NATS); `None`: they poll.
+    pub watch: Option<Arc<dyn ChangeWatch>>,
+    /// Where webhooks are kept; `None`: the webhook routes answer 503.
+    pub webhooks: Option<Arc<dyn WebhookStore>>,
+    /// Which webhook URLs are refused.
+    pub webhook_policy: Arc<UrlPolicy>,
+    /// Becomes `true` at shutdown: endless responses (Server-Sent Events) end, so
+    /// that a graceful shutdown does not wait for them.
+    pub shutdown: Option<watch::Receiver<bool>>,
 }
 
 impl ApiState {
@@ -80,7 +96,31 @@ impl ApiState {
             events,
             views,
             auth: Arc::new(auth),
+            watch: None,
+            webhooks: None,
+            webhook_policy: Arc::new(UrlPolicy::default()),
+            shutdown: None,
         }
+    }
+
+    /// Lets Server-Sent Events streams learn of new changes from `watch` rather than
+    /// by polling the log every 200 ms.
+    pub fn with_change_watch(mut self, watch: Arc<dyn ChangeWatch>) -> Self {
+        self.watch = Some(watch);
+        self
+    }
+
+    /// Serves the webhook routes over `store`, refusing URLs as `policy` says.
+    pub fn with_webhooks(mut self, store: Arc<dyn WebhookStore>, policy: UrlPolicy) -> Self {
+        self.webhooks = Some(store);
+        self.webhook_policy = Arc::new(policy);
+        self
+    }
+
+    /// Ends endless responses once `shutdown` holds `true`.
+    pub fn with_shutdown(mut self, shutdown: watch::Receiver<bool>) -> Self {
+        self.shutdown = Some(shutdown);
+        self
     }
 
     /// Replaces what `/readyz` checks (the binary on NATS also checks the connection).
@@ -124,6 +164,20 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/v1/negotiations/{negotiation_id}/report",
             get(audit::report),
+        )
+        .route(
+            "/v1/negotiations/{negotiation_id}/changes",
+            get(changes::changes),
+        )
+        .route("/v1/webhooks", post(webhooks::register).get(webhooks::list))
+        .route("/v1/webhooks/{webhook_id}", delete(webhooks::remove))
+        .route(
+            "/v1/webhooks/{webhook_id}/dead-letters",
+            get(webhooks::dead_letters),
+        )
+        .route(
+            "/v1/webhooks/{webhook_id}/dead-letters/replay",
+            post(webhooks::replay),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

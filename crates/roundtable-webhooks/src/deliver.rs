@@ -1,7 +1,5 @@
 //! One attempt to deliver one change to one webhook.
 
-use std::sync::Once;
-
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use roundtable_store::{Change, Webhook};
 
@@ -13,20 +11,11 @@ use crate::signature::{
 
 /// Posts changes to webhooks: checks the URL against the [`UrlPolicy`] before every
 /// attempt, signs the body, follows no redirect, and counts only a 2xx answer within
-/// the attempt time-out as delivered.
+/// the attempt time-out as delivered. HTTPS uses rustls with the platform's roots.
 #[derive(Debug, Clone)]
 pub struct Deliverer {
     client: reqwest::Client,
     policy: UrlPolicy,
-}
-
-/// Installs rustls' `ring` provider once (the one the NATS client uses too).
-fn install_crypto() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Another part of the process may have installed one already: that one stays.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 impl Deliverer {
@@ -35,7 +24,6 @@ impl Deliverer {
     /// # Errors
     /// The HTTP client cannot be built (no TLS roots on the machine, for instance).
     pub fn new(config: &WebhookConfig, policy: UrlPolicy) -> Result<Deliverer, reqwest::Error> {
-        install_crypto();
         let client = reqwest::Client::builder()
             .timeout(config.attempt_timeout)
             .connect_timeout(config.attempt_timeout)

@@ -196,6 +196,8 @@ enum Cmd {
         listen: std::net::SocketAddr,
         #[command(flatten)]
         auth: services::AuthOptions,
+        #[command(flatten)]
+        webhooks: services::WebhookOptions,
     },
     /// Serve the HTTP API only (run `roundtable project` beside it).
     Api {
@@ -204,6 +206,8 @@ enum Cmd {
         listen: std::net::SocketAddr,
         #[command(flatten)]
         auth: services::AuthOptions,
+        #[command(flatten)]
+        webhooks: services::WebhookOptions,
     },
     /// Keep the stored agreement views up to date from the event log.
     ///
@@ -461,8 +465,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => audit::sign_agreement(&backend, &negotiation(&negotiation_id)?, &secret_file).await,
         Cmd::Keys(KeysCmd::Generate) => audit::generate_key(),
         Cmd::Token(TokenCmd::Issue(args)) => services::issue_token(&args),
-        Cmd::Serve { listen, auth } => services::serve(&backend, listen, &auth).await,
-        Cmd::Api { listen, auth } => services::api(&backend, listen, &auth).await,
+        Cmd::Serve {
+            listen,
+            auth,
+            webhooks,
+        } => services::serve(&backend, listen, &auth, &webhooks).await,
+        Cmd::Api {
+            listen,
+            auth,
+            webhooks,
+        } => services::api(&backend, listen, &auth, &webhooks).await,
         Cmd::Project {
             rebuild,
             once,

@@ -1,5 +1,5 @@
-//! The long-running services: `serve` (HTTP API and projector in one process), `api`
-//! and `project` (the same pieces apart), and `token issue`.
+//! The long-running services: `serve` (HTTP API, projector and webhook deliveries in
+//! one process), `api` and `project` (the pieces apart), and `token issue`.
 //!
 //! Shutdown: SIGINT or SIGTERM stops taking work; the HTTP server finishes the requests
 //! in flight, the projector finishes and acknowledges its batch (its checkpoint), then
@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use roundtable_api::{ApiState, AuthConfig, Readiness, StoreReadiness, TokenRole, is_loopback};
 use roundtable_domain::{NegotiationId, PartnerId};
 use roundtable_projector::Projector;
-use roundtable_store::{EventStore, NoChanges, ViewStore};
+use roundtable_store::{EventStore, NoChanges, ViewStore, WebhookStore};
+use roundtable_webhooks::{RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker};
 use tokio::sync::watch;
 
 use crate::backend::{Backend, Kind};
@@ -181,14 +182,78 @@ impl Readiness for NatsReadiness {
     }
 }
 
-async fn api_state(backend: &Backend, auth: AuthConfig) -> anyhow::Result<ApiState> {
-    let views = backend.views().await?;
-    let state = ApiState::new(backend.store().clone(), views.clone(), auth);
+/// Webhook deliveries (docs/INTEGRATIONS.md).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct WebhookOptions {
+    /// A webhook host (name or address, as written in URLs) allowed even though it is,
+    /// or resolves to, a loopback, link-local or metadata address; repeat, or separate
+    /// with commas. For a receiver on this machine: 127.0.0.1.
+    #[arg(
+        long = "allow-webhook-host",
+        env = "ROUNDTABLE_ALLOW_WEBHOOK_HOSTS",
+        value_delimiter = ','
+    )]
+    allow_webhook_host: Vec<String>,
+    /// Attempts of one delivery before it is parked in the dead-letter list.
+    #[arg(long, env = "ROUNDTABLE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 50)]
+    webhook_max_attempts: u32,
+    /// The longest pause between two attempts, in seconds (backoff doubles from 1 s up
+    /// to it, with full jitter).
+    #[arg(
+        long,
+        env = "ROUNDTABLE_WEBHOOK_MAX_BACKOFF_SECS",
+        default_value_t = 300
+    )]
+    webhook_max_backoff_secs: u64,
+    /// The longest one attempt may take, in seconds.
+    #[arg(long, env = "ROUNDTABLE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    webhook_timeout_secs: u64,
+}
+
+impl WebhookOptions {
+    fn policy(&self) -> UrlPolicy {
+        UrlPolicy::allowing(self.allow_webhook_host.iter().map(|h| h.trim()))
+    }
+
+    fn config(&self) -> WebhookConfig {
+        let defaults = WebhookConfig::default();
+        WebhookConfig {
+            retry: RetryPolicy {
+                max_attempts: self.webhook_max_attempts.max(1),
+                max_backoff: Duration::from_secs(self.webhook_max_backoff_secs.max(1)),
+                ..defaults.retry
+            },
+            attempt_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            ..defaults
+        }
+    }
+}
+
+/// The backend's webhook store.
+async fn webhook_store(backend: &Backend) -> anyhow::Result<Arc<dyn WebhookStore>> {
     Ok(match backend.kind() {
-        Kind::Nats(store) => state.with_readiness(Arc::new(NatsReadiness {
-            stores: StoreReadiness::new(backend.store().clone(), views),
-            store: store.clone(),
-        })),
+        Kind::Nats(store) => Arc::new(roundtable_nats::NatsWebhookStore::open(store).await?),
+        Kind::Embedded(store) => Arc::new(roundtable_sqlite::SqliteWebhookStore::new(store)),
+    })
+}
+
+async fn api_state(
+    backend: &Backend,
+    auth: AuthConfig,
+    webhooks: &WebhookOptions,
+    shutdown: &Shutdown,
+) -> anyhow::Result<ApiState> {
+    let views = backend.views().await?;
+    let state = ApiState::new(backend.store().clone(), views.clone(), auth)
+        .with_webhooks(webhook_store(backend).await?, webhooks.policy())
+        .with_shutdown(shutdown.0.clone());
+    Ok(match backend.kind() {
+        Kind::Nats(store) => state
+            .with_readiness(Arc::new(NatsReadiness {
+                stores: StoreReadiness::new(backend.store().clone(), views),
+                store: store.clone(),
+            }))
+            .with_change_watch(Arc::new(roundtable_nats::NatsChangeSink::new(store))),
         Kind::Embedded(_) => state,
     })
 }
@@ -242,17 +307,25 @@ pub(crate) async fn serve(
     backend: &Backend,
     listen: SocketAddr,
     auth: &AuthOptions,
+    webhooks: &WebhookOptions,
 ) -> anyhow::Result<ExitCode> {
-    let state = api_state(backend, auth.config(Some(listen))?).await?;
-    let mut projector = projector(backend).await?;
     let shutdown = Shutdown::on_signals();
+    let state = api_state(backend, auth.config(Some(listen))?, webhooks, &shutdown).await?;
+    let mut projector = projector(backend).await?;
+    let worker = WebhookWorker::new(
+        webhook_store(backend).await?,
+        webhooks.config(),
+        webhooks.policy(),
+    )
+    .context("cannot make the webhook HTTP client")?;
     let http = serve_http(listen, state, shutdown.clone());
     let projecting = async {
         let stats = projector.run_until(shutdown.clone().wait()).await?;
         tracing::info!(?stats, "projector stopped");
         anyhow::Ok(())
     };
-    let (http, projecting) = tokio::join!(http, projecting);
+    let delivering = worker.run_until(shutdown.clone().wait());
+    let (http, projecting, ()) = tokio::join!(http, projecting, delivering);
     drain(backend).await;
     http?;
     projecting?;
@@ -264,9 +337,11 @@ pub(crate) async fn api(
     backend: &Backend,
     listen: SocketAddr,
     auth: &AuthOptions,
+    webhooks: &WebhookOptions,
 ) -> anyhow::Result<ExitCode> {
-    let state = api_state(backend, auth.config(Some(listen))?).await?;
-    let result = serve_http(listen, state, Shutdown::on_signals()).await;
+    let shutdown = Shutdown::on_signals();
+    let state = api_state(backend, auth.config(Some(listen))?, webhooks, &shutdown).await?;
+    let result = serve_http(listen, state, shutdown).await;
     drain(backend).await;
     result.map(|()| ExitCode::SUCCESS)
 }

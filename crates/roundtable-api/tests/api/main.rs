@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod changes;
 mod commands;
 mod common;
 mod inputs;
@@ -11,3 +12,4 @@ mod nats;
 mod openapi;
 mod reads;
 mod socket;
+mod webhooks;
