@@ -47,5 +47,5 @@ pub use config::NatsConfig;
 pub use feed::{DEFAULT_CONSUMER, FeedConfig, NatsEventFeed};
 pub use store::NatsStore;
 pub use version::{INSTALL_HINT, MIN_SERVER_VERSION, ServerVersion};
-pub use views::{NatsViewStore, VIEWS_BUCKET};
+pub use views::{NatsViewStore, PARKED_BUCKET, VIEWS_BUCKET};
 pub use webhooks::{NatsWebhookStore, WEBHOOK_ACK_WAIT, WEBHOOKS_BUCKET, webhook_consumer};

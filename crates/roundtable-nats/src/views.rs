@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use roundtable_domain::{AgreementView, NegotiationId};
-use roundtable_store::{StoreError, StoredView, ViewStore};
+use roundtable_store::{ParkedEntry, StoreError, StoredView, ViewStore};
 
 use crate::append::is_wrong_last_sequence;
 use crate::store::NatsStore;
@@ -20,6 +20,23 @@ use crate::store::NatsStore;
 /// The key-value bucket holding the views: `ROUNDTABLE_VIEWS` (its stream is
 /// `KV_ROUNDTABLE_VIEWS`).
 pub const VIEWS_BUCKET: &str = "ROUNDTABLE_VIEWS";
+
+/// The key-value bucket holding the parked entries beside [`VIEWS_BUCKET`]:
+/// `ROUNDTABLE_VIEWS_PARKED`.
+pub const PARKED_BUCKET: &str = "ROUNDTABLE_VIEWS_PARKED";
+
+/// Attempts at setting a stale mark while other projectors change it.
+const MARK_ATTEMPTS: usize = 16;
+
+/// The key of a parked entry in the parked bucket.
+fn entry_key(position: u64) -> String {
+    format!("entry.{position}")
+}
+
+/// The key marking a negotiation's view as stale in the parked bucket.
+fn stale_key(negotiation: &NegotiationId) -> String {
+    format!("stale.{negotiation}")
+}
 
 /// The read model on NATS: one key per negotiation id in a JetStream key-value bucket,
 /// whose value is the agreement view as JSON (`serde_json::to_vec(&view)`).
@@ -34,9 +51,14 @@ pub const VIEWS_BUCKET: &str = "ROUNDTABLE_VIEWS";
 /// [`StoreError::Conflict`].
 ///
 /// Shares the connection of the [`NatsStore`] it was opened from. Cheap to clone.
+/// The entries the projector parked are kept in a second bucket, `<bucket>_PARKED`
+/// ([`PARKED_BUCKET`] beside the default): key `entry.<position>` holds each entry as
+/// JSON, and key `stale.<negotiation_id>` the first entry of a negotiation, which
+/// marks its view as stale. [`ViewStore::clear`] purges both buckets.
 #[derive(Debug, Clone)]
 pub struct NatsViewStore {
     kv: kv::Store,
+    parked: kv::Store,
     url: String,
 }
 
@@ -59,49 +81,23 @@ impl NatsViewStore {
     /// # Errors
     /// As [`NatsViewStore::open`].
     pub async fn open_bucket(store: &NatsStore, bucket: &str) -> Result<NatsViewStore, StoreError> {
-        let url = store.url.clone();
-        let unavailable = |e: &dyn Display| {
-            StoreError::Unavailable(format!("nats at {url}: bucket {bucket}: {e}"))
-        };
-        let incompatible = |e: &dyn Display| {
-            StoreError::Incompatible(format!("nats at {url}: bucket {bucket}: {e}"))
-        };
-        let exists = match store.js.get_stream(format!("KV_{bucket}")).await {
-            Ok(_) => true,
-            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
-                false
-            }
-            Err(e) => return Err(unavailable(&e)),
-        };
-        if !exists {
-            let config = kv::Config {
-                bucket: bucket.to_owned(),
-                description:
-                    "Roundtable agreement views, one key per negotiation, kept by the projector"
-                        .to_owned(),
-                history: 1,
-                storage: StorageType::File,
-                num_replicas: store.config.replicas,
-                ..Default::default()
-            };
-            match store.js.create_key_value(config).await {
-                Ok(kv) => return Ok(NatsViewStore { kv, url }),
-                Err(e) if e.kind() == CreateKeyValueErrorKind::TimedOut => {
-                    return Err(unavailable(&e));
-                }
-                // Another process may have created it meanwhile: open what is there.
-                Err(e) => tracing::debug!(error = %e, bucket, "cannot create the views bucket"),
-            }
-        }
-        let kv = store
-            .js
-            .get_key_value(bucket)
-            .await
-            .map_err(|e| match e.kind() {
-                KeyValueErrorKind::GetBucket => unavailable(&e),
-                _ => incompatible(&e),
-            })?;
-        Ok(NatsViewStore { kv, url })
+        let kv = open_kv(
+            store,
+            bucket,
+            "Roundtable agreement views, one key per negotiation, kept by the projector",
+        )
+        .await?;
+        let parked = open_kv(
+            store,
+            &format!("{bucket}_PARKED"),
+            "Roundtable feed entries the projector parked, and the negotiations whose views are stale",
+        )
+        .await?;
+        Ok(NatsViewStore {
+            kv,
+            parked,
+            url: store.url.clone(),
+        })
     }
 
     /// The bucket's name.
@@ -115,6 +111,63 @@ impl NatsViewStore {
             self.url, self.kv.name
         ))
     }
+}
+
+/// Opens the key-value bucket `bucket` on `store`'s connection, creating it when it is
+/// missing (file storage, history 1, the store's replica count); an existing bucket is
+/// used as it is.
+async fn open_kv(
+    store: &NatsStore,
+    bucket: &str,
+    description: &str,
+) -> Result<kv::Store, StoreError> {
+    let url = &store.url;
+    let unavailable =
+        |e: &dyn Display| StoreError::Unavailable(format!("nats at {url}: bucket {bucket}: {e}"));
+    let incompatible =
+        |e: &dyn Display| StoreError::Incompatible(format!("nats at {url}: bucket {bucket}: {e}"));
+    let exists = match store.js.get_stream(format!("KV_{bucket}")).await {
+        Ok(_) => true,
+        Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
+            false
+        }
+        Err(e) => return Err(unavailable(&e)),
+    };
+    if !exists {
+        let config = kv::Config {
+            bucket: bucket.to_owned(),
+            description: description.to_owned(),
+            history: 1,
+            storage: StorageType::File,
+            num_replicas: store.config.replicas,
+            ..Default::default()
+        };
+        match store.js.create_key_value(config).await {
+            Ok(kv) => return Ok(kv),
+            Err(e) if e.kind() == CreateKeyValueErrorKind::TimedOut => {
+                return Err(unavailable(&e));
+            }
+            // Another process may have created it meanwhile: open what is there.
+            Err(e) => tracing::debug!(error = %e, bucket, "cannot create the bucket"),
+        }
+    }
+    store
+        .js
+        .get_key_value(bucket)
+        .await
+        .map_err(|e| match e.kind() {
+            KeyValueErrorKind::GetBucket => unavailable(&e),
+            _ => incompatible(&e),
+        })
+}
+
+/// A parked entry read back from the bucket.
+fn decode_parked(key: &str, bytes: &[u8]) -> Result<ParkedEntry, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        negotiation: "?".into(),
+        position: format!("parked entry {key}"),
+        reason: format!("not a parked entry: {e}"),
+    })
 }
 
 /// Whether `err`, or an error it wraps, is a publish refused for exceeding the
@@ -254,7 +307,114 @@ impl ViewStore for NatsViewStore {
             .stream
             .purge()
             .await
+            .map_err(|e| self.unavailable("cannot purge", e))?;
+        self.parked
+            .stream
+            .purge()
+            .await
             .map(|_| ())
-            .map_err(|e| self.unavailable("cannot purge", e))
+            .map_err(|e| self.unavailable("cannot purge the parked entries", e))
+    }
+
+    /// Creates `entry.<position>` (kept as it is when it exists), then sets
+    /// `stale.<negotiation_id>` to the entry unless it already holds one at a lower
+    /// position (an update conditional on the revision read, tried again when another
+    /// projector changed it meanwhile).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on timeouts and lost connections.
+    async fn park(&self, entry: &ParkedEntry) -> Result<(), StoreError> {
+        let body = Bytes::from(serde_json::to_vec(entry).map_err(|e| StoreError::Corrupt {
+            negotiation: "?".into(),
+            position: format!("parked entry at position {}", entry.position),
+            reason: format!("cannot serialize: {e}"),
+        })?);
+        let key = entry_key(entry.position);
+        match self.parked.create(&key, body.clone()).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {}
+            Err(e) => return Err(self.unavailable(&format!("cannot keep {key}"), e)),
+        }
+        let Some(negotiation) = &entry.negotiation_id else {
+            return Ok(());
+        };
+        let key = stale_key(negotiation);
+        for _ in 0..MARK_ATTEMPTS {
+            let current = self
+                .parked
+                .entry(&key)
+                .await
+                .map_err(|e| self.unavailable(&format!("cannot read {key}"), e))?
+                .filter(|e| e.operation == Operation::Put);
+            let written = match current {
+                None => self.parked.create(&key, body.clone()).await.map_err(|e| {
+                    (e.kind() == CreateErrorKind::AlreadyExists)
+                        .then_some(())
+                        .ok_or_else(|| self.unavailable(&format!("cannot mark {key}"), e))
+                }),
+                Some(mark) => {
+                    if decode_parked(&key, &mark.value)?.position <= entry.position {
+                        return Ok(());
+                    }
+                    self.parked
+                        .update(&key, body.clone(), mark.revision)
+                        .await
+                        .map_err(|e| {
+                            is_wrong_revision(&e)
+                                .then_some(())
+                                .ok_or_else(|| self.unavailable(&format!("cannot mark {key}"), e))
+                        })
+                }
+            };
+            match written {
+                Ok(_) => return Ok(()),
+                // Another projector changed the mark meanwhile: read it again.
+                Err(Ok(())) => {}
+                Err(Err(e)) => return Err(e),
+            }
+        }
+        Err(self.unavailable(
+            &format!("cannot mark {key}"),
+            "other projectors kept changing it",
+        ))
+    }
+
+    /// The values of the `entry.*` keys, by position.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when a value is not an
+    /// entry.
+    async fn parked(&self) -> Result<Vec<ParkedEntry>, StoreError> {
+        let keys: Vec<String> = self
+            .parked
+            .keys()
+            .await
+            .map_err(|e| self.unavailable("cannot list parked entries", e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.unavailable("cannot list parked entries", e))?;
+        let mut entries = Vec::new();
+        for key in keys.iter().filter(|k| k.starts_with("entry.")) {
+            match self.parked.get(key).await {
+                Ok(Some(bytes)) => entries.push(decode_parked(key, &bytes)?),
+                Ok(None) => {}
+                Err(e) => return Err(self.unavailable(&format!("cannot read {key}"), e)),
+            }
+        }
+        entries.sort_by_key(|e| e.position);
+        Ok(entries)
+    }
+
+    /// The value of `stale.<negotiation_id>`: one get.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when it is not an entry.
+    async fn stale(&self, negotiation: &NegotiationId) -> Result<Option<ParkedEntry>, StoreError> {
+        let key = stale_key(negotiation);
+        match self.parked.get(&key).await {
+            Ok(Some(bytes)) => decode_parked(&key, &bytes).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.unavailable(&format!("cannot read {key}"), e)),
+        }
     }
 }

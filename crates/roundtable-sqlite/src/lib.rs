@@ -23,8 +23,10 @@
 //! negotiation: its agreement view as JSON, its version, and the revision it is
 //! updated against), `view_revision` (the counter revisions come from) and
 //! `checkpoints` (per consumer name, the `position` acknowledged). Schema version 3
-//! adds `webhooks` and `webhook_dead_letters` ([`SqliteWebhookStore`]). An older file
-//! is migrated when opened, through `PRAGMA user_version`.
+//! adds `webhooks` and `webhook_dead_letters` ([`SqliteWebhookStore`]). Schema version
+//! 4 adds `parked`: the entries the projector set aside, which mark their
+//! negotiations' views as stale ([`SqliteViewStore`]). An older file is migrated when
+//! opened, through `PRAGMA user_version`.
 //!
 //! # Durability and sharing
 //!
@@ -42,6 +44,7 @@
 
 mod errors;
 mod feed;
+mod parked;
 mod port;
 mod schema;
 mod store;

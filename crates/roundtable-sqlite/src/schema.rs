@@ -83,6 +83,16 @@ const MIGRATIONS: &[&str] = &[
         body           BLOB    NOT NULL,
         PRIMARY KEY (webhook_id, negotiation_id, version)
     ) STRICT;",
+    // 4: parked entries. `parked` holds each feed entry the projector could not project
+    // (its position in `events`, its negotiation and version when known, and the
+    // entry as JSON); a negotiation with a row here has a stale view.
+    "CREATE TABLE parked (
+        position       INTEGER PRIMARY KEY,
+        negotiation_id TEXT,
+        version        INTEGER,
+        body           BLOB    NOT NULL
+    ) STRICT;
+    CREATE INDEX parked_by_negotiation ON parked (negotiation_id, position);",
 ];
 
 /// What the file's header and catalogue say it is.

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use roundtable_domain::{AgreementView, NegotiationId};
-use roundtable_store::{StoreError, StoredView, ViewStore};
+use roundtable_store::{ParkedEntry, StoreError, StoredView, ViewStore};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::errors::store_error;
+use crate::parked;
 use crate::store::SqliteStore;
 
 /// The read model of the embedded store: one row per negotiation in the `views` table
@@ -21,6 +22,10 @@ use crate::store::SqliteStore;
 /// the rebuilt view. An update is one `BEGIN IMMEDIATE` transaction that compares the
 /// stored revision with the expected one, so of two writers (in this process or
 /// another) updating against one revision exactly one wins.
+///
+/// The entries the projector parked are kept beside the views, in the `parked` table
+/// (one row per feed position): a negotiation with a row there has a stale view until
+/// [`ViewStore::clear`] drops both for a rebuild.
 ///
 /// Cloning is cheap and shares the store's connections; work runs on Tokio's blocking
 /// pool.
@@ -193,18 +198,57 @@ impl ViewStore for SqliteViewStore {
             .await
     }
 
-    /// Deletes every row of `views`; the revision counter keeps counting.
+    /// Deletes every row of `views` and `parked` in one transaction; the revision
+    /// counter keeps counting.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the file cannot be written.
     async fn clear(&self) -> Result<(), StoreError> {
         self.store
             .blocking(|inner| {
-                inner
-                    .writer()
-                    .execute("DELETE FROM views", [])
-                    .map(|_| ())
-                    .map_err(|e| store_error(&inner.path, "dropping the views", &e))
+                let mut conn = inner.writer();
+                let cleared = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .and_then(|tx| {
+                        tx.execute("DELETE FROM views", [])?;
+                        tx.execute("DELETE FROM parked", [])?;
+                        tx.commit()
+                    });
+                cleared.map_err(|e| store_error(&inner.path, "dropping the views", &e))
+            })
+            .await
+    }
+
+    /// Inserts a row into `parked`, unless its position is there already.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the file cannot be written.
+    async fn park(&self, entry: &ParkedEntry) -> Result<(), StoreError> {
+        let entry = entry.clone();
+        self.store
+            .blocking(move |inner| parked::park(&inner.writer(), &inner.path, &entry))
+            .await
+    }
+
+    /// The rows of `parked`, by position.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when a row is not an entry.
+    async fn parked(&self) -> Result<Vec<ParkedEntry>, StoreError> {
+        self.store
+            .blocking(|inner| parked::list(&inner.reader(), &inner.path))
+            .await
+    }
+
+    /// The negotiation's first row in `parked` (by its index), if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when the row is not an entry.
+    async fn stale(&self, negotiation: &NegotiationId) -> Result<Option<ParkedEntry>, StoreError> {
+        let negotiation = negotiation.clone();
+        self.store
+            .blocking(move |inner| {
+                parked::first_of(&inner.reader(), &inner.path, negotiation.as_str())
             })
             .await
     }

@@ -433,6 +433,7 @@ macro_rules! conformance_suite {
             creating_an_existing_view_conflicts,
             stale_view_revisions_conflict,
             views_are_listed_sorted_and_cleared,
+            parked_entries_mark_views_stale_until_cleared,
             the_feed_delivers_every_event_in_append_order,
             a_new_feed_resumes_after_the_checkpoint,
             unacknowledged_entries_come_again,

@@ -12,6 +12,7 @@
 
 mod change;
 mod handler;
+mod parked;
 pub mod projection;
 pub mod webhooks;
 
@@ -23,12 +24,12 @@ use roundtable_domain::{NegotiationId, RecordedEvent};
 
 pub use change::{ChangeDetails, ChangeReader};
 pub use handler::{CommandHandler, HandleError, Handled, load};
-pub use webhooks::{
-    ChangeFeed, DeadLetter, FeedChange, LogChangeFeed, Selection, Webhook, WebhookId,
-    WebhookStore,
-};
+pub use parked::ParkedEntry;
 pub use projection::{
     Change, ChangeSink, ChangeWatch, EventFeed, FeedItem, NoChanges, StoredView, ViewStore,
+};
+pub use webhooks::{
+    ChangeFeed, DeadLetter, FeedChange, LogChangeFeed, Selection, Webhook, WebhookId, WebhookStore,
 };
 
 /// An append-only log of [`RecordedEvent`]s, one sequence per negotiation.

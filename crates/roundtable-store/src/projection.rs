@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use roundtable_domain::{AgreementView, NegotiationId, RecordedEvent};
 
-use crate::StoreError;
 pub use crate::change::Change;
+use crate::{ParkedEntry, StoreError};
 
 /// A stored agreement view and the revision to update it against.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,11 +45,44 @@ pub trait ViewStore: Send + Sync + 'static {
     /// [`StoreError::Unavailable`].
     async fn list(&self) -> Result<Vec<NegotiationId>, StoreError>;
 
-    /// Drops every stored view (for a rebuild).
+    /// Drops every stored view and every parked entry (for a rebuild, which parks
+    /// again what still cannot be projected).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`].
     async fn clear(&self) -> Result<(), StoreError>;
+
+    /// Keeps `entry`, which the projector parked, and marks its negotiation's view as
+    /// stale ([`ViewStore::stale`]). Parking the same position again changes nothing.
+    ///
+    /// The default keeps nothing, for test doubles; both adapters keep every entry
+    /// (the conformance suite checks it).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn park(&self, entry: &ParkedEntry) -> Result<(), StoreError> {
+        let _ = entry;
+        Ok(())
+    }
+
+    /// Every parked entry, by position.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when a kept entry cannot
+    /// be read.
+    async fn parked(&self) -> Result<Vec<ParkedEntry>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// The first parked entry of `negotiation` when its view is stale (it has one),
+    /// else `None`: one look-up, for every read of a view.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`].
+    async fn stale(&self, negotiation: &NegotiationId) -> Result<Option<ParkedEntry>, StoreError> {
+        let _ = negotiation;
+        Ok(None)
+    }
 }
 
 /// One entry of the [`EventFeed`]: a recorded event at its position in the global

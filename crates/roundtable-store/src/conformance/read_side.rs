@@ -185,6 +185,61 @@ pub async fn views_are_listed_sorted_and_cleared<H: Harness>() {
     assert_eq!(views.list().await.expect("list").len(), 3);
 }
 
+/// Parked entries are kept by position (parking one again changes nothing), listed in
+/// position order, mark their negotiation's view as stale (the first one is what
+/// `stale` gives) without touching the view, are seen by another client, and go with
+/// `clear`.
+pub async fn parked_entries_mark_views_stale_until_cleared<H: Harness>() {
+    use chrono::{TimeZone, Utc};
+
+    let h = H::start().await;
+    let views = h.views().await;
+    assert!(views.parked().await.expect("parked").is_empty());
+    let view = views_of(&sample("parked-a", 1)).pop().expect("a view");
+    let revision = views.put(&view, None).await.expect("put");
+    let at = Utc
+        .with_ymd_and_hms(2027, 3, 1, 9, 0, 0)
+        .single()
+        .expect("a time");
+    let entry =
+        |position: u64, negotiation: Option<&str>, version: Option<u64>| crate::ParkedEntry {
+            position,
+            negotiation_id: negotiation.map(nid),
+            version,
+            reason: format!("test entry at {position}"),
+            parked_at: at,
+        };
+    let later = entry(41, Some("parked-a"), None);
+    let first = entry(17, Some("parked-a"), Some(3));
+    let foreign = entry(29, None, None);
+    for e in [&later, &first, &foreign, &later] {
+        views.park(e).await.expect("park");
+    }
+    let other = h.views().await;
+    assert_eq!(
+        other.parked().await.expect("parked"),
+        vec![first.clone(), foreign.clone(), later.clone()]
+    );
+    assert_eq!(
+        other.stale(&nid("parked-a")).await.expect("stale"),
+        Some(first.clone()),
+        "the first parked entry of the negotiation"
+    );
+    assert_eq!(other.stale(&nid("parked-b")).await.expect("stale"), None);
+    let stored = other
+        .get(&nid("parked-a"))
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (json(&stored.view), stored.revision),
+        (json(&view), revision)
+    );
+    views.clear().await.expect("clear");
+    assert!(views.parked().await.expect("parked").is_empty());
+    assert_eq!(views.stale(&nid("parked-a")).await.expect("stale"), None);
+}
+
 /// The feed delivers every event of every negotiation, in the order appended, at
 /// increasing positions.
 pub async fn the_feed_delivers_every_event_in_append_order<H: Harness>() {
