@@ -7,8 +7,12 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use roundtable_domain::NegotiationId;
-use roundtable_store::{ChangeSink, EventFeed, EventStore, FeedItem, StoreError, ViewStore};
+use roundtable_metrics::projector::{self as metrics, ParkReason};
+use roundtable_store::{
+    ChangeSink, EventFeed, EventStore, FeedItem, ParkedEntry, StoreError, ViewStore,
+};
 use tokio::sync::watch;
 
 use crate::batch::Batch;
@@ -55,6 +59,9 @@ pub struct Projector {
     /// Changes of a stored view whose publication failed: published before anything
     /// else, so that the change stream misses none while this process lives.
     pub(crate) unannounced: Vec<roundtable_store::Change>,
+    /// Entries parked in the batch in flight and not yet kept by the view store: kept
+    /// before the batch is acknowledged, so that none is acknowledged unrecorded.
+    unrecorded: Vec<ParkedEntry>,
     last_progress_log: Instant,
 }
 
@@ -88,6 +95,7 @@ impl Projector {
             stats: ProjectorStats::default(),
             status,
             in_flight: None,
+            unrecorded: Vec::new(),
             unannounced: Vec::new(),
             last_progress_log: Instant::now(),
         }
@@ -125,6 +133,7 @@ impl Projector {
     /// The feed's [`StoreError`].
     pub async fn lag(&mut self) -> Result<u64, StoreError> {
         let lag = self.feed.lag().await?;
+        metrics::lag(lag);
         self.stats.lag = Some(lag);
         self.status.send_replace(self.stats);
         Ok(lag)
@@ -158,11 +167,18 @@ impl Projector {
             }
         };
         while let Some(group) = batch.groups.get(batch.done) {
-            if let Err(e) = self.update(group).await {
+            let mut mark = self.stats;
+            let updated = self.update(group).await;
+            self.record_metrics(&mut mark);
+            if let Err(e) = updated {
                 self.in_flight = Some(batch);
                 return Err(e);
             }
             batch.done += 1;
+        }
+        if let Err(e) = self.keep_parked().await {
+            self.in_flight = Some(batch);
+            return Err(e);
         }
         if let Err(e) = self.feed.ack(batch.last_position).await {
             self.in_flight = Some(batch);
@@ -215,6 +231,7 @@ impl Projector {
                 }
                 Err(e @ StoreError::Incompatible(_)) => return Err(e),
                 Err(e) => {
+                    metrics::batch_failed();
                     tracing::warn!(error = %e, retry_in = ?backoff, "a store failed; trying again");
                     tokio::select! {
                         () = shutdown.as_mut() => {
@@ -276,6 +293,7 @@ impl Projector {
         let start = self.stats;
         self.in_flight = None;
         self.cache.clear();
+        self.unrecorded.clear();
         self.views.clear().await?;
         self.feed.reset().await?;
         self.catch_up().await?;
@@ -291,31 +309,68 @@ impl Projector {
     /// Parks an entry that could not be decoded.
     fn park_item(&mut self, item: FeedItem) {
         if let Err(reason) = &item.event {
-            self.park(item.position, item.negotiation.as_ref(), None, reason);
+            self.park(
+                item.position,
+                item.negotiation.as_ref(),
+                None,
+                ParkReason::Undecodable,
+                reason,
+            );
         }
     }
 
-    /// Sets an entry aside: it is logged at error level with its negotiation and
-    /// position, counted in [`ProjectorStats::parked`], and acknowledged with its
-    /// batch, so that it never stops the projector.
+    /// Sets an entry aside: it is logged at error level with its negotiation, position
+    /// and reason, counted in [`ProjectorStats::parked`] and in the metrics, kept by the
+    /// view store ([`ViewStore::park`], which marks the negotiation's view as stale)
+    /// before its batch is acknowledged, and acknowledged with its batch, so that it
+    /// never stops the projector.
     ///
-    /// This is the one place where entries are parked: a list of parked entries (to
-    /// show and retry) and marking the negotiation's view as stale belong here.
+    /// It is parked at its first delivery: what makes an entry unprojectable (bytes
+    /// that are not an event, a wrong hash, a schema this build does not know, an
+    /// event that does not link) is the same at every delivery, so delivering it again
+    /// would only hold up the negotiations behind it. Failures that may go away (a store
+    /// unreachable or timing out, conflicts) are never parked: the batch is tried again.
     pub(crate) fn park(
         &mut self,
         position: u64,
         negotiation: Option<&NegotiationId>,
         version: Option<u64>,
+        kind: ParkReason,
         reason: &StoreError,
     ) {
         self.stats.parked += 1;
+        metrics::parked(kind);
         tracing::error!(
             negotiation_id = negotiation.map(NegotiationId::as_str),
             position,
             version,
+            reason = kind.as_str(),
             error = %reason,
-            "entry parked: it cannot be projected"
+            "entry parked: it cannot be projected; the negotiation's view is marked stale"
         );
+        self.unrecorded.push(ParkedEntry {
+            position,
+            negotiation_id: negotiation.cloned(),
+            version,
+            reason: reason.to_string(),
+            parked_at: Utc::now(),
+        });
+    }
+
+    /// Keeps the entries parked since the last batch in the view store.
+    async fn keep_parked(&mut self) -> Result<(), StoreError> {
+        while let Some(entry) = self.unrecorded.first() {
+            self.views.park(entry).await?;
+            self.unrecorded.remove(0);
+        }
+        Ok(())
+    }
+
+    /// Adds what the stats gained since `mark` to the metrics, and moves `mark` up.
+    fn record_metrics(&self, mark: &mut ProjectorStats) {
+        metrics::applied(self.stats.applied - mark.applied);
+        metrics::skipped(self.stats.skipped - mark.skipped);
+        *mark = self.stats;
     }
 
     fn log_progress(&mut self, entries: usize) {

@@ -2,6 +2,7 @@
 //! per event, filling gaps from the log, with optimistic updates.
 
 use roundtable_domain::{NegotiationId, Projection, RecordedEvent};
+use roundtable_metrics::projector::ParkReason;
 use roundtable_store::{Change, EventStore, StoreError};
 
 use crate::Projector;
@@ -52,7 +53,7 @@ impl Projector {
                     }),
                     Err(e) if is_transient(&e) => return Err(e),
                     Err(e) => {
-                        self.park_group(group, 0, &e);
+                        self.park_group(group, ParkReason::ViewStore, 0, &e);
                         return Ok(());
                     }
                 },
@@ -84,7 +85,7 @@ impl Projector {
                 Err(e) if is_transient(&e) => return Err(e),
                 Err(e) => {
                     self.stats.skipped += group.at_or_below(base);
-                    self.park_group(group, base, &e);
+                    self.park_group(group, ParkReason::Unapplicable, base, &e);
                     return Ok(());
                 }
             };
@@ -93,7 +94,7 @@ impl Projector {
             let Some(view) = projection.view.as_ref().filter(|_| reached > base) else {
                 let e = failure.unwrap_or_else(|| corrupt(id, base + 1, "nothing to apply"));
                 self.stats.skipped += group.at_or_below(base);
-                self.park_group(group, base, &e);
+                self.park_group(group, ParkReason::Unapplicable, base, &e);
                 return Ok(());
             };
             match self.views.put(view, revision).await {
@@ -101,7 +102,7 @@ impl Projector {
                     self.stats.applied += changes.len() as u64;
                     self.stats.skipped += group.at_or_below(base);
                     if let Some(e) = &failure {
-                        self.park_group(group, reached, e);
+                        self.park_group(group, ParkReason::Unapplicable, reached, e);
                     }
                     self.cache.put(
                         id.clone(),
@@ -130,7 +131,7 @@ impl Projector {
                 Err(e) if is_transient(&e) => return Err(e),
                 Err(e) => {
                     self.stats.skipped += group.at_or_below(base);
-                    self.park_group(group, base, &e);
+                    self.park_group(group, ParkReason::ViewStore, base, &e);
                     return Ok(());
                 }
             }
@@ -143,10 +144,16 @@ impl Projector {
     }
 
     /// Parks every event of `group` above version `above`.
-    fn park_group(&mut self, group: &Group, above: u64, reason: &StoreError) {
+    fn park_group(&mut self, group: &Group, kind: ParkReason, above: u64, reason: &StoreError) {
         let entries: Vec<(u64, u64)> = group.above(above).collect();
         for (position, version) in entries {
-            self.park(position, Some(&group.negotiation), Some(version), reason);
+            self.park(
+                position,
+                Some(&group.negotiation),
+                Some(version),
+                kind,
+                reason,
+            );
         }
     }
 }

@@ -21,6 +21,8 @@ both!(
     a_projector_killed_between_store_and_ack_applies_nothing_twice,
     two_projectors_at_once_give_correct_views,
     garbage_is_parked_and_later_events_still_project,
+    garbage_on_a_negotiations_subject_marks_its_view_stale,
+    golden_logs_import_and_project_to_their_frozen_views,
 );
 
 fn small_batches(batch_size: usize) -> ProjectorConfig {
@@ -298,7 +300,230 @@ async fn garbage_is_parked_and_later_events_still_project(env: Env) {
     );
     assert_eq!(assert_views_are_the_fold(&client).await, first + later);
     assert_one_change_per_event(&client, &recorder.changes(), true).await;
+    let parked = client.views.parked().await.expect("parked");
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].negotiation_id, Some(nid("x")));
+    assert!(
+        client
+            .views
+            .stale(&nid("x"))
+            .await
+            .expect("stale")
+            .is_some()
+    );
     // A rebuild parks it again and rebuilds the rest.
     let rebuilt = projector.rebuild().await.expect("rebuild");
     assert_eq!((rebuilt.applied, rebuilt.parked), (first + later, 1));
+    let again = client.views.parked().await.expect("parked");
+    assert_eq!(
+        again.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![parked[0].position]
+    );
+}
+
+/// Something other than Roundtable writes a message that is not an event onto the
+/// subject of a negotiation that has events: the projector parks it (once), keeps
+/// projecting the other negotiations, keeps the negotiation's last good view and marks
+/// it stale (not silently wrong), and the command side refuses to write after it.
+async fn garbage_on_a_negotiations_subject_marks_its_view_stale(env: Env) {
+    let client = env.client().await;
+    let harbourside = nid("harbourside-waste");
+    let lakeside = nid("lakeside-water");
+    let first = import(client.events.clone(), &example("harbourside-waste.jsonl")).await;
+    let recorder = Recorder::default();
+    let mut projector = client.projector(NAME, &recorder).await;
+    projector.catch_up().await.expect("catch up");
+    let good = snapshot(&client).await;
+    assert!(
+        client
+            .views
+            .stale(&harbourside)
+            .await
+            .expect("stale")
+            .is_none()
+    );
+
+    env.record_garbage_on(harbourside.as_str(), first + 1).await;
+    let later = import(client.events.clone(), &scenario("lakeside-water.jsonl")).await;
+    let stats = projector.catch_up().await.expect("catch up");
+    assert_eq!(
+        (stats.applied, stats.parked, stats.lag),
+        (later, 1, Some(0)),
+        "{}: the garbage parked, the other negotiation projected",
+        backend(&env)
+    );
+    // The other negotiation is the fold of its log.
+    let folded = roundtable_store::load(&*client.events, &lakeside)
+        .await
+        .expect("load")
+        .view
+        .expect("opened");
+    let stored = client
+        .views
+        .get(&lakeside)
+        .await
+        .expect("get")
+        .expect("a view");
+    assert_eq!(stored.view, folded);
+    assert!(
+        client
+            .views
+            .stale(&lakeside)
+            .await
+            .expect("stale")
+            .is_none()
+    );
+    // The negotiation keeps its last good view, marked stale with the parked entry.
+    let now = snapshot(&client).await;
+    let kept = now.iter().find(|(n, _)| *n == harbourside).expect("kept");
+    assert_eq!(Some(kept), good.iter().find(|(n, _)| *n == harbourside));
+    let stale = client
+        .views
+        .stale(&harbourside)
+        .await
+        .expect("stale")
+        .expect("the view is marked stale");
+    assert_eq!(stale.negotiation_id, Some(harbourside.clone()));
+    assert_eq!(stale.version, None, "it never decoded");
+    assert!(
+        stale.reason.contains("not JSON") || stale.reason.contains("JSON"),
+        "{stale:?}"
+    );
+    assert_eq!(
+        client.views.parked().await.expect("parked"),
+        vec![stale.clone()]
+    );
+    // Nothing is written after an entry that cannot be read.
+    let handler = roundtable_store::CommandHandler::new(client.events.clone());
+    let refused = handler.handle(&sign_again(&harbourside)).await;
+    assert!(
+        matches!(
+            &refused,
+            Err(roundtable_store::HandleError::Store(
+                StoreError::Corrupt { .. }
+            ))
+        ),
+        "{refused:?}"
+    );
+    // A projector started later (another process) parks nothing new: the entry was
+    // acknowledged with its batch.
+    let mut other = client.projector(NAME, &recorder).await;
+    let stats = other.catch_up().await.expect("catch up");
+    assert_eq!((stats.applied, stats.parked), (0, 0));
+    // A rebuild gives the same views and parks it again.
+    let rebuilt = projector.rebuild().await.expect("rebuild");
+    assert_eq!((rebuilt.applied, rebuilt.parked), (first + later, 1));
+    assert_eq!(snapshot(&client).await, now);
+    assert_eq!(
+        client
+            .views
+            .stale(&harbourside)
+            .await
+            .expect("stale")
+            .map(|e| e.position),
+        Some(stale.position)
+    );
+}
+
+fn nid(s: &str) -> roundtable_domain::NegotiationId {
+    roundtable_domain::NegotiationId::new(s).expect("valid id")
+}
+
+/// Any command on `negotiation`: a concluded negotiation rejects it, but only after
+/// its log has been read.
+fn sign_again(
+    negotiation: &roundtable_domain::NegotiationId,
+) -> roundtable_domain::CommandEnvelope {
+    use roundtable_domain::command::{Command, Sign};
+    roundtable_domain::CommandEnvelope {
+        command_id: roundtable_domain::CommandId::new("after-garbage").expect("id"),
+        negotiation_id: negotiation.clone(),
+        actor: roundtable_domain::Actor::Secretariat,
+        occurred_at: chrono::Utc::now(),
+        command: Command::Sign(Sign::default()),
+    }
+}
+
+/// Every golden log of the domain crate (`testdata/logs/<name>.v<n>.jsonl`, events
+/// at an older schema version once that version is no longer current) appended as
+/// it is to a store, as `import-export` does, reads back through the store, projects,
+/// and gives the view frozen beside it (`<name>.v<n>.view.json`: every frozen value
+/// the same; fields added to the view since are allowed).
+async fn golden_logs_import_and_project_to_their_frozen_views(env: Env) {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../roundtable-domain/testdata/logs");
+    let mut logs: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("the golden logs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    logs.sort();
+    assert!(!logs.is_empty(), "no golden log in {}", dir.display());
+    let client = env.client().await;
+    for log in &logs {
+        let text = std::fs::read(log).expect("read");
+        let events: Vec<roundtable_domain::RecordedEvent> = text
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| roundtable_domain::RecordedEvent::decode(line).expect("decodes"))
+            .collect();
+        for e in &events {
+            client.events.append(e).await.expect("append as it is");
+        }
+        let negotiation = &events[0].negotiation_id;
+        assert_eq!(
+            client
+                .events
+                .read(negotiation, 0, None)
+                .await
+                .expect("read back"),
+            events,
+            "{}",
+            log.display()
+        );
+        let recorder = Recorder::default();
+        let mut projector = client.projector(NAME, &recorder).await;
+        projector.catch_up().await.expect("catch up");
+        let stored = client
+            .views
+            .get(negotiation)
+            .await
+            .expect("get")
+            .expect("a view");
+        let folded = roundtable_store::load(&*client.events, negotiation)
+            .await
+            .expect("load");
+        assert_eq!(Some(&stored.view), folded.view.as_ref());
+        let frozen_path = log.with_extension("view.json");
+        let frozen: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&frozen_path).expect("the frozen view"))
+                .expect("JSON");
+        let actual = serde_json::to_value(&stored.view).expect("JSON");
+        if let Err(difference) = holds(&actual, &frozen, "view") {
+            panic!(
+                "{}: projected view differs from {}: {difference}",
+                log.display(),
+                frozen_path.display()
+            );
+        }
+    }
+}
+
+/// Whether `actual` holds every value of `frozen` (objects may have more keys).
+fn holds(actual: &serde_json::Value, frozen: &serde_json::Value, at: &str) -> Result<(), String> {
+    use serde_json::Value;
+    match (actual, frozen) {
+        (Value::Object(a), Value::Object(f)) => f.iter().try_for_each(|(k, fv)| {
+            a.get(k)
+                .ok_or_else(|| format!("{at}.{k} is missing"))
+                .and_then(|av| holds(av, fv, &format!("{at}.{k}")))
+        }),
+        (Value::Array(a), Value::Array(f)) if a.len() == f.len() => a
+            .iter()
+            .zip(f)
+            .enumerate()
+            .try_for_each(|(i, (av, fv))| holds(av, fv, &format!("{at}[{i}]"))),
+        (a, f) if a == f => Ok(()),
+        (a, f) => Err(format!("{at} is {a}, was {f}")),
+    }
 }

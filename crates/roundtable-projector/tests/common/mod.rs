@@ -124,14 +124,23 @@ impl Env {
     /// published by hand on `roundtable.events.x`, or a row written behind the
     /// store's back.
     pub(crate) async fn record_garbage(&self) {
+        self.record_garbage_on("x", 1).await;
+    }
+
+    /// Records an entry that is not an event on `negotiation`'s subject (NATS), or as
+    /// its row at `version` (embedded, where a row needs a version).
+    pub(crate) async fn record_garbage_on(&self, negotiation: &str, version: u64) {
         match self {
             Env::Nats { .. } => {
                 let js = async_nats::jetstream::new(self.raw_nats().await);
-                js.publish("roundtable.events.x", "this is not an event".into())
-                    .await
-                    .expect("publish")
-                    .await
-                    .expect("stored");
+                js.publish(
+                    format!("roundtable.events.{negotiation}"),
+                    "this is not an event".into(),
+                )
+                .await
+                .expect("publish")
+                .await
+                .expect("stored");
             }
             Env::Sqlite { dir } => {
                 let conn =
@@ -142,8 +151,8 @@ impl Env {
                 conn.execute(
                     "INSERT INTO events
                         (negotiation_id, version, command_id, event_id, event_type, recorded_at, body)
-                     VALUES ('x', 1, 'garbage', 'garbage', 'garbage', 'now', x'6e6f7420616e206576656e74')",
-                    [],
+                     VALUES (?1, ?2, 'garbage', 'garbage', 'garbage', 'now', x'6e6f7420616e206576656e74')",
+                    rusqlite::params![negotiation, i64::try_from(version).expect("small")],
                 )
                 .expect("insert");
             }
