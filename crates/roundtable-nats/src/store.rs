@@ -9,6 +9,7 @@ use async_nats::{Client, ConnectOptions, jetstream};
 use async_trait::async_trait;
 use futures::StreamExt;
 use roundtable_domain::{NegotiationId, RecordedEvent};
+use roundtable_metrics::nats::{self as metrics, ConnectionEvent};
 use roundtable_store::{EventStore, StoreError};
 
 use crate::config::NatsConfig;
@@ -85,12 +86,17 @@ impl NatsStore {
                 async move {
                     match event {
                         async_nats::Event::Disconnected => {
+                            metrics::connection(ConnectionEvent::Disconnected);
                             tracing::warn!(url = %redacted(&url), "NATS connection lost; reconnecting");
                         }
                         async_nats::Event::Connected => {
+                            metrics::connection(ConnectionEvent::Connected);
                             tracing::info!(url = %redacted(&url), "NATS connection established");
                         }
-                        other => tracing::debug!(url = %redacted(&url), event = %other, "NATS client event"),
+                        other => {
+                            metrics::connection(ConnectionEvent::Other);
+                            tracing::debug!(url = %redacted(&url), event = %other, "NATS client event");
+                        }
                     }
                 }
             })
