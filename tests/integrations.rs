@@ -6,11 +6,12 @@
 //!   negotiation concluded gets every change from the beginning, in order; stopped half
 //!   way and started again with the same durable name, it resumes with no gap and no
 //!   repeat;
-//! - `webhook_receiver.py`, a real HTTP server, gets the Lakeside changes from
-//!   Roundtable's own webhook deliverer (`roundtable_webhooks::Deliverer`, the signing
-//!   and posting code `serve` uses): its first answers are 500 and the deliveries are
-//!   tried again, a repeated delivery is applied once, and a delivery signed with
-//!   another secret is refused.
+//! - `webhook_receiver.py`, a real HTTP server, registered as a webhook with
+//!   `roundtable serve` (`POST /v1/webhooks`) before the Lakeside minutes are imported:
+//!   its first answers are 500 and the deliveries are tried again, and it ends with
+//!   every change applied once, in order; a receiver holding another secret refuses
+//!   every delivery. Fed by Roundtable's own deliverer directly, a repeated delivery is
+//!   applied once.
 //!
 //! Needs `python3 -m pip install nats-py==2.16.0` (.ci/run does it); without it the
 //! test fails, saying so.
@@ -153,9 +154,9 @@ fn lakeside_changes() -> Vec<Change> {
         .collect()
 }
 
-fn webhook(url: &str, secret: &str) -> Webhook {
+fn webhook(id: &str, url: &str, secret: &str) -> Webhook {
     Webhook {
-        id: WebhookId::new("wh-example").expect("an id"),
+        id: WebhookId::new(id).expect("an id"),
         url: url.to_owned(),
         negotiations: Selection::All,
         event_types: Selection::All,
@@ -165,107 +166,226 @@ fn webhook(url: &str, secret: &str) -> Webhook {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_webhook_receiver_verifies_signatures_and_applies_each_change_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let secret = "a-shared-secret-of-the-example-receiver";
-    let secret_file = dir.path().join("webhook.secret");
-    std::fs::write(&secret_file, secret).expect("write the secret");
-    let script = workspace_root().join("docs/examples/webhook_receiver.py");
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .args(["--port", "0", "--fail-first", "3", "--secret-file"])
-        .arg(&secret_file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+/// `webhook_receiver.py` running with `secret`; its stdout lines arrive on the channel.
+struct Receiver {
+    _child: Killed,
+    lines: mpsc::Receiver<String>,
+    url: String,
+    seen: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    fn start(secret: &str, fail_first: u32) -> Receiver {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secret_file = dir.path().join("webhook.secret");
+        std::fs::write(&secret_file, secret).expect("write the secret");
+        let script = workspace_root().join("docs/examples/webhook_receiver.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(["--port", "0", "--fail-first", &fail_first.to_string()])
+            .arg("--secret-file")
+            .arg(&secret_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let child = Killed(child);
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the receiver starts");
+        let url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        Receiver {
+            _child: child,
+            lines,
+            url,
+            seen: Vec::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Collects lines until `done` holds for them, or `within` passes.
+    fn wait_for(&mut self, within: Duration, done: impl Fn(&[String]) -> bool) -> &[String] {
+        let deadline = Instant::now() + within;
+        while !done(&self.seen) && Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                self.seen.push(line);
+            }
+        }
+        &self.seen
+    }
+}
+
+/// The versions of `negotiation` accepted, in the order the receiver printed them.
+fn accepted(lines: &[String], webhook: &str) -> Vec<u64> {
+    let prefix = format!("accepted {webhook}:lakeside-water:");
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(prefix.as_str()))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// `roundtable serve` on a free loopback port, in development mode, delivering webhooks
+/// to 127.0.0.1; returns the process and its base URL once it is ready.
+async fn serve_with_webhooks(store: &Store) -> (Killed, String) {
+    let mut child = store
+        .command(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-dev-mode",
+            "--allow-webhook-host",
+            "127.0.0.1",
+            "--webhook-max-backoff-secs",
+            "1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 runs");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let receiver = Killed(child);
+        .expect("roundtable serve starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let child = Killed(child);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
+        for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
+            if let Some(rest) = line.split("HTTP API on ").nth(1) {
+                let _ = tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
             }
         }
     });
-    let first = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the receiver starts");
-    let base = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_owned();
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("roundtable serve prints its address");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "roundtable serve not ready in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, base)
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_receiver_gets_every_change_from_serve_once_and_refuses_another_secret() {
+    let secret = "a-shared-secret-of-the-example-receiver";
+    // Its first three answers are 500: the deliveries are tried again.
+    let mut receiver = Receiver::start(secret, 3);
+    // A receiver holding another secret than the webhook's: every delivery is refused.
+    let mut impostor = Receiver::start("not-the-webhook-secret-at-all", 0);
+
+    let store = Store::nats().await;
+    let (_serve, base) = serve_with_webhooks(&store).await;
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for url in [&receiver.url, &impostor.url] {
+        let r = client
+            .post(format!("{base}/v1/webhooks"))
+            .json(&serde_json::json!({"url": url, "negotiations": [LAKESIDE], "secret": secret}))
+            .send()
+            .await
+            .expect("POST /v1/webhooks");
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.expect("a JSON answer");
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().expect("a webhook id").to_owned());
+    }
+    let run = store.import(&shared_scenario("lakeside-water.jsonl"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let hook = ids[0].clone();
+    let lines = receiver.wait_for(Duration::from_secs(120), |lines| {
+        accepted(lines, &hook).len() as u64 >= LAKESIDE_EVENTS
+    });
+    // Every change once, in order, after de-duplication.
+    assert_eq!(
+        accepted(lines, &hook),
+        (1..=LAKESIDE_EVENTS).collect::<Vec<_>>(),
+        "{lines:#?}"
+    );
+    let failed = lines
+        .iter()
+        .filter(|l| l.starts_with("failed on purpose"))
+        .count();
+    assert_eq!(failed, 3, "{lines:#?}");
+    let other = ids[1].clone();
+    let refused = impostor.wait_for(Duration::from_secs(30), |lines| !lines.is_empty());
+    assert!(
+        refused.iter().all(|l| l.starts_with(&format!(
+            "rejected {other}:lakeside-water:1: signature does not match"
+        ))),
+        "{refused:#?}"
+    );
+    assert!(!refused.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_receiver_applies_a_repeated_delivery_once() {
+    let secret = "a-shared-secret-of-the-example-receiver";
+    let mut receiver = Receiver::start(secret, 0);
     let changes = lakeside_changes();
-    assert_eq!(changes.len() as u64, LAKESIDE_EVENTS);
-    // Loopback is refused by default (server-side request forgery); a test allows it.
+    // Roundtable's own deliverer (what serve's worker posts with); loopback allowed.
     let deliverer = Deliverer::new(
         &WebhookConfig::default(),
         UrlPolicy::allowing(["127.0.0.1"]),
     )
     .expect("an HTTP client");
-    let hook = webhook(&base, secret);
-    let mut failures = 0;
-    for change in &changes {
-        // As the worker does: the same delivery again until it is acknowledged.
-        let mut attempts = 0;
-        while let Err(e) = deliverer.attempt(&hook, change).await {
-            assert!(e.contains("500"), "{e}");
-            failures += 1;
-            attempts += 1;
-            assert!(attempts < 5, "change {} never accepted", change.version);
-        }
+    let hook = webhook("wh-example", &receiver.url, secret);
+    for change in &changes[..30] {
+        deliverer.attempt(&hook, change).await.expect("delivered");
     }
-    assert_eq!(failures, 3, "the receiver fails its first three answers");
-    // At least once: a delivery made again is acknowledged and not applied twice.
+    // At least once: the same delivery again is acknowledged, and not applied twice.
     deliverer
         .attempt(&hook, &changes[22])
         .await
         .expect("a repeated delivery is acknowledged");
-    // Signed with another secret: refused.
-    let forged = webhook(&base, "not-the-shared-secret");
+    // A stale or forged signature is refused.
+    let forged = webhook("wh-example", &receiver.url, "not-the-shared-secret");
     let refused = deliverer
-        .attempt(&forged, &changes[0])
+        .attempt(&forged, &changes[30])
         .await
         .expect_err("a wrong signature is refused");
     assert!(refused.contains("401"), "{refused}");
-
-    // Collect what the receiver printed.
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while lines.len() < 84 + 3 + 1 + 1 && Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            lines.push(line);
-        }
-    }
-    drop(receiver);
-    let accepted: Vec<u64> = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("accepted wh-example:lakeside-water:"))
-        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
-        .collect();
+    let lines = receiver.wait_for(Duration::from_secs(10), |lines| lines.len() >= 32);
     assert_eq!(
-        accepted,
-        (1..=LAKESIDE_EVENTS).collect::<Vec<_>>(),
-        "{lines:#?}"
-    );
-    let count = |prefix: &str| lines.iter().filter(|l| l.starts_with(prefix)).count();
-    assert_eq!(
-        count("failed on purpose wh-example:lakeside-water:1"),
-        3,
+        accepted(lines, "wh-example"),
+        (1..=30).collect::<Vec<_>>(),
         "{lines:#?}"
     );
     assert_eq!(
-        count("duplicate wh-example:lakeside-water:23"),
-        1,
+        lines[30], "duplicate wh-example:lakeside-water:23",
         "{lines:#?}"
     );
     assert_eq!(
-        count("rejected wh-example:lakeside-water:1: signature does not match"),
-        1,
+        lines[31], "rejected wh-example:lakeside-water:31: signature does not match",
         "{lines:#?}"
     );
 }
