@@ -19,7 +19,9 @@
 //! | `GET /v1/negotiations/{id}/changes` | the changes as Server-Sent Events, resuming after `Last-Event-ID` |
 //! | `POST /v1/webhooks`, `GET /v1/webhooks`, `DELETE /v1/webhooks/{id}` | webhooks, by the secretariat |
 //! | `GET /v1/webhooks/{id}/dead-letters`, `POST .../dead-letters/replay` | deliveries given up, and delivering them again |
+//! | `GET /v1/parked` | the feed entries the projector parked (their views are stale) |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
+//! | `GET /metrics` | the process's metrics, Prometheus text format |
 //! | `GET /openapi.json` | the OpenAPI document |
 
 #![warn(missing_docs)]
@@ -31,6 +33,7 @@ pub mod commands;
 pub mod error;
 pub mod health;
 pub mod openapi;
+pub mod operations;
 pub mod reads;
 pub mod webhooks;
 
@@ -134,6 +137,11 @@ impl ApiState {
 /// oversized body, panic), a request id (`x-request-id`, set when absent and echoed)
 /// and a tracing span per request carrying the negotiation id.
 pub fn router(state: ApiState) -> Router {
+    // Record from now on, not from the first scrape.
+    let metrics = roundtable_metrics::Exporter::global();
+    if !metrics.is_installed() {
+        tracing::warn!("another metrics recorder is installed: /metrics serves nothing");
+    }
     let document: Arc<str> = match serde_json::to_string(&openapi::document()) {
         Ok(json) => json.into(),
         Err(e) => {
@@ -179,6 +187,8 @@ pub fn router(state: ApiState) -> Router {
             "/v1/webhooks/{webhook_id}/dead-letters/replay",
             post(webhooks::replay),
         )
+        .route("/v1/parked", get(operations::parked))
+        .route("/metrics", get(operations::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(

@@ -53,12 +53,16 @@ pub fn document() -> Document {
         crate::webhooks::remove,
         crate::webhooks::dead_letters,
         crate::webhooks::replay,
+        crate::operations::parked,
         crate::health::healthz,
         crate::health::readyz,
+        crate::operations::metrics,
         openapi_json,
     ),
     components(schemas(
         roundtable_store::Change,
+        roundtable_store::ParkedEntry,
+        crate::operations::ParkedList,
         crate::webhooks::RegisterWebhook,
         crate::webhooks::WebhookView,
         crate::webhooks::WebhookList,
@@ -83,7 +87,8 @@ pub fn document() -> Document {
         (name = "webhooks", description = "webhooks and their dead letters, by the secretariat"),
         (name = "audit", description = "folded from the event log: what changed, the export, \
             verification, the audit report (docs/AUDIT.md); time travel is on the view"),
-        (name = "health", description = "liveness and readiness"),
+        (name = "operations", description = "for operators: what the projector could not project"),
+        (name = "health", description = "liveness, readiness and metrics"),
     )
 )]
 struct ApiDoc;
@@ -325,3 +330,4 @@ impl ToSchema for EventEnvelope {
         schemas.push((CommandId::name().into_owned(), CommandId::schema()));
     }
 }
+

@@ -39,6 +39,10 @@ pub const VIEW_VERSION: &str = "roundtable-view-version";
 /// The response header set when the view served has not reached `min_version`.
 pub const VIEW_BEHIND: &str = "roundtable-view-behind";
 
+/// The response header set when the view served is stale: the projector parked an
+/// entry of this negotiation (`GET /v1/parked`), so the view may lack events.
+pub const VIEW_STALE: &str = "roundtable-view-stale";
+
 /// One line of the list of negotiations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NegotiationSummary {
@@ -54,6 +58,9 @@ pub struct NegotiationSummary {
     pub version: u64,
     /// The agreement version.
     pub agreement_version: u64,
+    /// `true` when the projector parked an entry of this negotiation: its view stops
+    /// before that entry and may lack events (`GET /v1/parked` says which).
+    pub stale: bool,
 }
 
 /// A page of negotiations, sorted by id.
@@ -112,6 +119,14 @@ pub(crate) async fn list(
         .list()
         .await
         .map_err(|e| ApiError::from_store(e, "the view store"))?;
+    let stale: std::collections::HashSet<NegotiationId> = state
+        .views
+        .parked()
+        .await
+        .map_err(|e| ApiError::from_store(e, "the view store"))?
+        .into_iter()
+        .filter_map(|e| e.negotiation_id)
+        .collect();
     let mut negotiations = Vec::new();
     let mut next = None;
     for id in ids
@@ -132,6 +147,7 @@ pub(crate) async fn list(
             .map_err(|e| ApiError::from_store(e, "the view store"))?;
         if let Some(StoredView { view, .. }) = stored {
             negotiations.push(NegotiationSummary {
+                stale: stale.contains(&view.negotiation_id),
                 negotiation_id: view.negotiation_id,
                 title: view.title,
                 service: view.service,
@@ -196,6 +212,7 @@ pub(crate) struct ViewQuery {
                 ("ETag" = String, description = "the view's version, quoted: use it in If-Match"),
                 ("Roundtable-View-Version" = String, description = "the view's version"),
                 ("Roundtable-View-Behind" = String, description = "`true` when the view has not reached `min_version`"),
+                ("Roundtable-View-Stale" = String, description = "`true` when the projector parked an entry of this negotiation (see `GET /v1/parked`): the view stops before it and may lack events"),
                 ("Roundtable-As-Of" = String, description = "time travel only: the point the view shows, `version=27`, or for `as_of` `version=27; at=2027-02-01T18:00:00Z; time=occurred`"),
                 ("Roundtable-Late-Entries" = String, description = "`as_of` only, when there are any: the versions (the first 100, comma-separated) after the view whose time is nevertheless at or before `as_of`"),
             )),
@@ -274,6 +291,11 @@ pub(crate) async fn view(
             format!("negotiation {negotiation} has no agreement view"),
         ));
     };
+    let stale = state
+        .views
+        .stale(&negotiation)
+        .await
+        .map_err(|e| ApiError::from_store(e, "the view store"))?;
     let version = view.version;
     let mut response = Json(view).into_response();
     let headers = response.headers_mut();
@@ -281,6 +303,9 @@ pub(crate) async fn view(
     headers.insert(VIEW_VERSION, HeaderValue::from(version));
     if version < min_version {
         headers.insert(VIEW_BEHIND, HeaderValue::from_static("true"));
+    }
+    if stale.is_some() {
+        headers.insert(VIEW_STALE, HeaderValue::from_static("true"));
     }
     Ok(response)
 }

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use roundtable_api::{ApiState, AuthConfig, Claims, TokenRole, router};
 use roundtable_domain::{AgreementView, NegotiationId, PartnerId, RecordedEvent};
 use roundtable_sqlite::SqliteStore;
-use roundtable_store::{EventStore, StoreError, StoredView, ViewStore, load};
+use roundtable_store::{EventStore, ParkedEntry, StoreError, StoredView, ViewStore, load};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -24,12 +24,19 @@ pub(crate) const SECRET: &[u8] = b"roundtable-api-tests-secret-0123456789";
 #[derive(Default)]
 pub(crate) struct MemoryViews {
     views: Mutex<BTreeMap<NegotiationId, StoredView>>,
+    parked: Mutex<BTreeMap<u64, ParkedEntry>>,
 }
 
 impl MemoryViews {
     /// The ids stored now.
     pub(crate) fn list_now(&self) -> Vec<NegotiationId> {
         self.lock().keys().cloned().collect()
+    }
+
+    fn parked_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, ParkedEntry>> {
+        self.parked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<NegotiationId, StoredView>> {
@@ -72,7 +79,27 @@ impl ViewStore for MemoryViews {
 
     async fn clear(&self) -> Result<(), StoreError> {
         self.lock().clear();
+        self.parked_lock().clear();
         Ok(())
+    }
+
+    async fn park(&self, entry: &ParkedEntry) -> Result<(), StoreError> {
+        self.parked_lock()
+            .entry(entry.position)
+            .or_insert_with(|| entry.clone());
+        Ok(())
+    }
+
+    async fn parked(&self) -> Result<Vec<ParkedEntry>, StoreError> {
+        Ok(self.parked_lock().values().cloned().collect())
+    }
+
+    async fn stale(&self, negotiation: &NegotiationId) -> Result<Option<ParkedEntry>, StoreError> {
+        Ok(self
+            .parked_lock()
+            .values()
+            .find(|e| e.negotiation_id.as_ref() == Some(negotiation))
+            .cloned())
     }
 }
 

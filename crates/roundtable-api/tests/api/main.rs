@@ -10,6 +10,7 @@ mod inputs;
 mod lakeside;
 mod nats;
 mod openapi;
+mod operations;
 mod reads;
 mod socket;
 mod webhooks;

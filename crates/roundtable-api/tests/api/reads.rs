@@ -29,7 +29,7 @@ async fn the_list_shows_what_the_principal_may_read_in_pages() {
     assert_eq!(r.body["next"], serde_json::Value::Null);
     assert_eq!(
         r.body["negotiations"][0],
-        json!({"negotiation_id": "alpha", "title": "Water", "service": "water_sanitation", "status": "open", "version": 5, "agreement_version": 0})
+        json!({"negotiation_id": "alpha", "title": "Water", "service": "water_sanitation", "status": "open", "version": 5, "agreement_version": 0, "stale": false})
     );
 
     let r = h.get(&s, "/v1/negotiations?limit=2").await;
