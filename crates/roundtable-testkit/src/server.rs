@@ -142,6 +142,29 @@ impl NatsServer {
         }
     }
 
+    /// Pauses the server with SIGSTOP: it keeps its sockets but answers nothing, as a
+    /// server that hangs (swapping, a stalled disk) would; clients' requests time out.
+    ///
+    /// # Errors
+    /// [`TestkitError::Io`] when it does not run or the signal cannot be sent.
+    pub fn pause(&mut self) -> Result<(), TestkitError> {
+        match self.process.as_ref() {
+            Some(process) => process.signal("STOP"),
+            None => Err(TestkitError::Io(format!("{} is not running", self.url()))),
+        }
+    }
+
+    /// Resumes the server with SIGCONT after [`NatsServer::pause`].
+    ///
+    /// # Errors
+    /// [`TestkitError::Io`] when it does not run or the signal cannot be sent.
+    pub fn resume(&mut self) -> Result<(), TestkitError> {
+        match self.process.as_ref() {
+            Some(process) => process.signal("CONT"),
+            None => Err(TestkitError::Io(format!("{} is not running", self.url()))),
+        }
+    }
+
     /// Starts the server again on the same port and store directory, killing it first
     /// (SIGKILL) if it is still running, and waits until it takes clients again. JetStream
     /// recovers its streams before the server takes clients.

@@ -186,3 +186,22 @@ async fn a_wrapper_that_does_not_exec_the_server_is_refused_and_cleaned_up() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_paused_server_answers_nothing_until_resumed() {
+    let mut server = NatsServer::start().await.expect("start");
+    let client = client(&server).await;
+    let ask = || client.request("$JS.API.INFO", "".into());
+    ask().await.expect("JetStream answers");
+    server.pause().expect("pause");
+    assert!(server.is_running(), "a paused server still runs");
+    let answer = tokio::time::timeout(Duration::from_millis(500), ask()).await;
+    assert!(answer.is_err(), "no answer while paused: {answer:?}");
+    server.resume().expect("resume");
+    tokio::time::timeout(Duration::from_secs(10), ask())
+        .await
+        .expect("an answer once resumed")
+        .expect("JetStream answers");
+    server.kill();
+    assert!(server.pause().is_err(), "nothing to pause");
+}
