@@ -7,6 +7,7 @@
 //! `roundtable.changes.<id>` (and every few seconds besides); on the embedded store it
 //! polls the log every [`POLL`]. Each read takes at most [`PAGE`] events.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,7 +21,9 @@ use axum::response::{IntoResponse, Response};
 use roundtable_store::{Change, ChangeReader, EventStore};
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
-use utoipa::IntoParams;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -61,7 +64,7 @@ pub(crate) struct ChangesQuery {
         ChangesQuery,
     ),
     responses(
-        (status = 200, description = "an endless text/event-stream; each event's data is a Change", content_type = "text/event-stream", body = Change),
+        (status = 200, description = "an endless text/event-stream; each event's data is a Change", content_type = "text/event-stream", body = ChangeEvent),
         (status = 400, description = "bad id, query or Last-Event-ID", body = ErrorBody),
         (status = 401, description = "no valid bearer token", body = ErrorBody),
         (status = 403, description = "outside the principal's negotiation", body = ErrorBody),
@@ -214,5 +217,47 @@ impl Follow {
                 () = shutdown => return None,
             }
         }
+    }
+}
+
+/// One Server-Sent Event of `GET /v1/negotiations/{negotiation_id}/changes`, as an SSE
+/// parser reads it off the stream: the response is `text/event-stream`, not one JSON
+/// object, so the document describes its events. (Documentation type: [`changes`] writes
+/// the events.)
+pub struct ChangeEvent;
+
+impl PartialSchema for ChangeEvent {
+    fn schema() -> RefOr<Schema> {
+        let string = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "one event of the stream; `heartbeat` comments come between events",
+            ))
+            .property(
+                "id",
+                string("the negotiation's version after the change; send it back as Last-Event-ID to resume")
+                    .pattern(Some("^[0-9]+$")),
+            )
+            .property("event", string("the event type, as the change's event_type"))
+            .property(
+                "data",
+                string("the change as JSON: a `Change` (#/components/schemas/Change)")
+                    .content_media_type("application/json"),
+            )
+            .required("id")
+            .required("event")
+            .required("data")
+            .into()
+    }
+}
+
+impl ToSchema for ChangeEvent {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ChangeEvent")
     }
 }

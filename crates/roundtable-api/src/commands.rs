@@ -50,9 +50,9 @@ pub struct CommandResponse {
     tag = "commands",
     params(
         ("negotiation_id" = NegotiationId, Path, description = "the negotiation"),
-        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$",
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,200}$",
             description = "1 to 200 visible ASCII characters; a retry with the same key by the same principal returns the event recorded the first time and records nothing"),
-        ("If-Match" = Option<String>, Header, pattern = "^(\"[0-9]{1,18}\"|[0-9]{1,18})$",
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = "^(\"[0-9]{1,18}\"|[0-9]{1,18})$",
             description = "the negotiation's version as an ETag (\"12\") or a bare number: the command is recorded only if the negotiation is still at that version"),
     ),
     request_body(content = CommandRequest, content_type = "application/json"),

@@ -259,6 +259,7 @@ pub(crate) async fn register(
 #[utoipa::path(
     get,
     path = "/v1/webhooks",
+    operation_id = "list_webhooks",
     tag = "webhooks",
     responses(
         (status = 200, description = "the webhooks", body = WebhookList),
@@ -294,9 +295,11 @@ pub(crate) async fn list(
     params(("webhook_id" = String, Path, description = "the webhook")),
     responses(
         (status = 204, description = "removed"),
+        (status = 400, description = "a malformed webhook id (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "no valid bearer token", body = ErrorBody),
         (status = 403, description = "not the secretariat", body = ErrorBody),
         (status = 404, description = "no such webhook", body = ErrorBody),
+        (status = 503, description = "the webhook store is unreachable", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -324,9 +327,11 @@ pub(crate) async fn remove(
     params(("webhook_id" = String, Path, description = "the webhook")),
     responses(
         (status = 200, description = "the dead letters", body = DeadLetterList),
+        (status = 400, description = "a malformed webhook id (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "no valid bearer token", body = ErrorBody),
         (status = 403, description = "not the secretariat", body = ErrorBody),
         (status = 404, description = "no such webhook", body = ErrorBody),
+        (status = 503, description = "the webhook store is unreachable", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -356,9 +361,11 @@ pub(crate) async fn dead_letters(
     params(("webhook_id" = String, Path, description = "the webhook")),
     responses(
         (status = 202, description = "the replay is under way", body = Replaying),
+        (status = 400, description = "a malformed webhook id (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "no valid bearer token", body = ErrorBody),
         (status = 403, description = "not the secretariat", body = ErrorBody),
         (status = 404, description = "no such webhook", body = ErrorBody),
+        (status = 503, description = "the webhook store is unreachable", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
