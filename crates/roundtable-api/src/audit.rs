@@ -348,6 +348,67 @@ pub(crate) async fn export(
     ))
 }
 
+/// The query of the OCDS route.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OcdsQuery {
+    /// `true`: a record package holding the releases and their compiled release (the
+    /// OCDS merge of the releases); default: the release package.
+    compiled: Option<bool>,
+    /// The ocid prefix (the ocid is `<prefix>-<negotiation_id>`); default
+    /// `ocds-xxxxxx-roundtable`: use the prefix your organisation registered.
+    ocid_prefix: Option<String>,
+}
+
+/// The negotiation as an OCDS release package with the public-private partnerships
+/// profile, or (`compiled=true`) a record package with its compiled release, as
+/// `roundtable export-ocds` writes it (docs/OCDS.md).
+#[utoipa::path(
+    get,
+    path = "/v1/negotiations/{negotiation_id}/ocds",
+    tag = "audit",
+    params(("negotiation_id" = String, Path, description = "the negotiation"), OcdsQuery),
+    responses(
+        (status = 200, description = "an OCDS release package (or record package)", content_type = "application/json", body = Object),
+        (status = 400, description = "a malformed query or ocid prefix", body = ErrorBody),
+        (status = 401, description = "no valid token", body = ErrorBody),
+        (status = 403, description = "the token may not read this negotiation", body = ErrorBody),
+        (status = 404, description = "no events recorded for it", body = ErrorBody),
+        (status = 503, description = "a store is unreachable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn ocds(
+    State(state): State<ApiState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<OcdsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let negotiation = negotiation_id(path)?;
+    let Query(query) = query.map_err(query_rejection)?;
+    authorize(&caller, &negotiation)?;
+    let events = read_events(&state, &negotiation, None).await?;
+    let mut options = roundtable_ocds::Options::new(Utc::now());
+    if let Some(prefix) = query.ocid_prefix {
+        options.ocid_prefix = prefix;
+    }
+    let package = if query.compiled.unwrap_or(false) {
+        roundtable_ocds::record_package(&events, &options)
+    } else {
+        roundtable_ocds::release_package(&events, &options)
+    };
+    let package = package.map_err(|e| match e {
+        roundtable_ocds::OcdsError::NoEvents => not_recorded(&negotiation),
+        roundtable_ocds::OcdsError::BadPrefix(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.to_string())
+        }
+        roundtable_ocds::OcdsError::Chain(c) => {
+            ApiError::internal(format!("the events of {negotiation} do not chain: {c}"))
+        }
+    })?;
+    Ok(Json(package).into_response())
+}
+
 /// Verifies the live record of one negotiation (`roundtable verify --negotiation`):
 /// hashes, chain, rules and signatures of the stored events, then the view the
 /// projection stores against a fresh fold (docs/AUDIT.md, "Verify").

@@ -14,6 +14,7 @@
 //! | `GET /v1/negotiations/{id}/events` | the events, paged |
 //! | `GET /v1/negotiations/{id}/diff` | what changed between two versions ([`roundtable_audit::AgreementDiff`]) |
 //! | `GET /v1/negotiations/{id}/export` | the export file, for offline verification |
+//! | `GET /v1/negotiations/{id}/ocds` | the OCDS release package (PPP profile), or `?compiled=true` the record |
 //! | `GET /v1/negotiations/{id}/verify` | the live verification report ([`roundtable_audit::VerifyReport`]) |
 //! | `GET /v1/negotiations/{id}/report` | the HTML audit report |
 //! | `GET /v1/negotiations/{id}/changes` | the changes as Server-Sent Events, resuming after `Last-Event-ID` |
@@ -165,6 +166,7 @@ pub fn router(state: ApiState) -> Router {
             "/v1/negotiations/{negotiation_id}/export",
             get(audit::export),
         )
+        .route("/v1/negotiations/{negotiation_id}/ocds", get(audit::ocds))
         .route(
             "/v1/negotiations/{negotiation_id}/verify",
             get(audit::verify),

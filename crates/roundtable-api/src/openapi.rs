@@ -45,6 +45,7 @@ pub fn document() -> Document {
         crate::reads::events,
         crate::audit::diff,
         crate::audit::export,
+        crate::audit::ocds,
         crate::audit::verify,
         crate::audit::report,
         crate::changes::changes,
@@ -330,4 +331,3 @@ impl ToSchema for EventEnvelope {
         schemas.push((CommandId::name().into_owned(), CommandId::schema()));
     }
 }
-

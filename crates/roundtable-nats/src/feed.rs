@@ -103,6 +103,8 @@ pub struct NatsEventFeed {
     recreate: bool,
     /// Returned and not yet acknowledged, by stream sequence.
     pending: BTreeMap<u64, Acker>,
+    /// How long the server may take to answer a pull, on top of its own wait.
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for NatsEventFeed {
@@ -138,6 +140,7 @@ impl NatsEventFeed {
             consumer,
             recreate: false,
             pending: BTreeMap::new(),
+            request_timeout: store.config.request_timeout,
         })
     }
 
@@ -156,6 +159,22 @@ impl NatsEventFeed {
     /// Up to `max` messages: what is there now, or (when `wait` is not zero) the
     /// first message to come within `wait`.
     async fn pull(&self, max: usize, wait: Option<Duration>) -> Result<Vec<Message>, StoreError> {
+        // A pull the server never answers (it died between request and reply) would
+        // otherwise wait forever: async-nats arms no timer for a fetch without expiry.
+        // Bounding it turns a dead server into Unavailable, and the consumer is then
+        // created again on the next pull.
+        let bound = self.request_timeout + wait.unwrap_or_default();
+        match tokio::time::timeout(bound, self.pull_unbounded(max, wait)).await {
+            Ok(result) => result,
+            Err(_) => Err(self.unavailable("cannot pull", format!("no answer within {bound:?}"))),
+        }
+    }
+
+    async fn pull_unbounded(
+        &self,
+        max: usize,
+        wait: Option<Duration>,
+    ) -> Result<Vec<Message>, StoreError> {
         let batch = match wait {
             None => self.consumer.fetch().max_messages(max).messages().await,
             Some(wait) => {

@@ -499,3 +499,42 @@ async fn verify_waits_for_a_projection_a_moment_behind_and_reports_one_left_behi
         (StatusCode::CONFLICT, "view_mismatch")
     );
 }
+
+#[tokio::test]
+async fn the_ocds_package_and_its_compiled_record_are_served() {
+    let h = lakeside().await;
+    let auditor = h.token(TokenRole::Auditor, None, None);
+    let r = get_raw(
+        &h,
+        &auditor,
+        &format!("{LAKESIDE}/ocds?ocid_prefix=ocds-a1b2c3"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let package: Value = serde_json::from_slice(&r.body).expect("JSON");
+    let releases = package["releases"].as_array().expect("a release package");
+    assert!(releases.len() > 1, "{}", releases.len());
+    assert!(
+        releases
+            .iter()
+            .all(|r| r["ocid"] == "ocds-a1b2c3-lakeside-water")
+    );
+    let r = get_raw(&h, &auditor, &format!("{LAKESIDE}/ocds?compiled=true")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let record: Value = serde_json::from_slice(&r.body).expect("JSON");
+    assert!(
+        record["records"][0]["compiledRelease"].is_object(),
+        "{record}"
+    );
+    // A bad prefix is the caller's mistake; another negotiation's partner may not read.
+    let r = get_raw(
+        &h,
+        &auditor,
+        &format!("{LAKESIDE}/ocds?ocid_prefix=bad%20prefix"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let outsider = h.partner("another-one", "lcc");
+    let r = get_raw(&h, &outsider, &format!("{LAKESIDE}/ocds")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
