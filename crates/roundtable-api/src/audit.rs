@@ -351,6 +351,7 @@ pub(crate) async fn export(
 /// The query of the OCDS route.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct OcdsQuery {
     /// `true`: a record package holding the releases and their compiled release (the
     /// OCDS merge of the releases); default: the release package.

@@ -194,6 +194,24 @@ impl NatsEventFeed {
         Ok(messages)
     }
 
+    /// One attempt: (re)creates the consumer when needed, then takes what is there now
+    /// or, when nothing is, the first message to come within `wait` and what else is
+    /// there by then.
+    async fn pull_once(&mut self, max: usize, wait: Duration) -> Result<Vec<Message>, StoreError> {
+        if self.recreate {
+            self.consumer = create(&self.stream, &self.config, &self.subjects, &self.url).await?;
+            self.recreate = false;
+        }
+        let mut messages = self.pull(max, None).await?;
+        if messages.is_empty() && !wait.is_zero() {
+            messages = self.pull(1, Some(wait)).await?;
+            if !messages.is_empty() && max > 1 {
+                messages.extend(self.pull(max - 1, None).await?);
+            }
+        }
+        Ok(messages)
+    }
+
     /// The feed entry of a message; keeps its acker until it is acknowledged.
     fn item(&mut self, message: Message) -> Result<FeedItem, StoreError> {
         let position = message
@@ -275,26 +293,21 @@ impl EventFeed for NatsEventFeed {
         if max == 0 {
             return Ok(Vec::new());
         }
-        if self.recreate {
-            self.consumer = create(&self.stream, &self.config, &self.subjects, &self.url).await?;
-            self.recreate = false;
-        }
-        let pulled = async {
-            let mut messages = self.pull(max, None).await?;
-            if messages.is_empty() && !wait.is_zero() {
-                messages = self.pull(1, Some(wait)).await?;
-                if !messages.is_empty() && max > 1 {
-                    messages.extend(self.pull(max - 1, None).await?);
+        // A consumer without a leader yet (a cluster just started, or electing one)
+        // answers "no responders"; within the caller's wait that is retried, as the
+        // feed's contract is to wait up to `wait` for entries.
+        let deadline = tokio::time::Instant::now() + wait;
+        let messages = loop {
+            match self.pull_once(max, wait).await {
+                Ok(messages) => break messages,
+                Err(e) => {
+                    self.recreate = true;
+                    let pause = Duration::from_millis(100);
+                    if tokio::time::Instant::now() + pause >= deadline {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(pause).await;
                 }
-            }
-            Ok::<_, StoreError>(messages)
-        }
-        .await;
-        let messages = match pulled {
-            Ok(messages) => messages,
-            Err(e) => {
-                self.recreate = true;
-                return Err(e);
             }
         };
         let mut items = Vec::with_capacity(messages.len());
