@@ -294,3 +294,22 @@ async fn an_import_rides_out_a_short_nats_outage() {
     let ids: std::collections::BTreeSet<_> = events.iter().map(|e| e.command_id.clone()).collect();
     assert_eq!(ids.len(), 3748, "a line recorded twice");
 }
+
+/// The changes stream exists as soon as a projector starts, so an integration can
+/// create its durable consumer before the first change is projected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_changes_stream_exists_before_the_first_change() {
+    let store = Store::nats().await;
+    let Store::Nats(server) = &store else {
+        unreachable!("nats")
+    };
+    let status = store.run(&["project", "--status"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js
+        .get_stream("ROUNDTABLE_CHANGES")
+        .await
+        .expect("the changes stream was created");
+    assert_eq!(stream.info().await.expect("info").state.messages, 0);
+}

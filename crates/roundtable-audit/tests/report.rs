@@ -250,3 +250,22 @@ fn a_failed_verification_is_shown_and_user_strings_are_escaped() {
         "absent sectors are shown"
     );
 }
+
+#[test]
+fn a_check_that_did_not_run_is_not_claimed_as_passed() {
+    let (events, view, _) = lakeside_report();
+    // No projected view to compare: verify skips that check, and the report says so.
+    let skipped = verify_live(&events, None);
+    assert!(skipped.ok);
+    let html = report_html(&events, &view, &skipped);
+    assert!(
+        html.contains("Not checked: view"),
+        "the skipped check is named"
+    );
+    assert!(!html.contains("The view was reproduced by folding the log."));
+    // With the projected view, the claim is made.
+    let compared = verify_live(&events, Some(&view));
+    let html = report_html(&events, &view, &compared);
+    assert!(html.contains("The view was reproduced by folding the log."));
+    assert!(!html.contains("Not checked"));
+}

@@ -270,6 +270,9 @@ pub(crate) async fn projector(backend: &Backend) -> anyhow::Result<Projector> {
             )
             .await?;
             let changes = Arc::new(roundtable_nats::NatsChangeSink::new(store.as_ref()));
+            // The changes stream exists from start-up, so an integration can create its
+            // durable consumer before the first change (docs/INTEGRATIONS.md).
+            changes.ensure_stream().await?;
             Projector::new(events, views, Box::new(feed), changes)
         }
         Kind::Embedded(store) => {

@@ -118,7 +118,19 @@ fn integrity(r: &VerifyReport) -> Markup {
             div.ok #integrity-result data-ok="true" {
                 strong { "Verified." } " "
                 (r.events) " events, hash chain intact, every event what the rules give, "
-                (r.signatures_verified) " Ed25519 signatures verified, the view reproduced by folding the log."
+                (r.signatures_verified) " Ed25519 signatures verified."
+                @let skipped: Vec<&str> = r
+                    .checks
+                    .iter()
+                    .filter(|c| c.outcome == CheckOutcome::Skipped)
+                    .map(|c| c.name.as_str())
+                    .collect();
+                @if skipped.is_empty() {
+                    " The view was reproduced by folding the log."
+                } @else {
+                    " " strong { "Not checked: " (skipped.join(", ")) "." }
+                    " (see the table below: a check is skipped when there was nothing to compare, such as no projected view.)"
+                }
                 br;
                 "Last event hash: " span.hash { (r.last_hash.as_deref().unwrap_or("-")) }
             }
