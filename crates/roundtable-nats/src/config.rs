@@ -191,4 +191,38 @@ mod tests {
             );
         }
     }
+
+    /// `deploy/nats/roundtable-events.stream.json` documents the stream Roundtable
+    /// creates on a three-node cluster (`--replicas 3`), in the form `nats stream add
+    /// --config` takes: it must say exactly what the adapter asks for.
+    #[test]
+    fn the_documented_cluster_stream_is_the_one_created() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/nats/roundtable-events.stream.json"
+        );
+        let text = std::fs::read_to_string(path).expect("the documented stream");
+        let documented: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let documented = documented.as_object().expect("an object");
+        let created = serde_json::to_value(
+            NatsConfig {
+                replicas: 3,
+                ..NatsConfig::default()
+            }
+            .stream_config(),
+        )
+        .expect("serializes");
+        let created = created.as_object().expect("an object");
+        for (key, value) in created.iter().filter(|(_, v)| !v.is_null()) {
+            assert_eq!(documented.get(key), Some(value), "{key} in {path}");
+        }
+        for (key, value) in documented {
+            let unset = matches!(value, serde_json::Value::Bool(false))
+                || value.as_i64() == Some(0);
+            assert!(
+                created.get(key).is_some_and(|c| c == value) || unset,
+                "{key} = {value} in {path} is not what the adapter sets"
+            );
+        }
+    }
 }

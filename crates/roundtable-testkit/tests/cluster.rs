@@ -254,3 +254,50 @@ async fn http_get(url: &str) -> Option<String> {
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_owned())
 }
+
+/// The configurations the project ships (`deploy/nats/`) pass the server's own config
+/// test, and the cluster's say what docs/OPERATIONS.md promises.
+#[test]
+fn the_deploy_configs_pass_the_server_config_test() {
+    let binary = roundtable_testkit::ServerBinary::locate().expect("a nats-server");
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats");
+    let mut configs = vec![deploy.join("single-node.conf")];
+    for i in 1..=3 {
+        configs.push(deploy.join(format!("cluster/node-{i}.conf")));
+    }
+    for config in &configs {
+        let out = Command::new(binary.path())
+            .arg("-t")
+            .arg("-c")
+            .arg(config)
+            .output()
+            .expect("run nats-server -t");
+        assert!(
+            out.status.success(),
+            "{}: {}{}",
+            config.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(config).expect("read");
+        assert!(
+            text.contains("sync_interval: always"),
+            "{}",
+            config.display()
+        );
+    }
+    for (i, config) in configs[1..].iter().enumerate() {
+        let text = std::fs::read_to_string(config).expect("read");
+        assert!(
+            text.contains(&format!("server_name: nats-{}", i + 1)),
+            "{text}"
+        );
+        assert!(text.contains("domain: roundtable"), "{text}");
+        for node in 1..=3 {
+            assert!(
+                text.contains(&format!("nats-route://nats-{node}:6222")),
+                "{text}"
+            );
+        }
+    }
+}
