@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use roundtable_metrics::webhooks::{self as metrics, Delivery};
 use roundtable_store::{Change, ChangeFeed, DeadLetter, Webhook, WebhookId, WebhookStore};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -283,7 +284,17 @@ async fn deliver(
         if is_stopped(stop) {
             return Outcome::Stopped;
         }
-        match deliverer.attempt(webhook, change).await {
+        let started = std::time::Instant::now();
+        let attempted = deliverer.attempt(webhook, change).await;
+        metrics::delivery(
+            match (&attempted, attempt == max) {
+                (Ok(()), _) => Delivery::Delivered,
+                (Err(_), false) => Delivery::Failed,
+                (Err(_), true) => Delivery::DeadLettered,
+            },
+            started.elapsed(),
+        );
+        match attempted {
             Ok(()) => {
                 if attempt > 1 {
                     tracing::info!(
