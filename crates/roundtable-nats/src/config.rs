@@ -217,8 +217,8 @@ mod tests {
             assert_eq!(documented.get(key), Some(value), "{key} in {path}");
         }
         for (key, value) in documented {
-            let unset = matches!(value, serde_json::Value::Bool(false))
-                || value.as_i64() == Some(0);
+            let unset =
+                matches!(value, serde_json::Value::Bool(false)) || value.as_i64() == Some(0);
             assert!(
                 created.get(key).is_some_and(|c| c == value) || unset,
                 "{key} = {value} in {path} is not what the adapter sets"
