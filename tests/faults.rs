@@ -273,19 +273,32 @@ struct RunningProjector {
     stop: tokio::sync::watch::Sender<bool>,
 }
 
+/// A projector on its own connection, opened as soon as the cluster lets it (it may be
+/// electing leaders after a fault).
 async fn projector(urls: &str, replicas: usize) -> Projector {
-    let store = Arc::new(connect(urls, replicas).await);
-    let views = Arc::new(NatsViewStore::open(&store).await.expect("the views bucket"));
-    let feed = NatsEventFeed::open(
-        &store,
-        FeedConfig {
-            ack_wait: Duration::from_secs(2),
-            ..FeedConfig::default()
-        },
-    )
-    .await
-    .expect("the feed");
-    Projector::new(store, views, Box::new(feed), Arc::new(NoChanges))
+    let deadline = Instant::now() + RECOVERY;
+    loop {
+        let store = Arc::new(connect(urls, replicas).await);
+        let opened = async {
+            let views = NatsViewStore::open(&store).await?;
+            let config = FeedConfig {
+                ack_wait: Duration::from_secs(2),
+                ..FeedConfig::default()
+            };
+            let feed = NatsEventFeed::open(&store, config).await?;
+            Ok::<_, roundtable_store::StoreError>((views, feed))
+        };
+        match opened.await {
+            Ok((views, feed)) => {
+                return Projector::new(store, Arc::new(views), Box::new(feed), Arc::new(NoChanges));
+            }
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "cannot open the projector's views and feed: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 impl RunningProjector {
@@ -316,6 +329,18 @@ impl RunningProjector {
     }
 }
 
+/// The views bucket, opened as soon as the cluster answers.
+async fn open_views(store: &NatsStore) -> NatsViewStore {
+    let deadline = Instant::now() + RECOVERY;
+    loop {
+        match NatsViewStore::open(store).await {
+            Ok(views) => return views,
+            Err(e) => assert!(Instant::now() < deadline, "cannot open the views: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A fresh projector catches up (trying again while the cluster recovers), then the
 /// log and the views are checked against the ledger.
 async fn catch_up_and_check(
@@ -334,7 +359,7 @@ async fn catch_up_and_check(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let store = connect(urls, replicas).await;
-    let views = NatsViewStore::open(&store).await.expect("the views bucket");
+    let views = open_views(&store).await;
     load::check(&store, Some(&views), negotiations, ledger).await
 }
 
@@ -717,7 +742,7 @@ fn http_client() -> reqwest::Client {
 /// version (the projector processes have caught up).
 async fn views_caught_up(urls: &str, negotiations: &[NegotiationId]) {
     let store = connect(urls, 3).await;
-    let views = NatsViewStore::open(&store).await.expect("the views bucket");
+    let views = open_views(&store).await;
     let deadline = Instant::now() + RECOVERY;
     for n in negotiations {
         loop {
@@ -806,7 +831,7 @@ async fn serve_and_projector_killed_mid_load_over_http_lose_nothing_acknowledged
     fleet.stop().await;
     views_caught_up(&urls, &negotiations).await;
     let store = connect(&urls, 3).await;
-    let views = NatsViewStore::open(&store).await.expect("the views bucket");
+    let views = open_views(&store).await;
     let report = load::check(
         &store,
         Some(&views as &dyn ViewStore),

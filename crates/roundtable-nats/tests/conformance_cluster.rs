@@ -19,9 +19,13 @@ struct ClusterHarness {
 
 impl ClusterHarness {
     async fn store(&self) -> NatsStore {
+        // Three nodes fsyncing every message on a shared, busy machine (other test
+        // binaries run their own clusters at the same time) can take seconds to answer:
+        // the checks are about outcomes, not speed, so wait longer than in production.
         let config = NatsConfig {
             replicas: 3,
             ping_interval: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(20),
             ..NatsConfig::default()
         };
         let urls = self.cluster.urls();
