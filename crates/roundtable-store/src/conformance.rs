@@ -4,7 +4,7 @@
 //! crash it, open its views and event feeds) and invokes
 //! [`conformance_suite!`](crate::conformance_suite) in a test file:
 //!
-//! ```ignore
+//! ```text
 //! roundtable_store::conformance_suite!(MyHarness);
 //! ```
 //!
