@@ -116,7 +116,7 @@ impl NatsViewStore {
 /// Opens the key-value bucket `bucket` on `store`'s connection, creating it when it is
 /// missing (file storage, history 1, the store's replica count); an existing bucket is
 /// used as it is.
-async fn open_kv(
+pub(crate) async fn open_kv(
     store: &NatsStore,
     bucket: &str,
     description: &str,

@@ -5,10 +5,9 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
-use async_nats::jetstream::context::{CreateKeyValueErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::kv::{self, CreateErrorKind};
-use async_nats::jetstream::stream::StorageType;
-use async_nats::jetstream::{self, AckKind, ErrorCode, Message};
+
+use async_nats::jetstream::{self, AckKind, Message};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -71,42 +70,13 @@ impl NatsWebhookStore {
         store: &NatsStore,
         changes: NatsChangeSink,
     ) -> Result<NatsWebhookStore, StoreError> {
+        let kv = crate::views::open_kv(
+            store,
+            WEBHOOKS_BUCKET,
+            "Roundtable webhooks and their dead letters",
+        )
+        .await?;
         let url = store.url.clone();
-        let fail = |e: &dyn Display| {
-            StoreError::Unavailable(format!("nats at {url}: bucket {WEBHOOKS_BUCKET}: {e}"))
-        };
-        let exists = match store.js.get_stream(format!("KV_{WEBHOOKS_BUCKET}")).await {
-            Ok(_) => true,
-            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
-                false
-            }
-            Err(e) => return Err(fail(&e)),
-        };
-        if !exists {
-            let config = kv::Config {
-                bucket: WEBHOOKS_BUCKET.to_owned(),
-                description: "Roundtable webhooks and their dead letters".to_owned(),
-                history: 1,
-                storage: StorageType::File,
-                num_replicas: store.config.replicas,
-                ..Default::default()
-            };
-            match store.js.create_key_value(config).await {
-                Ok(kv) => {
-                    return Ok(NatsWebhookStore {
-                        kv,
-                        js: store.js.clone(),
-                        changes,
-                        url,
-                    });
-                }
-                Err(e) if e.kind() == CreateKeyValueErrorKind::TimedOut => return Err(fail(&e)),
-                Err(e) => tracing::debug!(error = %e, "cannot create the webhooks bucket"),
-            }
-        }
-        let kv = store.js.get_key_value(WEBHOOKS_BUCKET).await.map_err(|e| {
-            StoreError::Incompatible(format!("nats at {url}: bucket {WEBHOOKS_BUCKET}: {e}"))
-        })?;
         Ok(NatsWebhookStore {
             kv,
             js: store.js.clone(),
