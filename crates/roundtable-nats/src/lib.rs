@@ -45,7 +45,7 @@ mod webhooks;
 pub use changes::{CHANGES_DUPLICATE_WINDOW, CHANGES_PREFIX, CHANGES_STREAM, NatsChangeSink};
 pub use config::NatsConfig;
 pub use feed::{DEFAULT_CONSUMER, FeedConfig, NatsEventFeed};
-pub use store::NatsStore;
+pub use store::{NatsStore, redacted};
 pub use version::{INSTALL_HINT, MIN_SERVER_VERSION, ServerVersion};
 pub use views::{NatsViewStore, PARKED_BUCKET, VIEWS_BUCKET};
 pub use webhooks::{NatsWebhookStore, WEBHOOK_ACK_WAIT, WEBHOOKS_BUCKET, webhook_consumer};

@@ -403,8 +403,9 @@ fn servers(url: &str) -> Vec<&str> {
         .collect()
 }
 
-/// `url` without credentials, for logs: `nats://***@host:4222`.
-fn redacted(url: &str) -> String {
+/// `url` without credentials, for logs and error messages: `nats://user:secret@host:4222`
+/// becomes `nats://***@host:4222`; a URL without credentials is returned as it is.
+pub fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme + 3 => {
             format!("{}***{}", &url[..scheme + 3], &url[at..])

@@ -297,13 +297,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let secret = cli.nats_url.clone().filter(|u| redact(u) != *u);
+    let secret = cli
+        .nats_url
+        .clone()
+        .filter(|u| roundtable_nats::redacted(u) != *u);
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             let mut message = format!("{e:#}");
             if let Some(url) = secret {
-                message = message.replace(&url, &redact(&url));
+                message = message.replace(&url, &roundtable_nats::redacted(&url));
             }
             eprintln!("error: {message}");
             ExitCode::from(2)
@@ -338,16 +341,6 @@ enum LogFormat {
     Text,
     /// One JSON object per event, with the span fields (negotiation_id...).
     Json,
-}
-
-/// `nats://user:secret@host` shown as `nats://***@host`: credentials stay out of messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme + 3 => {
-            format!("{}***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
