@@ -5,7 +5,8 @@ use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use roundtable_domain::{NegotiationId, RecordedEvent};
-use roundtable_store::StoreError;
+use roundtable_store::{StoreError, check_batch};
+use serde::Deserialize;
 
 use crate::store::NatsStore;
 
@@ -44,7 +45,132 @@ pub(crate) fn message_id(event: &RecordedEvent) -> String {
     format!("{}:{}", event.negotiation_id, event.command_id)
 }
 
+/// The most messages one atomic batch may hold: nats-server's default (and maximum
+/// useful) `jetstream.limits.batch.max_msgs`.
+pub const MAX_ATOMIC_BATCH: usize = 1000;
+
+/// What the server answers to a batch's commit: a publish acknowledgement naming the
+/// batch, or a JetStream error.
+#[derive(Debug, Deserialize)]
+struct BatchAck {
+    #[serde(default)]
+    error: Option<async_nats::jetstream::Error>,
+    #[serde(default)]
+    seq: u64,
+    #[serde(default)]
+    batch: String,
+    #[serde(default)]
+    count: usize,
+}
+
 impl NatsStore {
+    pub(crate) async fn append_events(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
+        check_batch(events)?;
+        if events.len() == 1 || !self.atomic_batches {
+            for event in events {
+                self.append_event(event).await?;
+            }
+            return Ok(());
+        }
+        for chunk in events.chunks(MAX_ATOMIC_BATCH) {
+            self.append_atomic(chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// One atomic batch (ADR-50): the first message is a request (the server answers
+    /// once it has opened the batch), the middle ones plain publishes, the last a
+    /// request carrying the commit, answered with the acknowledgement of the whole.
+    async fn append_atomic(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let negotiation = &first.negotiation_id;
+        let Some(expected) = first.version.checked_sub(1) else {
+            return Err(self.conflict(negotiation, 0).await);
+        };
+        let last_sequence = self.expected_sequence(negotiation, expected).await?;
+        let subject = self.subjects.of(negotiation);
+        let batch_id = uuid::Uuid::new_v4().simple().to_string();
+        let n = events.len();
+        let mut reply = None;
+        for (i, event) in events.iter().enumerate() {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Batch-Id", batch_id.as_str());
+            headers.insert("Nats-Batch-Sequence", (i + 1).to_string().as_str());
+            headers.insert("Nats-Expected-Stream", self.config.stream.as_str());
+            if i == 0 {
+                headers.insert(
+                    "Nats-Expected-Last-Subject-Sequence",
+                    last_sequence.to_string().as_str(),
+                );
+            }
+            if i + 1 == n {
+                headers.insert("Nats-Batch-Commit", "1");
+            }
+            let payload = Bytes::from(event.to_bytes());
+            if i == 0 || i + 1 == n {
+                let answer = self
+                    .client
+                    .request_with_headers(subject.clone(), headers, payload)
+                    .await
+                    .map_err(|e| {
+                        self.unavailable(
+                            &format!(
+                                "no answer to the atomic batch of {n} events on {subject}; it may or may not be stored"
+                            ),
+                            e,
+                        )
+                    })?;
+                if i + 1 == n || !answer.payload.is_empty() {
+                    reply = Some(answer.payload);
+                    if i + 1 < n {
+                        break;
+                    }
+                }
+            } else {
+                self.client
+                    .publish_with_headers(subject.clone(), headers, payload)
+                    .await
+                    .map_err(|e| self.unavailable(&format!("cannot publish on {subject}"), e))?;
+            }
+        }
+        let reply = reply.unwrap_or_default();
+        let ack: BatchAck = serde_json::from_slice(&reply).map_err(|e| {
+            self.unavailable(
+                &format!("unreadable answer to the atomic batch on {subject}"),
+                format!("{e}: {}", String::from_utf8_lossy(&reply)),
+            )
+        })?;
+        if let Some(error) = ack.error {
+            let code = error.error_code();
+            if code == WRONG_LAST_SEQUENCE || code == WRONG_LAST_SEQUENCE_CONSTANT {
+                tracing::debug!(expected, last_sequence, "wrong last sequence for a batch");
+                if self.index.sequence(negotiation, expected) == Some(last_sequence) {
+                    self.index.forget(negotiation);
+                }
+                return Err(self.conflict(negotiation, expected).await);
+            }
+            return Err(StoreError::Unavailable(format!(
+                "nats at {}: the atomic batch of {n} events on {subject} was refused: {error}",
+                self.url
+            )));
+        }
+        if ack.batch != batch_id || ack.count != n || ack.seq == 0 {
+            return Err(self.unavailable(
+                &format!("the atomic batch on {subject}"),
+                format!(
+                    "acknowledged {} messages of batch {:?} at sequence {}, not {n} of {batch_id}",
+                    ack.count, ack.batch, ack.seq
+                ),
+            ));
+        }
+        if let Some(last) = events.last() {
+            self.index.record(negotiation, last.version, ack.seq);
+        }
+        Ok(())
+    }
+
     pub(crate) async fn append_event(&self, event: &RecordedEvent) -> Result<(), StoreError> {
         let negotiation = &event.negotiation_id;
         let Some(expected) = event.version.checked_sub(1) else {

@@ -107,8 +107,9 @@ impl NatsConfig {
     /// File storage; `replicas` copies; limits retention with no limit at all (no
     /// maximum count, size or age: every event is kept); deleting or purging messages
     /// denied (`deny_delete`, `deny_purge`: the server refuses both, and refuses an
-    /// update that would lift either); direct gets allowed (`allow_direct`); the
-    /// configured duplicate window.
+    /// update that would lift either); direct gets allowed (`allow_direct`); atomic
+    /// batch publishes allowed (`allow_atomic`, ADR-50; dropped when the server is older
+    /// than 2.12, which does not know it); the configured duplicate window.
     pub fn stream_config(&self) -> Config {
         Config {
             name: self.stream.clone(),
@@ -128,6 +129,10 @@ impl NatsConfig {
             deny_purge: true,
             allow_direct: true,
             allow_rollup: false,
+            // Atomic batches (nats-server 2.12 and newer; left out on older servers):
+            // `EventStore::append_batch` writes up to 1,000 events of a negotiation as
+            // one all-or-nothing publish.
+            allow_atomic_publish: true,
             duplicate_window: self.duplicate_window,
             ..Default::default()
         }

@@ -1,18 +1,24 @@
-//! What this client knows of where each negotiation's events sit in the stream.
+//! What this client knows of where each negotiation's latest events sit in the stream.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use roundtable_domain::NegotiationId;
 
-/// Per negotiation, version → stream sequence of the message holding that event,
-/// learned from appends and reads.
+/// How many of a negotiation's newest versions the index keeps.
+const KEPT_PER_NEGOTIATION: usize = 16;
+
+/// Per negotiation, version → stream sequence of the message holding that event, for
+/// its [`KEPT_PER_NEGOTIATION`] newest versions seen, learned from appends and reads.
 ///
 /// A recorded event never moves, so an entry stays true for as long as the stream
-/// lives; it lets an append name the expected last subject sequence, and a read start
-/// at the right place, without asking the server first. Costs about 40 bytes per event
-/// seen. Entries are dropped for a negotiation whose entries the server contradicts
-/// (the stream was recreated under this client).
+/// lives; it lets an append name the expected last subject sequence, and a catch-up
+/// read start right after the version already folded, without asking the server first.
+/// Only the newest versions are kept, so the index costs at most about 600 bytes per
+/// negotiation however many events it has (an older version is looked up on the
+/// server, which only a retried command's earlier event needs). Entries are dropped
+/// for a negotiation whose entries the server contradicts (the stream was recreated
+/// under this client).
 #[derive(Debug, Default)]
 pub(crate) struct SequenceIndex {
     map: Mutex<HashMap<NegotiationId, BTreeMap<u64, u64>>>,
@@ -32,7 +38,8 @@ impl SequenceIndex {
     /// Records that `version` of `negotiation` is at stream sequence `sequence`. An entry
     /// that contradicts what is known (another sequence for the version, or sequences
     /// out of version order) means the stream changed under this client: what was known
-    /// of the negotiation is dropped first.
+    /// of the negotiation is dropped first. Beyond the newest
+    /// [`KEPT_PER_NEGOTIATION`] versions, the oldest entry is dropped.
     pub(crate) fn record(&self, negotiation: &NegotiationId, version: u64, sequence: u64) {
         self.with(|m| {
             let entries = m.entry(negotiation.clone()).or_default();
@@ -49,6 +56,9 @@ impl SequenceIndex {
                 entries.clear();
             }
             entries.insert(version, sequence);
+            while entries.len() > KEPT_PER_NEGOTIATION {
+                entries.pop_first();
+            }
         });
     }
 
@@ -81,5 +91,19 @@ mod tests {
         idx.forget(&a);
         assert_eq!(idx.sequence(&a, 3), None);
         assert_eq!(idx.sequence(&b, 1), Some(11));
+    }
+
+    #[test]
+    fn keeps_only_the_newest_versions() {
+        let idx = SequenceIndex::default();
+        let a = NegotiationId::new("a").expect("id");
+        for v in 1..=100u64 {
+            idx.record(&a, v, v * 10);
+        }
+        let kept = KEPT_PER_NEGOTIATION as u64;
+        assert_eq!(idx.sequence(&a, 100), Some(1000));
+        assert_eq!(idx.sequence(&a, 101 - kept), Some((101 - kept) * 10));
+        assert_eq!(idx.sequence(&a, 100 - kept), None);
+        assert_eq!(idx.sequence(&a, 1), None);
     }
 }

@@ -32,6 +32,7 @@
 
 mod append;
 mod changes;
+mod chunked;
 mod config;
 mod feed;
 mod index;
@@ -42,6 +43,7 @@ mod version;
 mod views;
 mod webhooks;
 
+pub use append::MAX_ATOMIC_BATCH;
 pub use changes::{CHANGES_DUPLICATE_WINDOW, CHANGES_PREFIX, CHANGES_STREAM, NatsChangeSink};
 pub use config::NatsConfig;
 pub use feed::{DEFAULT_CONSUMER, FeedConfig, NatsEventFeed};

@@ -34,6 +34,9 @@ impl NatsStore {
                 return Ok(vec![event]);
             }
         }
+        // Where version `after` sits, when known: looked up before the subject's last
+        // message is, since that lookup records the newest version in its place.
+        let start = self.index.sequence(negotiation, after).map(|s| s + 1);
         // Where the subject ends now; the read stops there.
         let Some((last_sequence, last)) = self.last_event(negotiation).await? else {
             return Ok(Vec::new());
@@ -44,7 +47,6 @@ impl NatsStore {
         if last.version == after + 1 {
             return Ok(vec![last]);
         }
-        let start = self.index.sequence(negotiation, after).map(|s| s + 1);
         let scan = self
             .scan(negotiation, start, after, limit, last_sequence)
             .await?;

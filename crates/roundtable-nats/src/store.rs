@@ -50,6 +50,8 @@ pub struct NatsStore {
     pub(crate) client: Client,
     pub(crate) js: jetstream::Context,
     pub(crate) stream: Stream<()>,
+    /// Whether the stream takes atomic batch publishes (`allow_atomic`).
+    pub(crate) atomic_batches: bool,
     pub(crate) subjects: Subjects,
     pub(crate) index: SequenceIndex,
 }
@@ -118,10 +120,21 @@ impl NatsStore {
         let js = jetstream::ContextBuilder::new()
             .timeout(config.request_timeout)
             .build(client.clone());
-        ensure_stream(&js, &config, url).await?;
+        ensure_stream(&js, &config, &version, url).await?;
+        let stream = js.get_stream(&config.stream).await.map_err(|e| {
+            StoreError::Incompatible(format!("nats at {url}: stream {}: {e}", config.stream))
+        })?;
+        let atomic_batches = stream.cached_info().config.allow_atomic_publish;
         let stream = js.get_stream_no_info(&config.stream).await.map_err(|e| {
             StoreError::Incompatible(format!("nats at {url}: stream {}: {e}", config.stream))
         })?;
+        if !atomic_batches {
+            tracing::info!(
+                url = %redacted(url),
+                stream = %config.stream,
+                "the stream does not allow atomic batch publishes (nats-server 2.12 and newer, stream setting allow_atomic); batches of events are appended one by one"
+            );
+        }
         tracing::debug!(url, %version, stream = %config.stream, "connected to nats");
         Ok(NatsStore {
             url: url.to_owned(),
@@ -131,6 +144,7 @@ impl NatsStore {
             client,
             js,
             stream,
+            atomic_batches,
             index: SequenceIndex::default(),
         })
     }
@@ -243,6 +257,26 @@ impl EventStore for NatsStore {
         self.append_event(event).await
     }
 
+    /// Publishes consecutive events of one negotiation as atomic batches of at most
+    /// [`MAX_ATOMIC_BATCH`](crate::MAX_ATOMIC_BATCH) messages when the stream allows
+    /// it (`allow_atomic`, nats-server 2.12 and newer): each batch is stored whole or
+    /// not at all, conditional on the subject's last sequence before it (the first
+    /// message carries `Nats-Expected-Last-Subject-Sequence`, checked when the batch
+    /// commits). Headers of every message: `Nats-Batch-Id` (a fresh UUID per batch),
+    /// `Nats-Batch-Sequence` (1, 2, ...), `Nats-Expected-Stream`; the last one also
+    /// `Nats-Batch-Commit: 1`. Batches carry no `Nats-Msg-Id` (the server refuses it
+    /// in a batch): a retried batch is stopped by the sequence check instead. Without
+    /// atomic batches, the events are published one by one as by
+    /// [`EventStore::append`].
+    ///
+    /// # Errors
+    /// As [`EventStore::append`]. Events longer than one batch are several batches: a
+    /// failure after the first leaves the earlier batches recorded (re-read).
+    #[tracing::instrument(skip_all, fields(negotiation_id = ?events.first().map(|e| e.negotiation_id.as_str()), events = events.len()))]
+    async fn append_batch(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
+        self.append_events(events).await
+    }
+
     /// First gets the subject's last message: the read stops there (events appended
     /// meanwhile are left for the next read). An empty subject, or one whose last
     /// version is at most `after_version`, gives an empty `Vec` at once; when the last
@@ -306,12 +340,21 @@ impl EventStore for NatsStore {
     }
 }
 
+/// The first `nats-server` with atomic batch publishes (ADR-50).
+const ATOMIC_BATCH_VERSION: ServerVersion = ServerVersion {
+    major: 2,
+    minor: 12,
+    patch: 0,
+    pre: None,
+};
+
 /// Creates the event stream when it is missing; checks an existing one without
 /// changing it, so that a read-only command never rewrites an operator's settings
 /// (replicas on a cluster, placement, descriptions).
 async fn ensure_stream(
     js: &jetstream::Context,
     config: &NatsConfig,
+    version: &ServerVersion,
     url: &str,
 ) -> Result<(), StoreError> {
     use async_nats::jetstream::ErrorCode;
@@ -326,7 +369,10 @@ async fn ensure_stream(
         Ok(stream) => check_existing_stream(&stream.cached_info().config, config, url),
         Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) =>
         {
-            match js.create_stream(config.stream_config()).await {
+            let mut stream_config = config.stream_config();
+            // Servers before 2.12 know no atomic batches.
+            stream_config.allow_atomic_publish &= *version >= ATOMIC_BATCH_VERSION;
+            match js.create_stream(stream_config).await {
                 Ok(_) => Ok(()),
                 Err(e) => match e.kind() {
                     CreateStreamErrorKind::TimedOut

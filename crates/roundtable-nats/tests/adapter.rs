@@ -422,25 +422,26 @@ async fn a_client_recovers_when_the_stream_is_recreated_under_it() {
     let fresh = store(&server).await;
     fresh.append(&events("filler", 0)[0]).await.expect("filler");
     let now = events("recreated", 3);
-    for e in &now[..2] {
+    for e in &now[..3] {
         fresh.append(e).await.expect("append");
     }
-    // The old client's positions are wrong now: one conflict, then it goes on.
+    // The old client remembers version 3 at its old place, which is wrong now: one
+    // conflict, then it goes on.
     assert!(matches!(
-        old.append(&now[2]).await,
+        old.append(&now[3]).await,
         Err(StoreError::Conflict { .. })
     ));
-    old.append(&now[2])
+    old.append(&now[3])
         .await
         .expect("append after the conflict");
-    assert_eq!(old.read(&n, 0, None).await.expect("read"), now[..3]);
+    assert_eq!(old.read(&n, 0, None).await.expect("read"), now[..4]);
     // A reader whose remembered positions are wrong finds the right events too.
     assert_eq!(
         old_reader.read(&n, 1, Some(1)).await.expect("read"),
         now[1..2]
     );
-    assert_eq!(old_reader.read(&n, 0, None).await.expect("read"), now[..3]);
-    assert_eq!(fresh.read(&n, 1, None).await.expect("read"), now[1..3]);
+    assert_eq!(old_reader.read(&n, 0, None).await.expect("read"), now[..4]);
+    assert_eq!(fresh.read(&n, 1, None).await.expect("read"), now[1..4]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,32 +63,39 @@ fn last_version(
     })
 }
 
-/// The append transaction: check the last version, insert, commit.
-fn append(conn: &mut Connection, path: &Path, row: &NewRow) -> Result<(), StoreError> {
+/// The append transaction: check the last version, insert every row, commit. `rows`
+/// are consecutive versions of one negotiation (checked by the caller); all of them
+/// are recorded or none.
+fn append(conn: &mut Connection, path: &Path, rows: &[NewRow]) -> Result<(), StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
     let err = |e: rusqlite::Error| store_error(path, "appending", &e);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
-    let actual = last_version(&tx, path, &row.negotiation)?;
-    let expected = row.version.saturating_sub(1);
+    let actual = last_version(&tx, path, &first.negotiation)?;
+    let expected = first.version.saturating_sub(1);
     let conflict = || StoreError::Conflict {
-        negotiation: row.negotiation.clone(),
+        negotiation: first.negotiation.clone(),
         expected,
         actual,
     };
     // Version 0 can never be appended: it has no "previous version" to match.
-    if row.version == 0 || actual != expected {
+    if first.version == 0 || actual != expected {
         return Err(conflict());
     }
-    let version = i64::try_from(row.version).map_err(|_| conflict())?;
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO events
-                (negotiation_id, version, command_id, event_id, event_type, recorded_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO events
+                    (negotiation_id, version, command_id, event_id, event_type, recorded_at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(err)?;
+        for row in rows {
+            let version = i64::try_from(row.version).map_err(|_| conflict())?;
+            let inserted = insert.execute(params![
                 row.negotiation.as_str(),
                 version,
                 row.command_id,
@@ -96,13 +103,15 @@ fn append(conn: &mut Connection, path: &Path, row: &NewRow) -> Result<(), StoreE
                 row.event_type,
                 row.recorded_at,
                 row.body,
-            ])
-        });
-    match inserted {
-        Ok(_) => {}
-        // The version was free, so this is the command id: already recorded.
-        Err(e) if is_unique_violation(&e) => return Err(conflict()),
-        Err(e) => return Err(err(e)),
+            ]);
+            match inserted {
+                Ok(_) => {}
+                // The version was free, so this is the command id: already recorded.
+                // Dropping the transaction rolls every row of it back.
+                Err(e) if is_unique_violation(&e) => return Err(conflict()),
+                Err(e) => return Err(err(e)),
+            }
+        }
     }
     tx.commit().map_err(err)
 }
@@ -202,7 +211,21 @@ impl EventStore for SqliteStore {
     ///   process holds the write lock longer than [`BUSY_TIMEOUT`](crate::BUSY_TIMEOUT).
     async fn append(&self, event: &RecordedEvent) -> Result<(), StoreError> {
         let row = NewRow::of(event);
-        self.blocking(move |inner| append(&mut inner.writer(), &inner.path, &row))
+        self.blocking(move |inner| append(&mut inner.writer(), &inner.path, &[row]))
+            .await
+    }
+
+    /// Appends consecutive events of one negotiation in one `BEGIN IMMEDIATE`
+    /// transaction: all of them or none, with one fsync at the commit.
+    ///
+    /// # Errors
+    /// As [`EventStore::append`] for the first event; [`StoreError::Conflict`] also when
+    /// the events are not consecutive versions of one negotiation. Nothing is written
+    /// on any error.
+    async fn append_batch(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
+        roundtable_store::check_batch(events)?;
+        let rows: Vec<NewRow> = events.iter().map(NewRow::of).collect();
+        self.blocking(move |inner| append(&mut inner.writer(), &inner.path, &rows))
             .await
     }
 

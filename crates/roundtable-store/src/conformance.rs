@@ -416,6 +416,149 @@ pub async fn survives_a_crash<H: Harness>() {
     Projection::fold(&all).expect("chain");
 }
 
+/// A batch append records consecutive events all at once, reads back identical, and
+/// is refused whole (nothing recorded) when it starts at a stale version or its events
+/// are not consecutive.
+pub async fn batches_append_whole_or_not_at_all<H: Harness>() {
+    let h = H::start().await;
+    let store = h.connect().await;
+    let n = nid("batch");
+    let events = chain(&basic("batch", 6));
+    store.append(&events[0]).await.expect("first alone");
+    store.append_batch(&events[1..4]).await.expect("batch");
+    assert_eq!(
+        store.read(&n, 0, None).await.expect("read"),
+        events[..4].to_vec()
+    );
+    // Stale: starts at version 3, which is recorded.
+    assert!(matches!(
+        store.append_batch(&events[2..6]).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    // Not consecutive: versions 5 and 7.
+    let gapped = vec![events[4].clone(), events[6].clone()];
+    assert!(matches!(
+        store.append_batch(&gapped).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(store.last_version(&n).await.expect("last"), 4);
+    store
+        .append_batch(&[])
+        .await
+        .expect("an empty batch is nothing");
+    store.append_batch(&events[4..]).await.expect("the rest");
+    assert_eq!(store.read(&n, 0, None).await.expect("read"), events);
+    let other = h.connect().await;
+    assert_eq!(other.read(&n, 0, None).await.expect("read"), events);
+}
+
+/// `handle_batch` answers every command as `handle` would in sequence: accepted ones
+/// recorded in order, a retried command id with its first event (also one pending in
+/// the same batch), a rejected one with the rule (after appending what came before),
+/// and with `stop_at_error` nothing after the first error is recorded.
+pub async fn batched_commands_answer_as_one_by_one<H: Harness>() {
+    let h = H::start().await;
+    let handler = CommandHandler::new(Arc::new(h.connect().await));
+    let n = nid("batched");
+    let mut cmds = basic("batched", 5);
+    cmds.push(propose("batched", "p1", "prop-1", 20));
+    // The same command twice in one batch: the second is answered with the first's event.
+    cmds.push(cmds[2].clone());
+    // A duplicate proposal id: rejected.
+    cmds.push(propose("batched", "p2", "prop-1", 21));
+    cmds.push(propose("batched", "p2", "prop-2", 22));
+    let results = handler.handle_batch(&cmds, 3, false).await;
+    assert_eq!(results.len(), cmds.len());
+    let recorded = handler.store().read(&n, 0, None).await.expect("read");
+    assert_eq!(recorded.len(), 8, "open, 5 admitted, 2 proposals");
+    Projection::fold(&recorded).expect("chain");
+    for (i, r) in results.iter().enumerate() {
+        match i {
+            7 => assert_eq!(
+                r.as_ref().expect("retry"),
+                &Handled::AlreadyRecorded(recorded[2].clone())
+            ),
+            8 => assert!(matches!(r, Err(HandleError::Rejected(_))), "{r:?}"),
+            _ => {
+                let event = r.as_ref().expect("accepted").event();
+                assert!(matches!(r, Ok(Handled::Recorded(_))));
+                assert_eq!(event.command_id, cmds[i].command_id);
+                assert!(recorded.contains(event));
+            }
+        }
+    }
+    // The whole batch again: every command is already recorded or rejected, nothing new.
+    let again = handler.handle_batch(&cmds, 1000, false).await;
+    assert!(again.iter().enumerate().all(|(i, r)| if i == 8 {
+        matches!(r, Err(HandleError::Rejected(_)))
+    } else {
+        matches!(r, Ok(Handled::AlreadyRecorded(_)))
+    }));
+    // A fresh handler (another process) stops at the rejection and records nothing after.
+    let other = CommandHandler::new(Arc::new(h.connect().await));
+    let tail = vec![
+        propose("batched", "p3", "prop-3", 30),
+        propose("batched", "p3", "prop-1", 31),
+        propose("batched", "p4", "prop-4", 32),
+    ];
+    let stopped = other.handle_batch(&tail, 1000, true).await;
+    assert_eq!(stopped.len(), 2);
+    assert!(matches!(stopped[0], Ok(Handled::Recorded(_))));
+    assert!(matches!(stopped[1], Err(HandleError::Rejected(_))));
+    let all = handler.store().read(&n, 0, None).await.expect("read");
+    assert_eq!(all.len(), 9);
+    Projection::fold(&all).expect("chain");
+}
+
+/// Batches from a handler with a stale cache conflict, and the handler recovers: every
+/// command ends recorded exactly once, in a gapless chain.
+pub async fn stale_batches_recover_from_conflicts<H: Harness>() {
+    let h = H::start().await;
+    let a = CommandHandler::new(Arc::new(h.connect().await));
+    let b = CommandHandler::new(Arc::new(h.connect().await));
+    let n = nid("stale-batch");
+    let cmds = basic("stale-batch", 8);
+    assert!(
+        a.handle_batch(&cmds[..3], 1000, true)
+            .await
+            .iter()
+            .all(Result::is_ok)
+    );
+    // b caches version 3, then a moves on.
+    assert!(
+        b.handle_batch(&cmds[..3], 1000, true)
+            .await
+            .iter()
+            .all(|r| matches!(r, Ok(Handled::AlreadyRecorded(_))))
+    );
+    assert!(
+        a.handle_batch(&cmds[3..6], 1000, true)
+            .await
+            .iter()
+            .all(Result::is_ok)
+    );
+    // b's batch starts at a stale version: its append conflicts, then it recovers.
+    let results = b.handle_batch(&cmds[3..], 1000, true).await;
+    assert_eq!(results.len(), 6);
+    for (r, cmd) in results.iter().zip(&cmds[3..]) {
+        let event = r.as_ref().expect("handled").event();
+        assert_eq!(event.command_id, cmd.command_id);
+    }
+    assert!(
+        results[..3]
+            .iter()
+            .all(|r| matches!(r, Ok(Handled::AlreadyRecorded(_))))
+    );
+    assert!(
+        results[3..]
+            .iter()
+            .all(|r| matches!(r, Ok(Handled::Recorded(_))))
+    );
+    let all = a.store().read(&n, 0, None).await.expect("read");
+    assert_eq!(all.len(), 9);
+    Projection::fold(&all).expect("chain");
+}
+
 /// Generates one `#[tokio::test]` per conformance check for a [`Harness`] type.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -429,6 +572,9 @@ macro_rules! conformance_suite {
             concurrent_handlers_keep_the_chain,
             negotiations_are_separate,
             survives_a_crash,
+            batches_append_whole_or_not_at_all,
+            batched_commands_answer_as_one_by_one,
+            stale_batches_recover_from_conflicts,
             views_read_back_byte_identical,
             creating_an_existing_view_conflicts,
             stale_view_revisions_conflict,

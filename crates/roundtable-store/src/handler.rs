@@ -75,6 +75,12 @@ struct Aggregate {
 }
 
 impl Aggregate {
+    /// Forgets the cached state: the next command reads the negotiation again.
+    fn forget(&mut self) {
+        self.projection = None;
+        self.commands.clear();
+    }
+
     /// Reads what was recorded since this process last looked.
     async fn catch_up<S: EventStore + ?Sized>(
         &mut self,
@@ -156,16 +162,190 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
     ) -> Result<Handled, HandleError> {
         let started = Instant::now();
         let result = self.decide_and_append(cmd, expected_version).await;
-        let (outcome, rejection) = match &result {
-            Ok(Handled::Recorded(_)) => (Outcome::Accepted, None),
-            Ok(Handled::AlreadyRecorded(_)) => (Outcome::Replayed, None),
-            Err(HandleError::Rejected(r)) => (Outcome::Rejected, Some(r.kind.as_str())),
-            Err(HandleError::PreconditionFailed { .. }) => (Outcome::PreconditionFailed, None),
-            Err(HandleError::Conflict { .. }) => (Outcome::Conflict, None),
-            Err(HandleError::Store(_)) => (Outcome::StoreError, None),
-        };
-        commands::handled(cmd.command.name(), outcome, rejection, started.elapsed());
+        record_metrics(cmd, &result, started);
         result
+    }
+
+    /// Handles `cmds` in order, as many [`CommandHandler::handle`] calls would, but
+    /// appends the accepted events of consecutive commands on one negotiation together
+    /// with [`EventStore::append_batch`]: one write (one atomic JetStream batch, one
+    /// SQLite transaction) for up to `max_batch` events instead of one per event.
+    ///
+    /// Each result is the one `handle` would have given for that command after the
+    /// commands before it: a retried command id is answered with its first event, and
+    /// a command the rules reject is judged again against the latest recorded state
+    /// (the events before it are appended first), so a rejection is never caused by a
+    /// stale cache. With `stop_at_error`, handling stops after the first error (a
+    /// rejection, a conflict or a store failure) and the results end with it; nothing
+    /// after it is recorded. When a batch's append fails, the handler forgets what it
+    /// cached of the negotiation and handles that batch's commands again one by one
+    /// (an event that was recorded after all is then answered as already recorded).
+    ///
+    /// `max_batch` is clamped to at least 1; 1,000 matches nats-server's default limit
+    /// on an atomic batch.
+    pub async fn handle_batch(
+        &self,
+        cmds: &[CommandEnvelope],
+        max_batch: usize,
+        stop_at_error: bool,
+    ) -> Vec<Result<Handled, HandleError>> {
+        let mut results = Vec::with_capacity(cmds.len());
+        let mut start = 0;
+        while start < cmds.len() {
+            let id = &cmds[start].negotiation_id;
+            let end = start
+                + cmds[start..]
+                    .iter()
+                    .take_while(|c| c.negotiation_id == *id)
+                    .count();
+            let stopped = self
+                .handle_run(
+                    &cmds[start..end],
+                    max_batch.max(1),
+                    stop_at_error,
+                    &mut results,
+                )
+                .await;
+            if stopped {
+                break;
+            }
+            start = end;
+        }
+        results
+    }
+
+    /// [`CommandHandler::handle_batch`] for commands on one negotiation; `true` when it
+    /// stopped at an error.
+    async fn handle_run(
+        &self,
+        cmds: &[CommandEnvelope],
+        max_batch: usize,
+        stop_at_error: bool,
+        results: &mut Vec<Result<Handled, HandleError>>,
+    ) -> bool {
+        let Some(first) = cmds.first() else {
+            return false;
+        };
+        let id = &first.negotiation_id;
+        let aggregate = self.aggregate(id);
+        // Commands decided but not yet appended: their index in `cmds`, their event.
+        let mut pending: Vec<(usize, RecordedEvent)> = Vec::new();
+        let mut i = 0;
+        while i < cmds.len() {
+            let cmd = &cmds[i];
+            let started = Instant::now();
+            let mut agg = aggregate.lock().await;
+            if agg.projection.is_none() {
+                if let Err(e) = agg.catch_up(&*self.store, id).await {
+                    agg.forget();
+                    drop(agg);
+                    let result = Err(HandleError::Store(e));
+                    record_metrics(cmd, &result, started);
+                    results.push(result);
+                    if stop_at_error {
+                        return true;
+                    }
+                    i += 1;
+                    continue;
+                }
+            }
+            // A retried command id, or a rejection against the cache, is answered as
+            // `handle` answers it, once what is pending is appended.
+            let accepted = if agg.commands.contains_key(&cmd.command_id) {
+                None
+            } else {
+                let projection = agg.projection.get_or_insert_with(Projection::new);
+                decide(projection.view.as_ref(), cmd).ok()
+            };
+            match accepted {
+                Some(event) => {
+                    let projection = agg.projection.get_or_insert_with(Projection::new);
+                    let recorded = RecordedEvent::seal(
+                        cmd,
+                        event,
+                        projection.version + 1,
+                        &projection.last_hash,
+                        Uuid::now_v7(),
+                        Utc::now(),
+                    );
+                    // Cannot fail: sealed from this very projection.
+                    let _ = projection.apply(&recorded);
+                    agg.commands
+                        .insert(recorded.command_id.clone(), recorded.version);
+                    drop(agg);
+                    pending.push((i, recorded));
+                    if pending.len() >= max_batch
+                        && self.flush(cmds, &mut pending, stop_at_error, results).await
+                    {
+                        return true;
+                    }
+                }
+                None => {
+                    drop(agg);
+                    if self.flush(cmds, &mut pending, stop_at_error, results).await {
+                        return true;
+                    }
+                    let result = self.handle_expecting(cmd, None).await;
+                    let failed = result.is_err();
+                    results.push(result);
+                    if failed && stop_at_error {
+                        return true;
+                    }
+                }
+            }
+            i += 1;
+        }
+        self.flush(cmds, &mut pending, stop_at_error, results).await
+    }
+
+    /// Appends the pending events in one batch and pushes their results; on a failed
+    /// append, forgets the cached negotiation and handles those commands one by one.
+    /// `true` when it stopped at an error.
+    async fn flush(
+        &self,
+        cmds: &[CommandEnvelope],
+        pending: &mut Vec<(usize, RecordedEvent)>,
+        stop_at_error: bool,
+        results: &mut Vec<Result<Handled, HandleError>>,
+    ) -> bool {
+        let batch = std::mem::take(pending);
+        let Some(negotiation) = batch.first().map(|(_, e)| e.negotiation_id.clone()) else {
+            return false;
+        };
+        let started = Instant::now();
+        let events: Vec<RecordedEvent> = batch.iter().map(|(_, e)| e.clone()).collect();
+        let appended = self.store.append_batch(&events).await;
+        commands::appended(
+            match &appended {
+                Ok(()) => AppendOutcome::Ok,
+                Err(StoreError::Conflict { .. }) => AppendOutcome::Conflict,
+                Err(_) => AppendOutcome::Error,
+            },
+            started.elapsed(),
+        );
+        match appended {
+            Ok(()) => {
+                for (i, event) in batch {
+                    let result = Ok(Handled::Recorded(event));
+                    record_metrics(&cmds[i], &result, started);
+                    results.push(result);
+                }
+                false
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, events = batch.len(), "batch append failed; handling its commands one by one");
+                self.aggregate(&negotiation).lock().await.forget();
+                for (i, _) in batch {
+                    let result = self.handle_expecting(&cmds[i], None).await;
+                    let failed = result.is_err();
+                    results.push(result);
+                    if failed && stop_at_error {
+                        return true;
+                    }
+                }
+                false
+            }
+        }
     }
 
     async fn decide_and_append(
@@ -183,7 +363,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                 .map_err(HandleError::Store)?;
             fresh = true;
         }
-        for _ in 0..self.max_attempts {
+        for attempt in 0..self.max_attempts {
             if let Some(&version) = agg.commands.get(&cmd.command_id) {
                 return self
                     .recorded(id, version)
@@ -241,6 +421,11 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                         Err(StoreError::Conflict { .. }) => {
                             tracing::debug!("conflict; re-reading and deciding again");
                             commands::retried(Retry::Conflict);
+                            // Writers that keep colliding take turns: after the first
+                            // lost race, wait a random while (up to 1, 2, 4... 64 ms).
+                            if attempt > 0 {
+                                tokio::time::sleep(backoff(attempt)).await;
+                            }
                         }
                         Err(e) => return Err(HandleError::Store(e)),
                     }
@@ -275,6 +460,31 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
             })
         })
     }
+}
+
+/// A random pause in `[0, 2^min(attempt, 6)]` ms ("full jitter"), so that writers
+/// that keep losing races on one negotiation spread out instead of colliding again.
+fn backoff(attempt: usize) -> std::time::Duration {
+    let cap_ms = 1u64 << attempt.min(6);
+    let random = u64::from_le_bytes(
+        Uuid::new_v4().as_bytes()[..8]
+            .try_into()
+            .unwrap_or_default(),
+    );
+    std::time::Duration::from_micros(random % (cap_ms * 1000 + 1))
+}
+
+/// Counts a command handled in a batch as `handle` counts it.
+fn record_metrics(cmd: &CommandEnvelope, result: &Result<Handled, HandleError>, started: Instant) {
+    let (outcome, rejection) = match result {
+        Ok(Handled::Recorded(_)) => (Outcome::Accepted, None),
+        Ok(Handled::AlreadyRecorded(_)) => (Outcome::Replayed, None),
+        Err(HandleError::Rejected(r)) => (Outcome::Rejected, Some(r.kind.as_str())),
+        Err(HandleError::PreconditionFailed { .. }) => (Outcome::PreconditionFailed, None),
+        Err(HandleError::Conflict { .. }) => (Outcome::Conflict, None),
+        Err(HandleError::Store(_)) => (Outcome::StoreError, None),
+    };
+    commands::handled(cmd.command.name(), outcome, rejection, started.elapsed());
 }
 
 /// Folds every recorded event of `negotiation` into its current projection.

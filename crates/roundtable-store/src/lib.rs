@@ -55,6 +55,29 @@ pub trait EventStore: Send + Sync + 'static {
     /// command id, which is idempotent).
     async fn append(&self, event: &RecordedEvent) -> Result<(), StoreError>;
 
+    /// Appends consecutive events of one negotiation: `events[0]` as its next version,
+    /// each following event as the version after the one before it. An empty slice
+    /// appends nothing.
+    ///
+    /// A backend that can write several events at once overrides this and records all
+    /// of them or none (SQLite: one transaction; JetStream: one atomic batch, when the
+    /// stream allows it). This default appends them one by one and stops at the first
+    /// failure, so a prefix of the events may be recorded when it returns an error:
+    /// callers must re-read the negotiation after any error, as after a failed
+    /// [`EventStore::append`].
+    ///
+    /// # Errors
+    /// As [`EventStore::append`], for the first event that could not be appended;
+    /// [`StoreError::Conflict`] also when the events are not consecutive versions of one
+    /// negotiation.
+    async fn append_batch(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
+        check_batch(events)?;
+        for event in events {
+            self.append(event).await?;
+        }
+        Ok(())
+    }
+
     /// Reads the events of `negotiation` with versions above `after_version`, in
     /// order, at most `limit` of them (`None`: all).
     ///
@@ -79,6 +102,29 @@ pub trait EventStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the backend cannot be reached.
     async fn last_version(&self, negotiation: &NegotiationId) -> Result<u64, StoreError>;
+}
+
+/// Checks that `events` are consecutive versions of one negotiation, as
+/// [`EventStore::append_batch`] requires.
+///
+/// # Errors
+/// [`StoreError::Conflict`] naming the first event out of line (its negotiation, the
+/// version expected there, and the version found).
+pub fn check_batch(events: &[RecordedEvent]) -> Result<(), StoreError> {
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    for (i, e) in events.iter().enumerate() {
+        let expected = first.version + i as u64;
+        if e.negotiation_id != first.negotiation_id || e.version != expected {
+            return Err(StoreError::Conflict {
+                negotiation: e.negotiation_id.clone(),
+                expected: expected.saturating_sub(1),
+                actual: e.version.saturating_sub(1),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What can go wrong in a store. Variants are for callers to match on.

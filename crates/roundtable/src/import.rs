@@ -49,6 +49,15 @@ enum Outcome {
     Rejected(String),
 }
 
+impl From<Handled> for Outcome {
+    fn from(handled: Handled) -> Outcome {
+        match handled {
+            Handled::Recorded(_) => Outcome::Applied,
+            Handled::AlreadyRecorded(_) => Outcome::Already,
+        }
+    }
+}
+
 /// Imports `file`; exit status 0 when no line was rejected, 1 otherwise.
 pub(crate) async fn run(
     backend: &Backend,
@@ -64,10 +73,13 @@ pub(crate) async fn run(
     if text.is_empty() || text.ends_with(b"\n") {
         lines.pop();
     }
-    let mut judge = Judge::new(backend, mode);
+    let mut judge = Judge::new(backend);
     let progress = progress_bar(lines.len());
     let mut summary = Summary::default();
     let mut stopped_at = None;
+    // Command lines read but not yet recorded: consecutive lines on one negotiation
+    // are recorded together (one atomic batch, one transaction).
+    let mut pending: Vec<Line> = Vec::new();
 
     for (index, raw) in lines.iter().enumerate() {
         let n = index + 1;
@@ -85,6 +97,20 @@ pub(crate) async fn run(
             }
             Ok(Some(line)) => line,
             Err(e) => {
+                // The lines before it are judged first, in order.
+                let outcomes = judge.record_all(&mut pending, keep_going, &progress).await;
+                match settle_all(outcomes, &mut summary, keep_going, &progress) {
+                    Flow::Go => {}
+                    Flow::Stop(at) => {
+                        stopped_at = Some(at);
+                        break;
+                    }
+                    Flow::Fail(err) => {
+                        progress.finish_and_clear();
+                        print_summary(file, &summary, None, mode);
+                        return Err(err);
+                    }
+                }
                 progress.suspend(|| {
                     report(
                         n,
@@ -100,7 +126,6 @@ pub(crate) async fn run(
                 break;
             }
         };
-        let name = line.command.name();
         let cmd = CommandEnvelope {
             command_id: line.command_id,
             negotiation_id: line.negotiation_id,
@@ -108,33 +133,47 @@ pub(crate) async fn run(
             occurred_at: line.at.unwrap_or_else(Utc::now),
             command: line.command,
         };
-        match judge.judge(&cmd, n, &progress).await {
-            Ok(Outcome::Applied) => {
-                summary.applied += 1;
-                summary.negotiations.insert(cmd.negotiation_id.clone());
+        let outcomes = match mode {
+            Mode::Record => {
+                let other_negotiation = pending
+                    .last()
+                    .is_some_and(|l| l.cmd.negotiation_id != cmd.negotiation_id);
+                let outcomes = if other_negotiation || pending.len() >= BATCH {
+                    judge.record_all(&mut pending, keep_going, &progress).await
+                } else {
+                    Vec::new()
+                };
+                pending.push(Line { n, cmd });
+                outcomes
             }
-            Ok(Outcome::Already) => {
-                summary.already += 1;
-                summary.negotiations.insert(cmd.negotiation_id.clone());
+            Mode::DryRun => {
+                let outcome = judge.dry_run(&cmd).await.map_err(HandleError::Store);
+                vec![(Line { n, cmd }, outcome)]
             }
-            Ok(Outcome::Rejected(reason)) => {
-                progress.suspend(|| report(n, name, &reason));
-                summary.rejected += 1;
-                if !keep_going {
-                    stopped_at = Some(n);
-                    break;
-                }
+        };
+        match settle_all(outcomes, &mut summary, keep_going, &progress) {
+            Flow::Go => {}
+            Flow::Stop(at) => {
+                stopped_at = Some(at);
+                pending.clear();
+                break;
             }
-            Err(e) => {
+            Flow::Fail(err) => {
                 progress.finish_and_clear();
                 print_summary(file, &summary, None, mode);
-                let advice = if matches!(e, HandleError::Store(StoreError::Unavailable(_))) {
-                    "the lines before it are recorded (and this one may be): run the same file again to continue"
-                } else {
-                    "the lines before it are recorded; this one was not"
-                };
-                return Err(anyhow::Error::new(e)
-                    .context(format!("line {n}: {name} could not be recorded; {advice}")));
+                return Err(err);
+            }
+        }
+    }
+    if stopped_at.is_none() {
+        let outcomes = judge.record_all(&mut pending, keep_going, &progress).await;
+        match settle_all(outcomes, &mut summary, keep_going, &progress) {
+            Flow::Go => {}
+            Flow::Stop(at) => stopped_at = Some(at),
+            Flow::Fail(err) => {
+                progress.finish_and_clear();
+                print_summary(file, &summary, None, mode);
+                return Err(err);
             }
         }
     }
@@ -147,35 +186,119 @@ pub(crate) async fn run(
     })
 }
 
+/// Most command lines recorded together: nats-server's default limit on an atomic batch.
+const BATCH: usize = roundtable_nats::MAX_ATOMIC_BATCH;
+
+/// One command line.
+struct Line {
+    n: usize,
+    cmd: CommandEnvelope,
+}
+
+/// Whether the import goes on after some lines were judged.
+enum Flow {
+    Go,
+    /// Stopped at this line (rejected, without `--keep-going`).
+    Stop(usize),
+    /// A line could not be recorded (the store failed for good).
+    Fail(anyhow::Error),
+}
+
+/// Counts and reports judged lines in order; stops at the first rejection unless
+/// `keep_going`, and at the first failure.
+fn settle_all(
+    outcomes: Vec<(Line, Result<Outcome, HandleError>)>,
+    summary: &mut Summary,
+    keep_going: bool,
+    progress: &ProgressBar,
+) -> Flow {
+    for (line, outcome) in outcomes {
+        let name = line.cmd.command.name();
+        match outcome {
+            Ok(Outcome::Applied) => {
+                summary.applied += 1;
+                summary.negotiations.insert(line.cmd.negotiation_id.clone());
+            }
+            Ok(Outcome::Already) => {
+                summary.already += 1;
+                summary.negotiations.insert(line.cmd.negotiation_id.clone());
+            }
+            Ok(Outcome::Rejected(reason)) => {
+                progress.suspend(|| report(line.n, name, &reason));
+                summary.rejected += 1;
+                if !keep_going {
+                    return Flow::Stop(line.n);
+                }
+            }
+            Err(e) => {
+                let advice = if matches!(e, HandleError::Store(StoreError::Unavailable(_))) {
+                    "the lines before it are recorded (and this one may be): run the same file again to continue"
+                } else {
+                    "the lines before it are recorded; this one was not"
+                };
+                return Flow::Fail(anyhow::Error::new(e).context(format!(
+                    "line {}: {name} could not be recorded; {advice}",
+                    line.n
+                )));
+            }
+        }
+    }
+    Flow::Go
+}
+
 /// Records lines through the command handler, or (dry run) judges them in memory
 /// against the recorded state.
 struct Judge<'a> {
     backend: &'a Backend,
-    mode: Mode,
     handler: CommandHandler<dyn EventStore>,
     dry: HashMap<NegotiationId, (Projection, HashSet<CommandId>)>,
 }
 
 impl<'a> Judge<'a> {
-    fn new(backend: &'a Backend, mode: Mode) -> Self {
+    fn new(backend: &'a Backend) -> Self {
         Judge {
             backend,
-            mode,
             handler: CommandHandler::new(backend.store().clone()),
             dry: HashMap::new(),
         }
     }
 
-    async fn judge(
-        &mut self,
-        cmd: &CommandEnvelope,
-        n: usize,
+    /// Records the pending lines (all on one negotiation) through
+    /// [`CommandHandler::handle_batch`], and answers each. Lines the store could not
+    /// take are tried again one by one, with retries while it is unavailable. Without
+    /// `keep_going`, the answers end at the first line not recorded.
+    async fn record_all(
+        &self,
+        pending: &mut Vec<Line>,
+        keep_going: bool,
         progress: &ProgressBar,
-    ) -> Result<Outcome, HandleError> {
-        match self.mode {
-            Mode::Record => self.record(cmd, n, progress).await,
-            Mode::DryRun => self.dry_run(cmd).await.map_err(HandleError::Store),
+    ) -> Vec<(Line, Result<Outcome, HandleError>)> {
+        let lines = std::mem::take(pending);
+        if lines.is_empty() {
+            return Vec::new();
         }
+        let cmds: Vec<CommandEnvelope> = lines.iter().map(|l| l.cmd.clone()).collect();
+        let results = self.handler.handle_batch(&cmds, BATCH, !keep_going).await;
+        let mut out = Vec::with_capacity(lines.len());
+        let mut results = results.into_iter();
+        let mut failed = false;
+        for line in lines {
+            let outcome = match results.next() {
+                Some(Err(HandleError::Store(_))) | None if !failed => {
+                    // From the first line the store failed on: one by one, with retries.
+                    failed = true;
+                    self.record(&line.cmd, line.n, progress).await
+                }
+                Some(result) if !failed => answer(result),
+                _ => self.record(&line.cmd, line.n, progress).await,
+            };
+            let stop = !keep_going && !matches!(outcome, Ok(Outcome::Applied | Outcome::Already));
+            out.push((line, outcome));
+            if stop {
+                break;
+            }
+        }
+        out
     }
 
     async fn record(
@@ -188,8 +311,7 @@ impl<'a> Judge<'a> {
         let mut pause = Duration::from_millis(200);
         loop {
             match self.handler.handle(cmd).await {
-                Ok(Handled::Recorded(_)) => return Ok(Outcome::Applied),
-                Ok(Handled::AlreadyRecorded(_)) => return Ok(Outcome::Already),
+                Ok(handled) => return Ok(Outcome::from(handled)),
                 Err(HandleError::Rejected(r)) => return Ok(Outcome::Rejected(r.message)),
                 Err(HandleError::Store(StoreError::Unavailable(why)))
                     if Instant::now() + pause < deadline =>
@@ -238,6 +360,15 @@ impl<'a> Judge<'a> {
             }
             Err(rejection) => Ok(Outcome::Rejected(rejection.message)),
         }
+    }
+}
+
+/// A handler's answer as a line's outcome: a rejection is an outcome, not a failure.
+fn answer(result: Result<Handled, HandleError>) -> Result<Outcome, HandleError> {
+    match result {
+        Ok(handled) => Ok(Outcome::from(handled)),
+        Err(HandleError::Rejected(r)) => Ok(Outcome::Rejected(r.message)),
+        Err(e) => Err(e),
     }
 }
 
