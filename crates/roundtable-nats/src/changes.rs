@@ -242,6 +242,34 @@ impl ChangeSink for NatsChangeSink {
         }
         Ok(())
     }
+
+    /// The `version` of the last message on the negotiation's subject of the changes
+    /// stream (from the stream leader): `Some(0)` when it has none, `None` when that
+    /// message is not a change this build can read.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the stream does not answer.
+    async fn last_announced(&self, negotiation: &NegotiationId) -> Result<Option<u64>, StoreError> {
+        use async_nats::jetstream::stream::LastRawMessageErrorKind;
+        self.ensure_stream().await?;
+        let subject = self.subject(negotiation);
+        let stream = self
+            .js
+            .get_stream_no_info(&self.stream)
+            .await
+            .map_err(|e| self.unavailable("cannot look up", &e))?;
+        match stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => Ok(
+                serde_json::from_slice::<serde_json::Value>(&message.payload)
+                    .ok()
+                    .and_then(|v| v.get("version").and_then(serde_json::Value::as_u64)),
+            ),
+            Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(Some(0)),
+            Err(e) => {
+                Err(self.unavailable(&format!("cannot get the last message on {subject}"), &e))
+            }
+        }
+    }
 }
 
 #[async_trait]

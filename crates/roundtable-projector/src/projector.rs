@@ -1,6 +1,7 @@
 //! [`Projector`]: the loop that takes batches from the feed, updates the views, and
 //! acknowledges.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -62,6 +63,9 @@ pub struct Projector {
     /// Entries parked in the batch in flight and not yet kept by the view store: kept
     /// before the batch is acknowledged, so that none is acknowledged unrecorded.
     unrecorded: Vec<ParkedEntry>,
+    /// While rebuilding: per negotiation, the version of the last change the sink
+    /// already holds, so that a rebuild announces nothing twice.
+    pub(crate) announced: Option<HashMap<NegotiationId, u64>>,
     last_progress_log: Instant,
 }
 
@@ -97,6 +101,7 @@ impl Projector {
             in_flight: None,
             unrecorded: Vec::new(),
             unannounced: Vec::new(),
+            announced: None,
             last_progress_log: Instant::now(),
         }
     }
@@ -281,6 +286,10 @@ impl Projector {
     /// and catches up: the views are rebuilt from the events alone, identical to the
     /// views of a projector that never stopped. Returns the stats of the rebuild.
     ///
+    /// Changes are announced only where the change sink does not hold them already
+    /// ([`ChangeSink::last_announced`]): a rebuild does not tell integrations again
+    /// what they were told when the events were first projected.
+    ///
     /// Other projectors sharing the consumer name may keep running: one that gets an
     /// entry of a dropped view finds no view and rebuilds it from the log, and one
     /// holding a dropped view in memory finds it gone when it stores.
@@ -296,7 +305,10 @@ impl Projector {
         self.unrecorded.clear();
         self.views.clear().await?;
         self.feed.reset().await?;
-        self.catch_up().await?;
+        self.announced = Some(HashMap::new());
+        let caught_up = self.catch_up().await;
+        self.announced = None;
+        caught_up?;
         let stats = self.stats.since(&start);
         tracing::info!(
             applied = stats.applied,

@@ -112,6 +112,13 @@ impl Projector {
                         },
                     );
                     tracing::debug!(from = base, to = reached, revision, "view stored");
+                    let changes = match self.not_yet_announced(id, changes).await {
+                        Ok(changes) => changes,
+                        Err((e, changes)) => {
+                            self.unannounced = changes;
+                            return Err(e);
+                        }
+                    };
                     if let Err(e) = self.changes.publish_all(&changes).await {
                         // The view is stored; its changes go out before anything
                         // else on the next step, and the group is tried again.
@@ -141,6 +148,32 @@ impl Projector {
             expected: target,
             actual: 0,
         })
+    }
+
+    /// While rebuilding, the changes the sink does not hold yet (a rebuild announces
+    /// nothing integrations were already told); otherwise all of them. The sink is
+    /// asked once per negotiation and rebuild. On an error, the changes come back with
+    /// it, to be published (again) before anything else.
+    async fn not_yet_announced(
+        &mut self,
+        id: &NegotiationId,
+        changes: Vec<Change>,
+    ) -> Result<Vec<Change>, (StoreError, Vec<Change>)> {
+        let Some(announced) = self.announced.as_mut() else {
+            return Ok(changes);
+        };
+        let last = match announced.get(id) {
+            Some(&last) => last,
+            None => match self.changes.last_announced(id).await {
+                Ok(last) => {
+                    let last = last.unwrap_or(0);
+                    announced.insert(id.clone(), last);
+                    last
+                }
+                Err(e) => return Err((e, changes)),
+            },
+        };
+        Ok(changes.into_iter().filter(|c| c.version > last).collect())
     }
 
     /// Parks every event of `group` above version `above`.

@@ -159,6 +159,20 @@ pub trait ChangeSink: Send + Sync + 'static {
         }
         Ok(())
     }
+
+    /// The version of the last change of `negotiation` this sink holds (`Some(0)`:
+    /// none yet), or `None` when the sink cannot tell (the default). A rebuild of the
+    /// views announces only changes after it, so that rebuilding does not announce
+    /// again what integrations have already been told.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn last_announced(
+        &self,
+        _negotiation: &NegotiationId,
+    ) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Tells a follower when a negotiation may have new changes, so that it reads the log

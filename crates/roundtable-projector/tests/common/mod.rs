@@ -305,6 +305,13 @@ impl ChangeSink for Tee {
         self.first.publish(change).await?;
         self.second.publish(change).await
     }
+
+    async fn last_announced(
+        &self,
+        negotiation: &roundtable_domain::NegotiationId,
+    ) -> Result<Option<u64>, StoreError> {
+        self.first.last_announced(negotiation).await
+    }
 }
 
 /// Exactly one change per recorded event of every negotiation (`x` aside), and for each
