@@ -393,3 +393,27 @@ fn a_path_that_cannot_be_opened_is_unavailable_and_named() {
         other => panic!("expected unavailable, got {other:?}"),
     }
 }
+
+/// A handler loading a negotiation longer than one catch-up page (5,000 events) reads
+/// every page: a retried first command is answered with its event, and a new command
+/// becomes the next version.
+#[tokio::test]
+async fn a_long_negotiation_loads_page_by_page() {
+    use roundtable_store::{CommandHandler, Handled};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+    let cmds = commands("long", 12_001);
+    let mut p = Projection::new();
+    let events = seal_after(&mut p, &cmds[..12_001]);
+    for batch in events.chunks(1_000) {
+        store.append_batch(batch).await.expect("append");
+    }
+    let handler = CommandHandler::new(std::sync::Arc::new(store));
+    let again = handler.handle(&cmds[1]).await.expect("retry");
+    assert_eq!(again, Handled::AlreadyRecorded(events[1].clone()));
+    let next = handler.handle(&cmds[12_001]).await.expect("new");
+    assert!(matches!(next, Handled::Recorded(ref e) if e.version == 12_002));
+    let all = handler.store().read(&nid("long"), 0, None).await.expect("read");
+    assert_eq!(all.len(), 12_002);
+    Projection::fold(&all).expect("chain");
+}

@@ -11,6 +11,7 @@ use roundtable_domain::{
     CommandEnvelope, CommandId, NegotiationId, Projection, RecordedEvent, Rejection, decide,
 };
 use roundtable_metrics::commands::{self, AppendOutcome, Outcome, Retry};
+use sha2::Digest;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -67,11 +68,33 @@ pub enum HandleError {
     Store(StoreError),
 }
 
+/// Events read per request while catching up, so that loading a negotiation of any
+/// length holds one page of events at a time besides its state.
+const CATCH_UP_PAGE: usize = 5_000;
+
+/// A command id's fingerprint: the first 16 bytes of its SHA-256. An aggregate keeps
+/// these rather than the ids (up to 200 bytes each), so that remembering every command
+/// of a long negotiation costs about 40 bytes per event. A match is confirmed against
+/// the recorded event's own command id before a command is answered as already
+/// recorded (a 128-bit collision is not expected, but would not go unnoticed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct CommandKey(u128);
+
+impl CommandKey {
+    fn of(id: &CommandId) -> CommandKey {
+        let digest = sha2::Sha256::digest(id.as_str().as_bytes());
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&digest[..16]);
+        CommandKey(u128::from_le_bytes(first))
+    }
+}
+
 /// One negotiation's state as this process knows it.
 #[derive(Default)]
 struct Aggregate {
     projection: Option<Projection>,
-    commands: HashMap<CommandId, u64>,
+    /// The version recorded for each command, by fingerprint.
+    commands: HashMap<CommandKey, u64>,
 }
 
 impl Aggregate {
@@ -81,23 +104,35 @@ impl Aggregate {
         self.commands.clear();
     }
 
-    /// Reads what was recorded since this process last looked.
+    /// The version recorded for `id`, if this process has seen it recorded.
+    fn recorded_version(&self, id: &CommandId) -> Option<u64> {
+        self.commands.get(&CommandKey::of(id)).copied()
+    }
+
+    /// Reads what was recorded since this process last looked, a page at a time.
     async fn catch_up<S: EventStore + ?Sized>(
         &mut self,
         store: &S,
         id: &NegotiationId,
     ) -> Result<(), StoreError> {
-        let projection = self.projection.get_or_insert_with(Projection::new);
-        let events = store.read(id, projection.version, None).await?;
-        for e in &events {
-            projection.apply(e).map_err(|err| StoreError::Corrupt {
-                negotiation: id.to_string(),
-                position: format!("version {}", e.version),
-                reason: err.to_string(),
-            })?;
-            self.commands.insert(e.command_id.clone(), e.version);
+        loop {
+            let projection = self.projection.get_or_insert_with(Projection::new);
+            let events = store
+                .read(id, projection.version, Some(CATCH_UP_PAGE))
+                .await?;
+            for e in &events {
+                projection.apply(e).map_err(|err| StoreError::Corrupt {
+                    negotiation: id.to_string(),
+                    position: format!("version {}", e.version),
+                    reason: err.to_string(),
+                })?;
+                self.commands
+                    .insert(CommandKey::of(&e.command_id), e.version);
+            }
+            if events.len() < CATCH_UP_PAGE {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }
 
@@ -251,7 +286,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
             }
             // A retried command id, or a rejection against the cache, is answered as
             // `handle` answers it, once what is pending is appended.
-            let accepted = if agg.commands.contains_key(&cmd.command_id) {
+            let accepted = if agg.recorded_version(&cmd.command_id).is_some() {
                 None
             } else {
                 let projection = agg.projection.get_or_insert_with(Projection::new);
@@ -271,7 +306,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                     // Cannot fail: sealed from this very projection.
                     let _ = projection.apply(&recorded);
                     agg.commands
-                        .insert(recorded.command_id.clone(), recorded.version);
+                        .insert(CommandKey::of(&recorded.command_id), recorded.version);
                     drop(agg);
                     pending.push((i, recorded));
                     if pending.len() >= max_batch
@@ -364,11 +399,13 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
             fresh = true;
         }
         for attempt in 0..self.max_attempts {
-            if let Some(&version) = agg.commands.get(&cmd.command_id) {
-                return self
-                    .recorded(id, version)
-                    .await
-                    .map(Handled::AlreadyRecorded);
+            if let Some(version) = agg.recorded_version(&cmd.command_id) {
+                let earlier = self.recorded(id, version).await?;
+                if earlier.command_id == cmd.command_id {
+                    return Ok(Handled::AlreadyRecorded(earlier));
+                }
+                // Another command id with the same fingerprint: decide as new.
+                tracing::warn!(command_id = %cmd.command_id, other = %earlier.command_id, "command id fingerprints collide");
             }
             let projection = agg.projection.get_or_insert_with(Projection::new);
             if let Some(expected) = expected_version {
@@ -415,7 +452,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                             // Cannot fail: sealed from this very projection.
                             let _ = projection.apply(&recorded);
                             agg.commands
-                                .insert(recorded.command_id.clone(), recorded.version);
+                                .insert(CommandKey::of(&recorded.command_id), recorded.version);
                             return Ok(Handled::Recorded(recorded));
                         }
                         Err(StoreError::Conflict { .. }) => {
