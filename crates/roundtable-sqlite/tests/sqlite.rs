@@ -413,7 +413,40 @@ async fn a_long_negotiation_loads_page_by_page() {
     assert_eq!(again, Handled::AlreadyRecorded(events[1].clone()));
     let next = handler.handle(&cmds[12_001]).await.expect("new");
     assert!(matches!(next, Handled::Recorded(ref e) if e.version == 12_002));
-    let all = handler.store().read(&nid("long"), 0, None).await.expect("read");
+    let all = handler
+        .store()
+        .read(&nid("long"), 0, None)
+        .await
+        .expect("read");
     assert_eq!(all.len(), 12_002);
     Projection::fold(&all).expect("chain");
+}
+
+/// A handler keeps at most its capacity of negotiations in memory; one it dropped is
+/// read again when it comes back, and still answers a retried command with its event.
+#[tokio::test]
+async fn a_handler_keeps_a_bounded_number_of_negotiations() {
+    use roundtable_store::{CommandHandler, Handled};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+    let handler = CommandHandler::new(std::sync::Arc::new(store)).with_capacity(2);
+    let mut first = Vec::new();
+    for n in ["bounded-a", "bounded-b", "bounded-c", "bounded-d"] {
+        let cmds = commands(n, 1);
+        for c in &cmds {
+            let handled = handler.handle(c).await.expect("handled");
+            assert!(matches!(handled, Handled::Recorded(_)));
+        }
+        first.push((
+            cmds,
+            handler.handle(&commands(n, 1)[1]).await.expect("retry"),
+        ));
+        assert!(handler.cached() <= 2, "{} cached", handler.cached());
+    }
+    // bounded-a was dropped long ago: a retry reads it again and finds its event.
+    let (cmds, retried) = &first[0];
+    let again = handler.handle(&cmds[1]).await.expect("retry");
+    assert_eq!(&again, retried);
+    assert!(matches!(again, Handled::AlreadyRecorded(ref e) if e.version == 2));
+    assert!(handler.cached() <= 2);
 }

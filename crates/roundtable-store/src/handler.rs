@@ -136,16 +136,35 @@ impl Aggregate {
     }
 }
 
+/// How many negotiations a [`CommandHandler`] keeps in memory by default.
+pub const DEFAULT_CACHED_NEGOTIATIONS: usize = 10_000;
+
+/// A cached aggregate and when it was last used.
+struct Slot {
+    aggregate: Arc<Mutex<Aggregate>>,
+    used: u64,
+}
+
+/// The cached aggregates, least recently used first out.
+#[derive(Default)]
+struct Aggregates {
+    slots: HashMap<NegotiationId, Slot>,
+    clock: u64,
+}
+
 /// Decides commands and appends their events to an [`EventStore`].
 ///
 /// State is cached per negotiation and brought up to date when the store reports a
 /// conflict (another writer moved on) and before any rejection is returned, so that a
 /// rejection is always judged against the latest recorded state. Commands on one
 /// negotiation are handled one at a time per process; different negotiations run in
-/// parallel.
+/// parallel. At most [`DEFAULT_CACHED_NEGOTIATIONS`] negotiations are kept (see
+/// [`CommandHandler::with_capacity`]): beyond that, the least recently used ones not in
+/// use are dropped, and read again from the store if they come back.
 pub struct CommandHandler<S: ?Sized> {
     store: Arc<S>,
-    aggregates: SyncMutex<HashMap<NegotiationId, Arc<Mutex<Aggregate>>>>,
+    aggregates: SyncMutex<Aggregates>,
+    capacity: usize,
     max_attempts: usize,
 }
 
@@ -154,9 +173,28 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
     pub fn new(store: Arc<S>) -> Self {
         CommandHandler {
             store,
-            aggregates: SyncMutex::new(HashMap::new()),
+            aggregates: SyncMutex::new(Aggregates::default()),
+            capacity: DEFAULT_CACHED_NEGOTIATIONS,
             max_attempts: 16,
         }
+    }
+
+    /// The same handler keeping at most `negotiations` negotiations in memory (at least
+    /// 1). Memory then grows with the size of the negotiations in use, not with how
+    /// many a long-running process has ever touched.
+    #[must_use]
+    pub fn with_capacity(mut self, negotiations: usize) -> Self {
+        self.capacity = negotiations.max(1);
+        self
+    }
+
+    /// How many negotiations are in memory now.
+    pub fn cached(&self) -> usize {
+        self.aggregates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .slots
+            .len()
     }
 
     /// The store this handler writes to.
@@ -165,11 +203,40 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
     }
 
     fn aggregate(&self, id: &NegotiationId) -> Arc<Mutex<Aggregate>> {
-        let mut map = self
+        let mut cache = self
             .aggregates
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.entry(id.clone()).or_default().clone()
+        cache.clock += 1;
+        let now = cache.clock;
+        if let Some(slot) = cache.slots.get_mut(id) {
+            slot.used = now;
+            return slot.aggregate.clone();
+        }
+        if cache.slots.len() >= self.capacity {
+            // Drop the least recently used eighth that no command is using, at once, so
+            // that the scan is paid once per many insertions.
+            let mut idle: Vec<(u64, NegotiationId)> = cache
+                .slots
+                .iter()
+                .filter(|(_, slot)| Arc::strong_count(&slot.aggregate) == 1)
+                .map(|(id, slot)| (slot.used, id.clone()))
+                .collect();
+            idle.sort_unstable_by_key(|(used, _)| *used);
+            let excess = cache.slots.len() + 1 - self.capacity;
+            for (_, old) in idle.into_iter().take(excess.max(self.capacity / 8)) {
+                cache.slots.remove(&old);
+            }
+        }
+        let aggregate = Arc::new(Mutex::new(Aggregate::default()));
+        cache.slots.insert(
+            id.clone(),
+            Slot {
+                aggregate: aggregate.clone(),
+                used: now,
+            },
+        );
+        aggregate
     }
 
     /// Handles one command: exactly one event recorded, or none.

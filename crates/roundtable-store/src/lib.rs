@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use roundtable_domain::{NegotiationId, RecordedEvent};
 
 pub use change::{ChangeDetails, ChangeReader};
-pub use handler::{CommandHandler, HandleError, Handled, load};
+pub use handler::{CommandHandler, DEFAULT_CACHED_NEGOTIATIONS, HandleError, Handled, load};
 pub use parked::ParkedEntry;
 pub use projection::{
     Change, ChangeSink, ChangeWatch, EventFeed, FeedItem, NoChanges, StoredView, ViewStore,
