@@ -132,19 +132,14 @@ impl RecordedEvent {
             prev_hash: prev_hash.to_owned(),
             hash: String::new(),
         };
-        e.hash = content_hash(&e.to_object_without_hash());
+        let mut without_hash = Vec::with_capacity(1024);
+        e.write_canonical_envelope(false, &mut without_hash);
+        e.hash = sha256_hex(&without_hash);
         e
     }
 
     fn to_object_without_hash(&self) -> Map<String, Value> {
-        let body = serde_json::to_value(&self.event.body).unwrap_or(Value::Null);
-        let (event_type, data) = match body {
-            Value::Object(mut m) => (
-                m.remove("type").unwrap_or(Value::Null),
-                m.remove("data").unwrap_or(Value::Null),
-            ),
-            _ => (Value::Null, Value::Null),
-        };
+        let (event_type, data) = self.type_and_data();
         let mut m = Map::new();
         m.insert("event_id".into(), Value::String(self.event_id.to_string()));
         m.insert(
@@ -172,6 +167,62 @@ impl RecordedEvent {
         m
     }
 
+    /// The `type` and `data` of the event body, as JSON.
+    fn type_and_data(&self) -> (Value, Value) {
+        match serde_json::to_value(&self.event.body).unwrap_or(Value::Null) {
+            Value::Object(mut m) => (
+                m.remove("type").unwrap_or(Value::Null),
+                m.remove("data").unwrap_or(Value::Null),
+            ),
+            _ => (Value::Null, Value::Null),
+        }
+    }
+
+    /// Writes the canonical JSON of the envelope (with `hash` or without it) straight
+    /// from its fields, keys in their sorted order: the same bytes as
+    /// `to_canonical(&self.to_json())` (a test holds them equal), without building the
+    /// envelope as a JSON object first.
+    fn write_canonical_envelope(&self, with_hash: bool, out: &mut Vec<u8>) {
+        use crate::canonical::{write_canonical, write_string};
+        let (event_type, data) = self.type_and_data();
+        let key = |k: &str, first: bool, out: &mut Vec<u8>| {
+            if !first {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"\":");
+        };
+        out.push(b'{');
+        key("actor", true, out);
+        write_string(&self.event.actor.to_string(), out);
+        key("command_id", false, out);
+        write_string(self.command_id.as_str(), out);
+        key("data", false, out);
+        write_canonical(&data, out);
+        key("event_id", false, out);
+        write_string(&self.event_id.to_string(), out);
+        if with_hash {
+            key("hash", false, out);
+            write_string(&self.hash, out);
+        }
+        key("negotiation_id", false, out);
+        write_string(self.negotiation_id.as_str(), out);
+        key("occurred_at", false, out);
+        write_string(&timestamp(&self.occurred_at), out);
+        key("prev_hash", false, out);
+        write_string(&self.prev_hash, out);
+        key("recorded_at", false, out);
+        write_string(&timestamp(&self.recorded_at), out);
+        key("schema_version", false, out);
+        write_canonical(&Value::from(self.schema_version), out);
+        key("type", false, out);
+        write_canonical(&event_type, out);
+        key("version", false, out);
+        write_canonical(&Value::from(self.version), out);
+        out.push(b'}');
+    }
+
     /// The envelope as a JSON object, `hash` included.
     pub fn to_json(&self) -> Value {
         let mut m = self.to_object_without_hash();
@@ -181,7 +232,9 @@ impl RecordedEvent {
 
     /// The stored bytes: canonical JSON of [`RecordedEvent::to_json`].
     pub fn to_bytes(&self) -> Vec<u8> {
-        to_canonical(&self.to_json())
+        let mut out = Vec::with_capacity(1024);
+        self.write_canonical_envelope(true, &mut out);
+        out
     }
 
     /// The event type name.
@@ -195,9 +248,85 @@ impl RecordedEvent {
     /// # Errors
     /// [`DecodeError`] naming what is wrong; `HashMismatch` means the bytes were altered.
     pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, DecodeError> {
+        if let Some(event) = Self::decode_stored(bytes) {
+            return Ok(event);
+        }
         let value: Value =
             serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
         Self::from_json(value)
+    }
+
+    /// The fast path of [`RecordedEvent::decode`], for bytes as this build stores them:
+    /// canonical JSON whose data is at its type's current schema version. The hash is
+    /// checked over the stored bytes themselves, without the `,"hash":"..."` member:
+    /// for canonical bytes, that is exactly the canonical JSON the hash was computed
+    /// over (docs/HASHING.md), with no re-serialization; the data is parsed straight
+    /// into its type. `None` for anything else (a hash that does not match this way, an
+    /// older schema version, malformed input), which the full path then decodes or
+    /// refuses with the precise error.
+    fn decode_stored(bytes: &[u8]) -> Option<RecordedEvent> {
+        use std::borrow::Cow;
+        #[derive(serde::Deserialize)]
+        struct Stored<'a> {
+            #[serde(borrow)]
+            hash: Cow<'a, str>,
+            #[serde(rename = "type", borrow)]
+            event_type: Cow<'a, str>,
+            schema_version: u64,
+            #[serde(borrow)]
+            data: &'a serde_json::value::RawValue,
+            event_id: Uuid,
+            #[serde(borrow)]
+            negotiation_id: Cow<'a, str>,
+            version: u64,
+            #[serde(borrow)]
+            actor: Cow<'a, str>,
+            occurred_at: DateTime<Utc>,
+            recorded_at: DateTime<Utc>,
+            #[serde(borrow)]
+            command_id: Cow<'a, str>,
+            #[serde(borrow)]
+            prev_hash: Cow<'a, str>,
+        }
+        let stored: Stored<'_> = serde_json::from_slice(bytes).ok()?;
+        let schema_version = u32::try_from(stored.schema_version).ok()?;
+        if crate::upcast::schema_version(&stored.event_type) != Some(schema_version) {
+            return None;
+        }
+        if stored.hash.len() != 64 || !stored.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let member = format!(",\"hash\":\"{}\"", stored.hash);
+        let at = bytes
+            .windows(member.len())
+            .position(|w| w == member.as_bytes())?;
+        let mut hasher = Sha256::new();
+        hasher.update(&bytes[..at]);
+        hasher.update(&bytes[at + member.len()..]);
+        if hex::encode(hasher.finalize()) != stored.hash {
+            return None;
+        }
+        let body: EventBody = serde_json::from_str(&format!(
+            "{{\"type\":\"{}\",\"data\":{}}}",
+            stored.event_type,
+            stored.data.get()
+        ))
+        .ok()?;
+        Some(RecordedEvent {
+            event_id: stored.event_id,
+            negotiation_id: NegotiationId::new(stored.negotiation_id.as_ref()).ok()?,
+            version: stored.version,
+            schema_version,
+            occurred_at: stored.occurred_at,
+            recorded_at: stored.recorded_at,
+            command_id: CommandId::new(stored.command_id.as_ref()).ok()?,
+            event: Event {
+                actor: Actor::parse(&stored.actor).ok()?,
+                body,
+            },
+            prev_hash: stored.prev_hash.into_owned(),
+            hash: stored.hash.into_owned(),
+        })
     }
 
     /// Like [`RecordedEvent::decode`], from an already parsed JSON value.
@@ -405,5 +534,57 @@ impl Projection {
             p.apply(e)?;
         }
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minutes::parse_line;
+
+    fn sealed() -> RecordedEvent {
+        let m = parse_line(
+            r#"{"at":"2026-01-05T09:00:00Z","negotiation_id":"n-1","by":"secretariat","do":"open_negotiation","title":"Water \"kiosks\" \u00e9","service":"water"}"#,
+        )
+        .expect("parses")
+        .expect("a command");
+        let cmd = CommandEnvelope {
+            command_id: m.command_id,
+            negotiation_id: m.negotiation_id,
+            actor: m.actor,
+            occurred_at: m.at.expect("at"),
+            command: m.command,
+        };
+        let event = crate::decide(None, &cmd).expect("accepted");
+        RecordedEvent::seal(&cmd, event, 1, GENESIS_HASH, Uuid::nil(), Utc::now())
+    }
+
+    #[test]
+    fn stored_bytes_are_the_canonical_json_of_the_envelope() {
+        let e = sealed();
+        assert_eq!(e.to_bytes(), to_canonical(&e.to_json()));
+        assert_eq!(
+            e.hash,
+            content_hash(&e.to_json().as_object().expect("object").clone())
+        );
+    }
+
+    #[test]
+    fn canonical_bytes_take_the_fast_path() {
+        let e = sealed();
+        assert_eq!(RecordedEvent::decode_stored(&e.to_bytes()), Some(e.clone()));
+        // Not canonical: left to the full path, which accepts it.
+        let pretty = serde_json::to_vec_pretty(&e.to_json()).expect("json");
+        assert_eq!(RecordedEvent::decode_stored(&pretty), None);
+        assert_eq!(RecordedEvent::decode(&pretty).expect("decodes"), e);
+        // Another hash: left to the full path, which refuses it.
+        let mut other = e.to_json();
+        other["hash"] = Value::String("ab".repeat(32));
+        let bytes = to_canonical(&other);
+        assert_eq!(RecordedEvent::decode_stored(&bytes), None);
+        assert!(matches!(
+            RecordedEvent::decode(&bytes),
+            Err(DecodeError::HashMismatch { .. })
+        ));
     }
 }

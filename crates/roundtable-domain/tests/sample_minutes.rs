@@ -204,3 +204,60 @@ fn commitments_and_signatures_end_where_the_readme_says() {
     assert_eq!(at(15), 5);
     assert_eq!(at(16), 6);
 }
+
+/// Every stored event of the sample decodes the same on the fast path (`decode` of
+/// canonical bytes) and the full one (`from_json`); an altered byte is refused as a hash
+/// mismatch, and bytes re-encoded non-canonically (same content, same hash) still
+/// decode, through the full path.
+#[test]
+fn stored_bytes_decode_the_same_on_both_paths() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
+    let text = std::fs::read_to_string(&path).expect("sample");
+    let mut p = Projection::new();
+    let mut checked = 0;
+    for line in text.lines() {
+        let Some(m) = parse_line(line).expect("parses") else {
+            continue;
+        };
+        let cmd = CommandEnvelope {
+            command_id: m.command_id,
+            negotiation_id: m.negotiation_id,
+            actor: m.actor,
+            occurred_at: m.at.expect("at"),
+            command: m.command,
+        };
+        let event = decide(p.view.as_ref(), &cmd).expect("accepted");
+        let recorded = RecordedEvent::seal(
+            &cmd,
+            event,
+            p.version + 1,
+            &p.last_hash,
+            Uuid::now_v7(),
+            Utc::now(),
+        );
+        p.apply(&recorded).expect("applies");
+        let bytes = recorded.to_bytes();
+        assert_eq!(
+            bytes,
+            roundtable_domain::canonical::to_canonical(&recorded.to_json()),
+            "stored bytes are the canonical JSON of the envelope"
+        );
+        let fast = RecordedEvent::decode(&bytes).expect("decodes");
+        let full = RecordedEvent::from_json(serde_json::from_slice(&bytes).expect("json"))
+            .expect("decodes");
+        assert_eq!(fast, recorded);
+        assert_eq!(full, recorded);
+        // Pretty-printed: not canonical, same content and hash.
+        let pretty = serde_json::to_vec_pretty(&recorded.to_json()).expect("json");
+        assert_eq!(RecordedEvent::decode(&pretty).expect("decodes"), recorded);
+        // One byte of the actor changed: refused.
+        let text = String::from_utf8(bytes).expect("utf-8");
+        let altered = text.replacen("\"actor\":\"", "\"actor\":\"x", 1);
+        assert!(matches!(
+            RecordedEvent::decode(altered.as_bytes()),
+            Err(roundtable_domain::DecodeError::HashMismatch { .. })
+        ));
+        checked += 1;
+    }
+    assert!(checked > 50, "{checked} events checked");
+}

@@ -153,7 +153,11 @@ async fn a_consumer_made_after_lakeside_concluded_gets_every_change_in_order_and
     let again = Recorder::default();
     let mut second = client.projector("roundtable-projector", &again).await;
     second.rebuild().await.expect("rebuild");
-    assert!(again.changes().is_empty(), "{} announced again", again.changes().len());
+    assert!(
+        again.changes().is_empty(),
+        "{} announced again",
+        again.changes().len()
+    );
     let mut stream = changes_stream(&env).await;
     assert_eq!(stream.info().await.expect("info").state.messages, 84);
 }
