@@ -36,15 +36,6 @@ pub(crate) fn is_wrong_last_sequence(e: &PublishError) -> bool {
         })
 }
 
-/// The `Nats-Msg-Id` of an event: `<negotiation_id>:<command_id>`.
-///
-/// The server's duplicate window spans the whole stream while command ids are unique
-/// only within a negotiation, so the id is scoped: two negotiations may use one
-/// command id without the second being taken for a duplicate of the first.
-pub(crate) fn message_id(event: &RecordedEvent) -> String {
-    format!("{}:{}", event.negotiation_id, event.command_id)
-}
-
 /// The most messages one atomic batch may hold: nats-server's default (and maximum
 /// useful) `jetstream.limits.batch.max_msgs`.
 pub const MAX_ATOMIC_BATCH: usize = 1000;
@@ -181,7 +172,6 @@ impl NatsStore {
         let subject = self.subjects.of(negotiation);
         let message = PublishMessage::build()
             .payload(Bytes::from(event.to_bytes()))
-            .message_id(message_id(event))
             .expected_stream(&self.config.stream)
             .expected_last_subject_sequence(last_sequence);
         let ack = self

@@ -26,16 +26,15 @@ use crate::version::ServerVersion;
 /// orders it within its negotiation.
 ///
 /// Headers of each published message:
-/// - `Nats-Msg-Id: <negotiation_id>:<command_id>`: the server drops a second message
-///   with the same id within the stream's duplicate window (2 minutes by default) and
-///   acknowledges it as a duplicate. Scoped by negotiation because command ids are
-///   unique only within their negotiation and the window covers the whole stream.
 /// - `Nats-Expected-Stream: <stream>`: the server refuses the message if the subject
 ///   belongs to another stream.
 /// - `Nats-Expected-Last-Subject-Sequence: <n>`: the server stores the message only
 ///   if the last message on the subject is at stream sequence `n` (`0`: the subject
 ///   has no message yet, which the server enforces too), else it answers JetStream
-///   error 10071 ("wrong last sequence"). That is the optimistic concurrency check.
+///   error 10071 ("wrong last sequence"). That is the optimistic concurrency check, and
+///   it also makes a retried publish safe: once the first attempt is stored, the
+///   retry names a sequence that is no longer the last and is refused, so no
+///   `Nats-Msg-Id` (and no server-side duplicate tracking) is needed (docs/NATS.md).
 ///
 /// Each client keeps an in-memory index of version → stream sequence per negotiation,
 /// learned from its appends and reads, so that an append on a negotiation it has
@@ -246,9 +245,8 @@ impl EventStore for NatsStore {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the negotiation is not at `event.version - 1`
-    /// (`actual` is the version found), also when the server acknowledges the message
-    /// as a duplicate of an earlier one with the same command id (nothing new was
-    /// stored: re-read to find the earlier event), and for `event.version == 0`;
+    /// (`actual` is the version found), which is also how a retry of an event already
+    /// stored ends (re-read to find it), and for `event.version == 0`;
     /// [`StoreError::Unavailable`] on timeouts and lost connections (the event may or
     /// may not be stored); [`StoreError::Incompatible`] when the event is larger than
     /// the server's `max_payload`.
@@ -264,8 +262,8 @@ impl EventStore for NatsStore {
     /// message carries `Nats-Expected-Last-Subject-Sequence`, checked when the batch
     /// commits). Headers of every message: `Nats-Batch-Id` (a fresh UUID per batch),
     /// `Nats-Batch-Sequence` (1, 2, ...), `Nats-Expected-Stream`; the last one also
-    /// `Nats-Batch-Commit: 1`. Batches carry no `Nats-Msg-Id` (the server refuses it
-    /// in a batch): a retried batch is stopped by the sequence check instead. Without
+    /// `Nats-Batch-Commit: 1`. Like single events, batches carry no `Nats-Msg-Id` (the
+    /// server refuses it in a batch): a retried batch is stopped by the sequence check. Without
     /// atomic batches, the events are published one by one as by
     /// [`EventStore::append`].
     ///

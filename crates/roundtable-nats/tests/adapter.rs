@@ -94,12 +94,34 @@ async fn each_event_is_one_message_on_its_negotiation_subject() {
             format!("roundtable.events.{}", e.negotiation_id)
         );
         assert_eq!(message.payload, Bytes::from(e.to_bytes()));
+        // No message id: the expected-sequence check makes a retry safe (docs/NATS.md).
         assert_eq!(
             message
                 .headers
                 .get("Nats-Msg-Id")
                 .map(|v| v.as_str().to_owned()),
-            Some(format!("{}:{}", e.negotiation_id, e.command_id))
+            None
+        );
+        assert_eq!(
+            message
+                .headers
+                .get("Nats-Expected-Last-Subject-Sequence")
+                .map(|v| v.as_str().to_owned()),
+            Some(
+                if i == 0
+                    || order[..i]
+                        .iter()
+                        .all(|o| o.negotiation_id != e.negotiation_id)
+                {
+                    "0".to_owned()
+                } else {
+                    let previous = order[..i]
+                        .iter()
+                        .rposition(|o| o.negotiation_id == e.negotiation_id)
+                        .expect("an earlier event");
+                    (previous as u64 + 1).to_string()
+                }
+            )
         );
     }
     assert_eq!(
@@ -136,31 +158,32 @@ async fn a_server_older_than_2_10_is_incompatible() {
 }
 
 #[tokio::test]
-async fn a_duplicate_command_id_stores_nothing_and_is_a_conflict() {
+async fn a_retried_publish_of_a_stored_event_stores_nothing_and_is_a_conflict() {
     let server = server().await;
     let store = store(&server).await;
     let n = nid("dup");
     let first = events("dup", 1);
     store.append(&first[0]).await.expect("append v1");
-    // Version 2 of another chain, carrying the command id of version 1: the server
-    // acknowledges it as a duplicate of version 1 and stores nothing.
-    let mut cmds = commands("dup", 1, "other");
-    cmds[1].command_id = first[0].command_id.clone();
-    let second = seal(&[cmds[0].clone(), cmds[1].clone()]);
-    let mut v2 = second[1].clone();
-    v2.prev_hash.clone_from(&first[0].hash);
-    let result = store.append(&v2).await;
+    // The same event again, as after a lost acknowledgement: it names the sequence
+    // that was last before it, which no longer is.
+    let again = store.append(&first[0]).await;
     assert!(
         matches!(
-            result,
+            again,
             Err(StoreError::Conflict {
-                expected: 1,
+                expected: 0,
                 actual: 1,
                 ..
             })
         ),
-        "{result:?}"
+        "{again:?}"
     );
+    // A fresh client, which knows nothing of the subject, is refused too.
+    let other = crate::store(&server).await;
+    assert!(matches!(
+        other.append(&first[0]).await,
+        Err(StoreError::Conflict { .. })
+    ));
     assert_eq!(store.read(&n, 0, None).await.expect("read"), first[..1]);
     assert_eq!(store.last_version(&n).await.expect("last"), 1);
     store.append(&first[1]).await.expect("v2 goes on");
