@@ -52,7 +52,7 @@ mod version;
 
 pub use binary::{BINARY_ENV, ServerBinary};
 pub use cluster::{CLUSTER_DOMAIN, CLUSTER_NAME, NatsCluster};
-pub use server::{NatsServer, READY_TIMEOUT};
+pub use server::{NatsServer, READY_TIMEOUT, SyncInterval};
 pub use version::{INSTALL_HINT, MIN_VERSION, Version};
 
 /// Why a test server could not be found or started. Messages name the path, version or

@@ -17,6 +17,9 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The server name given with `-n`, kept across restarts so JetStream sees the same server.
 const SERVER_NAME: &str = "roundtable-testkit";
 
+/// The config file written when JetStream's sync interval is not the default.
+const CONFIG_FILE: &str = "nats-server.conf";
+
 /// A running single `nats-server` with JetStream enabled, for one test.
 ///
 /// Listens on `127.0.0.1` only, keeps its JetStream store in a fresh temporary
@@ -35,7 +38,31 @@ pub struct NatsServer {
     process: Option<ServerProcess>,
     binary: ServerBinary,
     port: u16,
+    sync: SyncInterval,
     dir: TempDir,
+}
+
+/// How often JetStream syncs its files to disk (`jetstream { sync_interval: ... }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncInterval {
+    /// The server's default (every two minutes): no config file, flags only.
+    #[default]
+    Default,
+    /// `sync_interval: always`: one fsync per message before it is acknowledged.
+    Always,
+    /// `sync_interval: <N>s`: a sync every `N` seconds.
+    Every(Duration),
+}
+
+impl SyncInterval {
+    /// The value of `sync_interval` in a config file, `None` for the default.
+    fn config_value(self) -> Option<String> {
+        match self {
+            SyncInterval::Default => None,
+            SyncInterval::Always => Some("always".to_owned()),
+            SyncInterval::Every(every) => Some(format!("\"{}s\"", every.as_secs().max(1))),
+        }
+    }
 }
 
 impl NatsServer {
@@ -69,6 +96,25 @@ impl NatsServer {
     /// [`TestkitError::Start`] when the server exits early or is not ready in time, with
     /// the end of its log.
     pub async fn start_with(binary: ServerBinary) -> Result<NatsServer, TestkitError> {
+        NatsServer::start_configured(binary, SyncInterval::Default).await
+    }
+
+    /// Starts the `nats-server` found by [`ServerBinary::locate`] with JetStream syncing
+    /// its files as `sync` says: for benchmarks that compare fsync settings. With
+    /// anything but [`SyncInterval::Default`] the server reads a config file,
+    /// `nats-server.conf` in its directory, holding
+    /// `jetstream { store_dir: STORE_DIR, sync_interval: ... }`.
+    ///
+    /// # Errors
+    /// As [`NatsServer::start`].
+    pub async fn start_with_sync(sync: SyncInterval) -> Result<NatsServer, TestkitError> {
+        NatsServer::start_configured(ServerBinary::locate()?, sync).await
+    }
+
+    async fn start_configured(
+        binary: ServerBinary,
+        sync: SyncInterval,
+    ) -> Result<NatsServer, TestkitError> {
         let dir = tempfile::Builder::new()
             .prefix("roundtable-nats-")
             .tempdir()
@@ -76,7 +122,7 @@ impl NatsServer {
         let store = dir.path().join("store");
         fs::create_dir(&store)
             .map_err(|e| TestkitError::Io(format!("cannot create {}: {e}", store.display())))?;
-        let args = server_args(None, &store);
+        let args = server_args(None, &store, dir.path(), sync)?;
         let (process, port) = ServerProcess::start(
             &binary,
             &args,
@@ -89,6 +135,7 @@ impl NatsServer {
             process: Some(process),
             binary,
             port,
+            sync,
             dir,
         })
     }
@@ -174,7 +221,48 @@ impl NatsServer {
     /// took the port in the meantime.
     pub async fn restart(&mut self) -> Result<(), TestkitError> {
         self.kill();
-        let args = server_args(Some(self.port), &self.store_dir());
+        self.start_again().await
+    }
+
+    /// How JetStream syncs its files on this server now.
+    pub fn sync_interval(&self) -> SyncInterval {
+        self.sync
+    }
+
+    /// Stops the server cleanly (SIGTERM, so that JetStream writes its indexes; SIGKILL
+    /// after [`READY_TIMEOUT`]) and starts it again on the same port and store directory
+    /// with JetStream syncing its files as `sync` says. Later [`NatsServer::restart`]s
+    /// keep that setting.
+    ///
+    /// # Errors
+    /// As [`NatsServer::restart`].
+    pub async fn restart_with_sync(&mut self, sync: SyncInterval) -> Result<(), TestkitError> {
+        self.stop().await;
+        self.sync = sync;
+        self.start_again().await
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit (SIGKILL after
+    /// [`READY_TIMEOUT`]). Does nothing when it is not running.
+    pub async fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            if process.signal("TERM").is_ok() {
+                let deadline = std::time::Instant::now() + READY_TIMEOUT;
+                while process.is_running() && std::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            process.kill();
+        }
+    }
+
+    async fn start_again(&mut self) -> Result<(), TestkitError> {
+        let args = server_args(
+            Some(self.port),
+            &self.store_dir(),
+            self.dir.path(),
+            self.sync,
+        )?;
         let (process, port) = ServerProcess::start(
             &self.binary,
             &args,
@@ -209,13 +297,36 @@ impl Drop for NatsServer {
 }
 
 /// The command line of a single server; `port: None` lets the server choose (`-p -1`).
-fn server_args(port: Option<u16>, store: &Path) -> Vec<OsString> {
+/// With a sync setting other than the default, writes `dir/nats-server.conf` holding the
+/// `jetstream` block and points the server at it with `-c`.
+fn server_args(
+    port: Option<u16>,
+    store: &Path,
+    dir: &Path,
+    sync: SyncInterval,
+) -> Result<Vec<OsString>, TestkitError> {
     let port = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
-    let mut args: Vec<OsString> = ["-a", "127.0.0.1", "-p", &port, "-js", "-sd"]
+    let mut args: Vec<OsString> = ["-a", "127.0.0.1", "-p", &port]
         .into_iter()
         .map(OsString::from)
         .collect();
-    args.push(store.as_os_str().to_owned());
+    match sync.config_value() {
+        None => {
+            args.extend(["-js", "-sd"].map(OsString::from));
+            args.push(store.as_os_str().to_owned());
+        }
+        Some(value) => {
+            let config = dir.join(CONFIG_FILE);
+            let text = format!(
+                "# Written by roundtable-testkit.\njetstream {{\n  store_dir: {}\n  sync_interval: {value}\n}}\n",
+                serde_json::Value::String(store.display().to_string())
+            );
+            fs::write(&config, text)
+                .map_err(|e| TestkitError::Io(format!("cannot write {}: {e}", config.display())))?;
+            args.push(OsString::from("-c"));
+            args.push(config.into_os_string());
+        }
+    }
     args.extend(["-n", SERVER_NAME].map(OsString::from));
-    args
+    Ok(args)
 }
