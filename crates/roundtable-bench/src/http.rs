@@ -81,8 +81,6 @@ pub async fn run(setup: &Setup, report: &mut Report) -> anyhow::Result<()> {
     latency(&nats, setup, &tag, backlog, &mut tokens, report).await?;
     serve.stop().await;
 
-    memory(setup, &client, &tag, &mut tokens, report).await?;
-
     if fsync == Fsync::Default {
         let dir = setup.work_dir.join(format!("http-embedded-{tag}"));
         let serve = Serve::start(
@@ -104,7 +102,8 @@ pub async fn run(setup: &Setup, report: &mut Report) -> anyhow::Result<()> {
         concurrent(&sqlite, setup, &tag, &mut tokens, report).await?;
         serve.stop().await;
     }
-    Ok(())
+    // Last: it fills the stream with many negotiations.
+    memory(setup, &client, &tag, &mut tokens, report).await
 }
 
 /// A running `serve` and how the figures measured on it are labelled.
