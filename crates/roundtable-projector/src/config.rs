@@ -23,6 +23,12 @@ pub struct ProjectorConfig {
     pub max_backoff: Duration,
     /// How often progress (and lag) is logged at info level while there is work.
     pub progress_every: Duration,
+    /// Most entries taken at once during a rebuild, when the whole log is behind: each
+    /// view is stored once per batch, so with many negotiations interleaved in the log
+    /// a larger batch stores each view far less often. Keep it within the feed's limit
+    /// of unacknowledged entries (20,000 on NATS by default) and small enough to be
+    /// applied within the feed's ack wait (30 s by default).
+    pub rebuild_batch_size: usize,
 }
 
 impl Default for ProjectorConfig {
@@ -34,6 +40,7 @@ impl Default for ProjectorConfig {
             max_conflicts: 32,
             max_backoff: Duration::from_secs(5),
             progress_every: Duration::from_secs(10),
+            rebuild_batch_size: 10_000,
         }
     }
 }

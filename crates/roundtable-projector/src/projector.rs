@@ -306,7 +306,10 @@ impl Projector {
         self.views.clear().await?;
         self.feed.reset().await?;
         self.announced = Some(HashMap::new());
+        let batch_size = self.config.batch_size;
+        self.config.batch_size = batch_size.max(self.config.rebuild_batch_size);
         let caught_up = self.catch_up().await;
+        self.config.batch_size = batch_size;
         self.announced = None;
         caught_up?;
         let stats = self.stats.since(&start);

@@ -28,6 +28,7 @@ both!(
 fn small_batches(batch_size: usize) -> ProjectorConfig {
     ProjectorConfig {
         batch_size,
+        rebuild_batch_size: batch_size,
         poll_wait: Duration::from_millis(200),
         ..ProjectorConfig::default()
     }
