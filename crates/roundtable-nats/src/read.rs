@@ -1,13 +1,20 @@
 //! Reading a negotiation's events back, in order, stopping exactly at its end.
 
-use async_nats::jetstream::consumer::DeliverPolicy;
-use async_nats::jetstream::consumer::pull::OrderedConfig;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
+use async_nats::jetstream::consumer::{Consumer, pull};
 use async_nats::jetstream::stream::RawMessageErrorKind;
 use futures::StreamExt;
 use roundtable_domain::{NegotiationId, RecordedEvent};
 use roundtable_store::StoreError;
 
 use crate::store::NatsStore;
+
+/// Most messages one pull of a read asks for.
+const PULL: usize = 1_000;
+
+type PullConsumer = Consumer<pull::Config>;
 
 /// How a scan of the subject ended.
 enum Scan {
@@ -101,9 +108,16 @@ impl NatsStore {
         Ok(Some(event))
     }
 
-    /// Reads the subject with an ordered consumer from stream sequence `start` (or from
-    /// its first message), skipping versions up to `after`, until `limit` events or the
-    /// message at `last_sequence`.
+    /// Reads the subject from stream sequence `start` (or from its first message),
+    /// skipping versions up to `after`, until `limit` events or the message at
+    /// `last_sequence`.
+    ///
+    /// Uses an ephemeral pull consumer of its own (in memory, one replica, no acks),
+    /// pulled without waiting for exactly what is stored, and deleted as soon as the
+    /// read ends: loading thousands of negotiations in a burst (a service starting
+    /// under load) never leaves thousands of idle consumers behind, which the server
+    /// would refuse beyond its consumer limit (JetStream error 10026). A consumer whose
+    /// deletion fails expires after 10 s of inactivity.
     async fn scan(
         &self,
         negotiation: &NegotiationId,
@@ -119,60 +133,101 @@ impl NatsStore {
         };
         let consumer = self
             .stream
-            .create_consumer(OrderedConfig {
+            .create_consumer(pull::Config {
                 filter_subject: subject.clone(),
                 deliver_policy,
+                ack_policy: AckPolicy::None,
+                memory_storage: true,
+                num_replicas: 1,
+                inactive_threshold: Duration::from_secs(10),
                 ..Default::default()
             })
             .await
             .map_err(|e| self.unavailable(&format!("cannot create a consumer on {subject}"), e))?;
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| self.unavailable(&format!("cannot read {subject}"), e))?;
+        let name = consumer.cached_info().name.clone();
+        let scanned = self
+            .scan_with(&consumer, negotiation, start, after, limit, last_sequence)
+            .await;
+        let stream = self.stream.clone();
+        tokio::spawn(async move {
+            if let Err(e) = stream.delete_consumer(&name).await {
+                tracing::debug!(consumer = %name, error = %e, "cannot delete a read's consumer; it expires on its own");
+            }
+        });
+        scanned
+    }
+
+    async fn scan_with(
+        &self,
+        consumer: &PullConsumer,
+        negotiation: &NegotiationId,
+        start: Option<u64>,
+        after: u64,
+        limit: Option<usize>,
+        last_sequence: u64,
+    ) -> Result<Scan, StoreError> {
+        let subject = self.subjects.of(negotiation);
         let limit = limit.unwrap_or(usize::MAX);
         let mut events = Vec::new();
         let mut next_version = after + 1;
         loop {
-            let message = tokio::time::timeout(self.config.request_timeout, messages.next())
-                .await
-                .map_err(|_| {
-                    self.unavailable(
-                        &format!("reading {subject}"),
-                        format!(
-                            "no message within {:?}; expected up to stream sequence {last_sequence}",
-                            self.config.request_timeout
+            let mut batch = tokio::time::timeout(
+                self.config.request_timeout,
+                consumer.fetch().max_messages(PULL).messages(),
+            )
+            .await
+            .map_err(|_| self.unavailable(&format!("reading {subject}"), "no answer to a pull"))?
+            .map_err(|e| self.unavailable(&format!("reading {subject}"), e))?;
+            let mut pulled = 0;
+            loop {
+                let message = tokio::time::timeout(self.config.request_timeout, batch.next())
+                    .await
+                    .map_err(|_| {
+                        self.unavailable(
+                            &format!("reading {subject}"),
+                            format!(
+                                "no message within {:?}; expected up to stream sequence {last_sequence}",
+                                self.config.request_timeout
+                            ),
+                        )
+                    })?;
+                let Some(message) = message else {
+                    break;
+                };
+                let message =
+                    message.map_err(|e| self.unavailable(&format!("reading {subject}"), e))?;
+                pulled += 1;
+                let sequence = message
+                    .info()
+                    .map_err(|e| self.unavailable(&format!("reading {subject}"), e))?
+                    .stream_sequence;
+                let event = self.decode(negotiation, sequence, &message.payload)?;
+                self.index.record(negotiation, event.version, sequence);
+                if event.version == next_version {
+                    events.push(event);
+                    next_version += 1;
+                } else if event.version > after || start.is_some() {
+                    if start.is_some() && events.is_empty() {
+                        return Ok(Scan::Misplaced);
+                    }
+                    return Err(StoreError::Corrupt {
+                        negotiation: negotiation.to_string(),
+                        position: format!("stream {} sequence {sequence}", self.config.stream),
+                        reason: format!(
+                            "version {} where version {next_version} was expected",
+                            event.version
                         ),
-                    )
-                })?
-                .ok_or_else(|| {
-                    self.unavailable(&format!("reading {subject}"), "the consumer stopped")
-                })?
-                .map_err(|e| self.unavailable(&format!("reading {subject}"), e))?;
-            let sequence = message
-                .info()
-                .map_err(|e| self.unavailable(&format!("reading {subject}"), e))?
-                .stream_sequence;
-            let event = self.decode(negotiation, sequence, &message.payload)?;
-            self.index.record(negotiation, event.version, sequence);
-            if event.version == next_version {
-                events.push(event);
-                next_version += 1;
-            } else if event.version > after || start.is_some() {
-                if start.is_some() && events.is_empty() {
-                    return Ok(Scan::Misplaced);
+                    });
                 }
-                return Err(StoreError::Corrupt {
-                    negotiation: negotiation.to_string(),
-                    position: format!("stream {} sequence {sequence}", self.config.stream),
-                    reason: format!(
-                        "version {} where version {next_version} was expected",
-                        event.version
-                    ),
-                });
+                if events.len() >= limit || sequence >= last_sequence {
+                    return Ok(Scan::Events(events));
+                }
             }
-            if events.len() >= limit || sequence >= last_sequence {
-                return Ok(Scan::Events(events));
+            if pulled == 0 {
+                return Err(self.unavailable(
+                    &format!("reading {subject}"),
+                    format!("the subject ended before stream sequence {last_sequence}"),
+                ));
             }
         }
     }

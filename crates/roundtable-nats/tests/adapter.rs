@@ -525,3 +525,45 @@ async fn the_server_enforces_expected_last_subject_sequence_zero() {
         "{second:?}"
     );
 }
+
+/// Loading many negotiations in a burst (a service starting under load) leaves no
+/// consumers behind: each read deletes its own, so the server's consumer limit is
+/// never reached and the stream ends with none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_reads_leaves_no_consumers_behind() {
+    let server = server().await;
+    let store = Arc::new(store(&server).await);
+    let ids: Vec<String> = (0..1_500).map(|i| format!("burst-{i}")).collect();
+    for id in &ids {
+        store.append_batch(&events(id, 2)).await.expect("append");
+    }
+    // Fresh clients know no sequences: every read scans its subject.
+    let reader = Arc::new(crate::store(&server).await);
+    let tasks: Vec<_> = ids
+        .chunks(100)
+        .map(|chunk| {
+            let reader = reader.clone();
+            let chunk = chunk.to_vec();
+            tokio::spawn(async move {
+                for id in chunk {
+                    let read = reader.read(&nid(&id), 0, None).await.expect("read");
+                    assert_eq!(read.len(), 3, "{id}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("reader");
+    }
+    let js = jetstream(&server).await;
+    let mut stream = js.get_stream("ROUNDTABLE_EVENTS").await.expect("stream");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let consumers = stream.info().await.expect("info").state.consumer_count;
+        if consumers == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{consumers} consumers left");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
