@@ -3,12 +3,12 @@
 //! them with their own durable consumers.
 
 use std::fmt::Display;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
-use async_nats::jetstream::context::GetStreamErrorKind;
+use async_nats::jetstream::context::{GetStreamErrorKind, PublishAckFuture};
 use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, ErrorCode};
 use async_trait::async_trait;
@@ -55,6 +55,8 @@ pub struct NatsChangeSink {
     /// Whether the stream is known to exist (set after a look-up or creation; cleared
     /// when a publish fails, so that the next one looks again).
     ensured: Arc<AtomicBool>,
+    /// Acknowledgements of changes sent and not yet confirmed, with their subjects.
+    awaiting: Arc<Mutex<Vec<(String, PublishAckFuture)>>>,
 }
 
 impl NatsChangeSink {
@@ -68,6 +70,7 @@ impl NatsChangeSink {
             replicas: store.config.replicas,
             url: store.url.clone(),
             ensured: Arc::new(AtomicBool::new(false)),
+            awaiting: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -211,6 +214,17 @@ impl ChangeSink for NatsChangeSink {
     /// As [`NatsChangeSink::publish`]; some changes may be stored, and publishing them
     /// again within the duplicate window stores nothing twice.
     async fn publish_all(&self, changes: &[Change]) -> Result<(), StoreError> {
+        self.send_all(changes).await?;
+        self.confirm().await
+    }
+
+    /// Sends every change, in order, and keeps their acknowledgements for
+    /// [`NatsChangeSink::confirm`]. The stream stores them in the order sent (one
+    /// connection).
+    ///
+    /// # Errors
+    /// As [`NatsChangeSink::publish`].
+    async fn send_all(&self, changes: &[Change]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -237,10 +251,35 @@ impl ChangeSink for NatsChangeSink {
                 .map_err(|e| failed(&subject, &e))?;
             acks.push((subject, ack));
         }
-        for (subject, ack) in acks {
-            ack.await.map_err(|e| failed(&subject, &e))?;
-        }
+        self.awaiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(acks);
         Ok(())
+    }
+
+    /// Waits for the acknowledgement of every change sent and not yet confirmed (a
+    /// duplicate acknowledgement is a success: it is stored).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when one does not come in time: send them again.
+    async fn confirm(&self) -> Result<(), StoreError> {
+        let acks = std::mem::take(
+            &mut *self
+                .awaiting
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let mut failure = None;
+        for (subject, ack) in acks {
+            if let Err(e) = ack.await {
+                self.ensured.store(false, Ordering::Release);
+                failure.get_or_insert_with(|| {
+                    self.unavailable(&format!("no acknowledgement on {subject}"), &e)
+                });
+            }
+        }
+        failure.map_or(Ok(()), Err)
     }
 
     /// The `version` of the last message on the negotiation's subject of the changes

@@ -60,6 +60,9 @@ pub struct Projector {
     /// Changes of a stored view whose publication failed: published before anything
     /// else, so that the change stream misses none while this process lives.
     pub(crate) unannounced: Vec<roundtable_store::Change>,
+    /// Changes of the batch in flight sent to the sink and not yet confirmed stored
+    /// ([`ChangeSink::confirm`]): sent again if the confirmation fails.
+    pub(crate) unconfirmed: Vec<roundtable_store::Change>,
     /// Entries parked in the batch in flight and not yet kept by the view store: kept
     /// before the batch is acknowledged, so that none is acknowledged unrecorded.
     unrecorded: Vec<ParkedEntry>,
@@ -101,6 +104,7 @@ impl Projector {
             in_flight: None,
             unrecorded: Vec::new(),
             unannounced: Vec::new(),
+            unconfirmed: Vec::new(),
             announced: None,
             last_progress_log: Instant::now(),
         }
@@ -185,6 +189,14 @@ impl Projector {
             self.in_flight = Some(batch);
             return Err(e);
         }
+        // Every change of the batch is stored before the batch is acknowledged.
+        if let Err(e) = self.changes.confirm().await {
+            tracing::warn!(error = %e, "change notifications not confirmed; sending them again");
+            self.unannounced = std::mem::take(&mut self.unconfirmed);
+            self.in_flight = Some(batch);
+            return Err(e);
+        }
+        self.unconfirmed.clear();
         if let Err(e) = self.feed.ack(batch.last_position).await {
             self.in_flight = Some(batch);
             return Err(e);

@@ -115,15 +115,20 @@ impl Projector {
                     let changes = match self.not_yet_announced(id, changes).await {
                         Ok(changes) => changes,
                         Err((e, changes)) => {
-                            self.unannounced = changes;
+                            self.unannounced = std::mem::take(&mut self.unconfirmed);
+                            self.unannounced.extend(changes);
                             return Err(e);
                         }
                     };
-                    if let Err(e) = self.changes.publish_all(&changes).await {
+                    // Sent now, confirmed once for the whole batch before it is
+                    // acknowledged (Projector::step).
+                    let sent = self.changes.send_all(&changes).await;
+                    self.unconfirmed.extend(changes);
+                    if let Err(e) = sent {
                         // The view is stored; its changes go out before anything
                         // else on the next step, and the group is tried again.
                         tracing::warn!(from = base, to = reached, error = %e, "change notifications not published; trying again");
-                        self.unannounced = changes;
+                        self.unannounced = std::mem::take(&mut self.unconfirmed);
                         return Err(e);
                     }
                     return Ok(());

@@ -160,6 +160,27 @@ pub trait ChangeSink: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Sends `changes` in order, possibly without waiting until the sink has stored
+    /// them: [`ChangeSink::confirm`] waits for that. The default publishes them with
+    /// [`ChangeSink::publish_all`] (stored when it returns).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; some may have been sent.
+    async fn send_all(&self, changes: &[Change]) -> Result<(), StoreError> {
+        self.publish_all(changes).await
+    }
+
+    /// Waits until every change sent with [`ChangeSink::send_all`] since the last
+    /// confirmation is stored. A projector confirms before it acknowledges a batch, so
+    /// that one round trip covers every negotiation of the batch.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when some may not be stored: send them again
+    /// (repeats are harmless, see [`ChangeSink::publish_all`]).
+    async fn confirm(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// The version of the last change of `negotiation` this sink holds (`Some(0)`:
     /// none yet), or `None` when the sink cannot tell (the default). A rebuild of the
     /// views announces only changes after it, so that rebuilding does not announce
