@@ -58,7 +58,9 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn run(setup: &Setup, report: &mut Report) -> anyhow::Result<()> {
     let plan = Plan::new(&setup.scale);
     let url = setup.nats_url.as_str();
-    let fill = match big::fill(url, plan).await? {
+    let filled = big::fill(url, plan).await?;
+    let filled_now = matches!(filled, Filled::Now(..));
+    let fill = match filled {
         Filled::Already => "filled by an earlier pass".to_owned(),
         Filled::Now(n, took) => format!(
             "filled now: {n} events in {:.1} s, {:.0} events/s (generated on 2 threads, pipelined publishes)",
@@ -83,6 +85,9 @@ pub async fn run(setup: &Setup, report: &mut Report) -> anyhow::Result<()> {
         .note(format!("{messages} messages; {stream_note}")),
     );
 
+    if filled_now {
+        first_projection(setup, report).await?;
+    }
     rebuild_nats(setup, report, plan, messages).await?;
     cold(setup, report, plan).await?;
     import_nats(setup, report).await?;
@@ -117,6 +122,37 @@ async fn raw_read(url: &str) -> anyhow::Result<(u64, Duration)> {
     let took = started.elapsed();
     client.drain().await.ok();
     Ok((n, took))
+}
+
+/// The first projection of the freshly filled stream (`project --once`): every view
+/// made and every change announced, as when the events were first recorded. A
+/// rebuild after it announces nothing again, as in production.
+async fn first_projection(setup: &Setup, report: &mut Report) -> anyhow::Result<()> {
+    let run = child::run(
+        &setup.roundtable,
+        ["--nats-url", setup.nats_url.as_str(), "project", "--once"],
+    )
+    .await?;
+    let stats = Stats::parse(&run.stdout)?;
+    let events = stats.applied + stats.skipped + stats.parked;
+    report.add(
+        Figure::rate(
+            "project.first.nats",
+            "first projection of the whole stream (`roundtable project --once`), announcing every change",
+            setup.fsync,
+            per_second(events, run.elapsed),
+            "events/s",
+        )
+        .against("raw.read", None)
+        .note(format!(
+            "{events} entries ({} applied, {} parked) in {:.1} s, process start to exit; peak RSS {:.0} MiB",
+            stats.applied,
+            stats.parked,
+            run.elapsed.as_secs_f64(),
+            mib(run.peak_kib)
+        )),
+    );
+    Ok(())
 }
 
 /// `project --rebuild` over the whole stream, then checks one rebuilt view against the
