@@ -59,7 +59,19 @@ pub struct NatsChangeSink {
     awaiting: Arc<Mutex<Vec<(String, PublishAckFuture)>>>,
 }
 
+/// Most changes sent and not yet confirmed: [`NatsChangeSink::send_all`] confirms
+/// before sending more, well within async-nats's limit of 5,000 pending
+/// acknowledgements per context (beyond which a publish waits).
+const MAX_UNCONFIRMED: usize = 1_000;
+
 impl NatsChangeSink {
+    fn awaiting_count(&self) -> usize {
+        self.awaiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
     /// A sink on `store`'s connection, publishing under [`CHANGES_PREFIX`] into
     /// [`CHANGES_STREAM`].
     pub fn new(store: &NatsStore) -> NatsChangeSink {
@@ -233,8 +245,19 @@ impl ChangeSink for NatsChangeSink {
             self.ensured.store(false, Ordering::Release);
             self.unavailable(&format!("cannot publish on {subject}"), e)
         };
-        let mut acks = Vec::with_capacity(changes.len());
+        let mut acks = Vec::with_capacity(changes.len().min(MAX_UNCONFIRMED));
         for change in changes {
+            // async-nats makes a publish wait while 5,000 acknowledgements are pending,
+            // and they are ours: confirm before reaching that, or the publish would
+            // wait for itself.
+            let pending = acks.len() + self.awaiting_count();
+            if pending >= MAX_UNCONFIRMED {
+                self.awaiting
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .append(&mut acks);
+                self.confirm().await?;
+            }
             let subject = self.subject(&change.negotiation_id);
             let payload = serde_json::to_vec(change).map_err(|e| {
                 StoreError::Unavailable(format!("cannot serialize the change of {subject}: {e}"))

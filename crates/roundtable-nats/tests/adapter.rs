@@ -567,3 +567,29 @@ async fn a_burst_of_reads_leaves_no_consumers_behind() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// More changes at once than async-nats lets a context have unacknowledged (5,000):
+/// sending them must not wait for its own acknowledgements, and every one is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_changes_at_once_are_all_stored() {
+    use roundtable_nats::NatsChangeSink;
+    use roundtable_store::{ChangeReader, ChangeSink};
+    let server = server().await;
+    let store = store(&server).await;
+    let events = events("many-changes", 5_999);
+    let mut reader = ChangeReader::new(nid("many-changes"));
+    let changes: Vec<_> = events
+        .iter()
+        .map(|e| reader.apply(e).expect("change"))
+        .collect();
+    let sink = NatsChangeSink::new(&store);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        sink.send_all(&changes).await.expect("send");
+        sink.confirm().await.expect("confirm");
+    })
+    .await
+    .expect("sending 6,000 changes finishes");
+    let js = jetstream(&server).await;
+    let mut stream = js.get_stream("ROUNDTABLE_CHANGES").await.expect("stream");
+    assert_eq!(stream.info().await.expect("info").state.messages, 6_000);
+}
