@@ -23,10 +23,12 @@ pub struct ProjectorConfig {
     pub max_backoff: Duration,
     /// How often progress (and lag) is logged at info level while there is work.
     pub progress_every: Duration,
-    /// Most entries taken at once during a rebuild, when the whole log is behind: each
-    /// view is stored once per batch, so with many negotiations interleaved in the log
-    /// a larger batch stores each view far less often. Keep it within the feed's limit
-    /// of unacknowledged entries (20,000 on NATS by default) and small enough to be
+    /// Most entries taken at once while catching up (a rebuild, a restart after
+    /// downtime): after each full batch the next asks for four times as many, up to
+    /// this, and back to `batch_size` once a batch comes back short. Each view is
+    /// stored once per batch, so with many negotiations interleaved in the log larger
+    /// batches store each view far less often. Keep it within the feed's limit of
+    /// unacknowledged entries (20,000 on NATS by default) and small enough to be
     /// applied within the feed's ack wait (30 s by default).
     pub rebuild_batch_size: usize,
 }

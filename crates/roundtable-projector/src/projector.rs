@@ -63,6 +63,8 @@ pub struct Projector {
     /// Changes of the batch in flight sent to the sink and not yet confirmed stored
     /// ([`ChangeSink::confirm`]): sent again if the confirmation fails.
     pub(crate) unconfirmed: Vec<roundtable_store::Change>,
+    /// How many entries the next batch asks for (grows while behind).
+    next_batch: usize,
     /// Entries parked in the batch in flight and not yet kept by the view store: kept
     /// before the batch is acknowledged, so that none is acknowledged unrecorded.
     unrecorded: Vec<ParkedEntry>,
@@ -105,6 +107,7 @@ impl Projector {
             unrecorded: Vec::new(),
             unannounced: Vec::new(),
             unconfirmed: Vec::new(),
+            next_batch: 0,
             announced: None,
             last_progress_log: Instant::now(),
         }
@@ -168,7 +171,16 @@ impl Projector {
         let mut batch = match self.in_flight.take() {
             Some(batch) => batch,
             None => {
-                let items = self.feed.next(self.config.batch_size, wait).await?;
+                let want = self.next_batch.max(self.config.batch_size);
+                let items = self.feed.next(want, wait).await?;
+                // Behind (a full batch came): take larger batches, up to
+                // `rebuild_batch_size`, so that each view is stored less often while
+                // catching up; back to `batch_size` once caught up.
+                self.next_batch = if items.len() >= want {
+                    (want * 4).min(self.config.rebuild_batch_size.max(self.config.batch_size))
+                } else {
+                    self.config.batch_size
+                };
                 if items.is_empty() {
                     return Ok(0);
                 }
@@ -318,10 +330,7 @@ impl Projector {
         self.views.clear().await?;
         self.feed.reset().await?;
         self.announced = Some(HashMap::new());
-        let batch_size = self.config.batch_size;
-        self.config.batch_size = batch_size.max(self.config.rebuild_batch_size);
         let caught_up = self.catch_up().await;
-        self.config.batch_size = batch_size;
         self.announced = None;
         caught_up?;
         let stats = self.stats.since(&start);
