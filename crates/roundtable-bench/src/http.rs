@@ -62,45 +62,68 @@ pub async fn run(setup: &Setup, report: &mut Report) -> anyhow::Result<()> {
     let auth = AuthConfig::hs256(SECRET.as_bytes()).context("the bench HS256 secret")?;
     let mut tokens = Tokens::new(auth)?;
 
-    let serve = Serve::start(setup, Backend::Nats, &format!("serve-nats-{tag}")).await?;
-    let settled = serve.settle(&client).await?;
+    // Throughput through `roundtable api`: the command path alone, as deployed beside
+    // a projector process (which may run on another machine). The latency figure
+    // needs notifications, so it runs on `serve` (API and projector in one process).
+    let api = Serve::start(
+        setup,
+        Backend::Nats,
+        Process::Api,
+        &format!("api-nats-{tag}"),
+    )
+    .await?;
+    let settled = api.settle(&client).await?;
     let fsync = setup.fsync;
     let nats = Target {
         client: &client,
-        serve: &serve,
+        serve: &api,
         fsync,
         store: "nats",
         settled,
     };
     sequential(&nats, setup, &tag, &mut tokens, report).await?;
-    // Each workload starts with the projector idle: the latency figure must not wait
-    // behind the backlog of the concurrent one.
-    serve.settle(&client).await?;
     concurrent(&nats, setup, &tag, &mut tokens, report).await?;
+    api.stop().await;
+
+    let serve = Serve::start(
+        setup,
+        Backend::Nats,
+        Process::Serve,
+        &format!("serve-nats-{tag}"),
+    )
+    .await?;
+    // The latency figure must not wait behind the throughput workloads' backlog.
     let backlog = serve.settle(&client).await?;
+    let nats = Target {
+        client: &client,
+        serve: &serve,
+        fsync,
+        store: "nats",
+        settled: backlog,
+    };
     latency(&nats, setup, &tag, backlog, &mut tokens, report).await?;
     serve.stop().await;
 
     if fsync == Fsync::Default {
         let dir = setup.work_dir.join(format!("http-embedded-{tag}"));
-        let serve = Serve::start(
+        let api = Serve::start(
             setup,
             Backend::Embedded(dir),
-            &format!("serve-sqlite-{tag}"),
+            Process::Api,
+            &format!("api-sqlite-{tag}"),
         )
         .await?;
-        let settled = serve.settle(&client).await?;
+        let settled = api.settle(&client).await?;
         let sqlite = Target {
             client: &client,
-            serve: &serve,
+            serve: &api,
             fsync: Fsync::NotNats,
             store: "sqlite",
             settled,
         };
         sequential(&sqlite, setup, &tag, &mut tokens, report).await?;
-        serve.settle(&client).await?;
         concurrent(&sqlite, setup, &tag, &mut tokens, report).await?;
-        serve.stop().await;
+        api.stop().await;
     }
     // Last: it fills the stream with many negotiations.
     memory(setup, &client, &tag, &mut tokens, report).await
@@ -156,7 +179,7 @@ async fn sequential(
     let rate = tally.ok as f64 / elapsed.as_secs_f64();
     let figure = Figure::rate(
         &target.key("sequential"),
-        "commands through POST /v1/negotiations/{id}/commands, one at a time on one negotiation",
+        "commands through POST /v1/negotiations/{id}/commands of `roundtable api`, one at a time on one negotiation",
         target.fsync,
         rate,
         "commands/s",
@@ -191,7 +214,7 @@ async fn concurrent(
     let rate = tally.ok as f64 / elapsed.as_secs_f64();
     let figure = Figure::rate(
         &target.key("concurrent"),
-        "commands through the HTTP API from concurrent clients over many negotiations",
+        "commands through the HTTP API of `roundtable api` from concurrent clients over many negotiations",
         target.fsync,
         rate,
         "commands/s",
@@ -469,7 +492,13 @@ async fn memory(
     let imported = imported.elapsed();
     let _ = std::fs::remove_file(&file);
 
-    let serve = Serve::start(setup, Backend::Nats, &format!("serve-memory-{tag}")).await?;
+    let serve = Serve::start(
+        setup,
+        Backend::Nats,
+        Process::Serve,
+        &format!("serve-memory-{tag}"),
+    )
+    .await?;
     let settled = serve.settle(client).await?;
     // One command on each negotiation, so that serve holds its state: admit a partner.
     let streams = ids
@@ -715,8 +744,18 @@ enum Backend {
     Embedded(PathBuf),
 }
 
-/// A `roundtable serve` child process.
+/// Which `roundtable` service a [`Serve`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Process {
+    /// `roundtable serve`: the HTTP API and the projector.
+    Serve,
+    /// `roundtable api`: the HTTP API only.
+    Api,
+}
+
+/// A `roundtable serve` (or `api`) child process.
 struct Serve {
+    process: Process,
     child: Mutex<Child>,
     pid: u32,
     base: String,
@@ -725,7 +764,12 @@ struct Serve {
 
 impl Serve {
     /// Starts `serve` on a free loopback port, its standard error in `work_dir/<name>.log`.
-    async fn start(setup: &Setup, backend: Backend, name: &str) -> anyhow::Result<Serve> {
+    async fn start(
+        setup: &Setup,
+        backend: Backend,
+        process: Process,
+        name: &str,
+    ) -> anyhow::Result<Serve> {
         let port = free_port()?;
         let log = setup.work_dir.join(format!("{name}.log"));
         let err = std::fs::File::create(&log)
@@ -745,7 +789,10 @@ impl Serve {
             }
         }
         command
-            .arg("serve")
+            .arg(match process {
+                Process::Serve => "serve",
+                Process::Api => "api",
+            })
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .env("ROUNDTABLE_JWT_SECRET", SECRET)
@@ -764,6 +811,7 @@ impl Serve {
             .with_context(|| format!("cannot start {} serve", setup.roundtable.display()))?;
         let pid = child.id().context("serve exited at once")?;
         Ok(Serve {
+            process,
             child: Mutex::new(child),
             pid,
             base: format!("http://127.0.0.1:{port}"),
@@ -789,6 +837,9 @@ impl Serve {
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if self.process == Process::Api {
+            return Ok(started.elapsed());
         }
         loop {
             self.check_running()?;
