@@ -417,14 +417,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
         let started = Instant::now();
         let events: Vec<RecordedEvent> = batch.iter().map(|(_, e)| e.clone()).collect();
         let appended = self.store.append_batch(&events).await;
-        commands::appended(
-            match &appended {
-                Ok(()) => AppendOutcome::Ok,
-                Err(StoreError::Conflict { .. }) => AppendOutcome::Conflict,
-                Err(_) => AppendOutcome::Error,
-            },
-            started.elapsed(),
-        );
+        record_append(&appended, started);
         match appended {
             Ok(()) => {
                 for (i, event) in batch {
@@ -506,14 +499,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                     );
                     let appending = Instant::now();
                     let appended = self.store.append(&recorded).await;
-                    commands::appended(
-                        match &appended {
-                            Ok(()) => AppendOutcome::Ok,
-                            Err(StoreError::Conflict { .. }) => AppendOutcome::Conflict,
-                            Err(_) => AppendOutcome::Error,
-                        },
-                        appending.elapsed(),
-                    );
+                    record_append(&appended, appending);
                     match appended {
                         Ok(()) => {
                             // Cannot fail: sealed from this very projection.
@@ -576,6 +562,16 @@ fn backoff(attempt: usize) -> std::time::Duration {
             .unwrap_or_default(),
     );
     std::time::Duration::from_micros(random % (cap_ms * 1000 + 1))
+}
+
+/// Counts one append (of one event or a batch) and how long it took.
+fn record_append(appended: &Result<(), StoreError>, started: Instant) {
+    let outcome = match appended {
+        Ok(()) => AppendOutcome::Ok,
+        Err(StoreError::Conflict { .. }) => AppendOutcome::Conflict,
+        Err(_) => AppendOutcome::Error,
+    };
+    commands::appended(outcome, started.elapsed());
 }
 
 /// Counts a command handled in a batch as `handle` counts it.
