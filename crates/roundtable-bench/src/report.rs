@@ -316,6 +316,14 @@ pub fn verdict(report: &Report, f: &Figure) -> String {
             };
             format!("missed by {:.0}%", by * 100.0)
         }
+        // An absolute target (no counterpart): how far the value is from it.
+        (Some(false), None, Some(target)) if f.counterpart.is_none() => {
+            let by = match f.better {
+                Better::Higher => (target - f.value) / target,
+                Better::Lower => (f.value - target) / target,
+            };
+            format!("missed by {:.0}%", by * 100.0)
+        }
         (None, None, Some(_)) => "no counterpart".to_owned(),
         _ => "-".to_owned(),
     }
