@@ -559,6 +559,42 @@ pub async fn stale_batches_recover_from_conflicts<H: Harness>() {
     Projection::fold(&all).expect("chain");
 }
 
+/// A batch and single commands on the same negotiation in one process interleave: every
+/// command is recorded once, none fails, and the chain stays gapless.
+pub async fn batches_and_single_commands_share_a_negotiation<H: Harness>() {
+    let h = H::start().await;
+    let handler = Arc::new(CommandHandler::new(Arc::new(h.connect().await)));
+    let n = nid("shared-run");
+    let cmds = basic("shared-run", 120);
+    handler.handle(&cmds[0]).await.expect("open");
+    let batch = {
+        let handler = handler.clone();
+        let cmds = cmds[1..101].to_vec();
+        tokio::spawn(async move { handler.handle_batch(&cmds, 10, true).await })
+    };
+    let singles = {
+        let handler = handler.clone();
+        let cmds = cmds[101..].to_vec();
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            for cmd in &cmds {
+                out.push(handler.handle(cmd).await);
+                tokio::task::yield_now().await;
+            }
+            out
+        })
+    };
+    let batch = batch.await.expect("batch task");
+    let singles = singles.await.expect("singles task");
+    assert_eq!(batch.len(), 100);
+    for r in batch.iter().chain(singles.iter()) {
+        assert!(matches!(r, Ok(Handled::Recorded(_))), "{r:?}");
+    }
+    let all = handler.store().read(&n, 0, None).await.expect("read");
+    assert_eq!(all.len(), 121);
+    Projection::fold(&all).expect("chain");
+}
+
 /// Generates one `#[tokio::test]` per conformance check for a [`Harness`] type.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -575,6 +611,7 @@ macro_rules! conformance_suite {
             batches_append_whole_or_not_at_all,
             batched_commands_answer_as_one_by_one,
             stale_batches_recover_from_conflicts,
+            batches_and_single_commands_share_a_negotiation,
             views_read_back_byte_identical,
             creating_an_existing_view_conflicts,
             stale_view_revisions_conflict,

@@ -318,6 +318,11 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
 
     /// [`CommandHandler::handle_batch`] for commands on one negotiation; `true` when it
     /// stopped at an error.
+    ///
+    /// The negotiation's lock is held while events are pending, so that no other
+    /// command of this process decides on a state that includes events not yet
+    /// appended; it is released only to hand a command to [`CommandHandler::handle`]'s
+    /// path (a retry, a rejection to judge again, a failed batch).
     async fn handle_run(
         &self,
         cmds: &[CommandEnvelope],
@@ -332,15 +337,14 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
         let aggregate = self.aggregate(id);
         // Commands decided but not yet appended: their index in `cmds`, their event.
         let mut pending: Vec<(usize, RecordedEvent)> = Vec::new();
+        let mut agg = aggregate.lock().await;
         let mut i = 0;
         while i < cmds.len() {
             let cmd = &cmds[i];
             let started = Instant::now();
-            let mut agg = aggregate.lock().await;
             if agg.projection.is_none() {
                 if let Err(e) = agg.catch_up(&*self.store, id).await {
                     agg.forget();
-                    drop(agg);
                     let result = Err(HandleError::Store(e));
                     record_metrics(cmd, &result, started);
                     results.push(result);
@@ -359,7 +363,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                 let projection = agg.projection.get_or_insert_with(Projection::new);
                 decide(projection.view.as_ref(), cmd).ok()
             };
-            match accepted {
+            let one_by_one = match accepted {
                 Some(event) => {
                     let projection = agg.projection.get_or_insert_with(Projection::new);
                     let recorded = RecordedEvent::seal(
@@ -374,46 +378,60 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                     let _ = projection.apply(&recorded);
                     agg.commands
                         .insert(CommandKey::of(&recorded.command_id), recorded.version);
-                    drop(agg);
                     pending.push((i, recorded));
-                    if pending.len() >= max_batch
-                        && self.flush(cmds, &mut pending, stop_at_error, results).await
-                    {
-                        return true;
+                    if pending.len() < max_batch {
+                        Vec::new()
+                    } else {
+                        self.flush(&mut agg, cmds, &mut pending, results).await
                     }
                 }
                 None => {
-                    drop(agg);
-                    if self.flush(cmds, &mut pending, stop_at_error, results).await {
-                        return true;
-                    }
-                    let result = self.handle_expecting(cmd, None).await;
+                    let mut failed = self.flush(&mut agg, cmds, &mut pending, results).await;
+                    failed.push(i);
+                    failed
+                }
+            };
+            if !one_by_one.is_empty() {
+                drop(agg);
+                for n in one_by_one {
+                    let result = self.handle_expecting(&cmds[n], None).await;
                     let failed = result.is_err();
                     results.push(result);
                     if failed && stop_at_error {
                         return true;
                     }
                 }
+                agg = aggregate.lock().await;
             }
             i += 1;
         }
-        self.flush(cmds, &mut pending, stop_at_error, results).await
+        let failed = self.flush(&mut agg, cmds, &mut pending, results).await;
+        drop(agg);
+        for n in failed {
+            let result = self.handle_expecting(&cmds[n], None).await;
+            let failed = result.is_err();
+            results.push(result);
+            if failed && stop_at_error {
+                return true;
+            }
+        }
+        false
     }
 
-    /// Appends the pending events in one batch and pushes their results; on a failed
-    /// append, forgets the cached negotiation and handles those commands one by one.
-    /// `true` when it stopped at an error.
+    /// Appends the pending events in one batch and pushes their results. When the
+    /// append fails, forgets the cached negotiation and returns the indices of those
+    /// commands, for the caller to handle one by one once it has let go of the lock.
     async fn flush(
         &self,
+        agg: &mut Aggregate,
         cmds: &[CommandEnvelope],
         pending: &mut Vec<(usize, RecordedEvent)>,
-        stop_at_error: bool,
         results: &mut Vec<Result<Handled, HandleError>>,
-    ) -> bool {
+    ) -> Vec<usize> {
         let batch = std::mem::take(pending);
-        let Some(negotiation) = batch.first().map(|(_, e)| e.negotiation_id.clone()) else {
-            return false;
-        };
+        if batch.is_empty() {
+            return Vec::new();
+        }
         let started = Instant::now();
         let events: Vec<RecordedEvent> = batch.iter().map(|(_, e)| e.clone()).collect();
         let appended = self.store.append_batch(&events).await;
@@ -425,20 +443,12 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                     record_metrics(&cmds[i], &result, started);
                     results.push(result);
                 }
-                false
+                Vec::new()
             }
             Err(e) => {
                 tracing::debug!(error = %e, events = batch.len(), "batch append failed; handling its commands one by one");
-                self.aggregate(&negotiation).lock().await.forget();
-                for (i, _) in batch {
-                    let result = self.handle_expecting(&cmds[i], None).await;
-                    let failed = result.is_err();
-                    results.push(result);
-                    if failed && stop_at_error {
-                        return true;
-                    }
-                }
-                false
+                agg.forget();
+                batch.into_iter().map(|(i, _)| i).collect()
             }
         }
     }
