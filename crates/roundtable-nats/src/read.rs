@@ -170,6 +170,10 @@ impl NatsStore {
         let limit = limit.unwrap_or(usize::MAX);
         let mut events = Vec::new();
         let mut next_version = after + 1;
+        // On a cluster, a consumer just created may not have a leader yet: its first
+        // pulls are answered "no responders" (503) for a moment. Those are tried again
+        // until this deadline.
+        let leaderless_until = tokio::time::Instant::now() + self.config.request_timeout;
         loop {
             let mut batch = tokio::time::timeout(
                 self.config.request_timeout,
@@ -179,6 +183,7 @@ impl NatsStore {
             .map_err(|_| self.unavailable(&format!("reading {subject}"), "no answer to a pull"))?
             .map_err(|e| self.unavailable(&format!("reading {subject}"), e))?;
             let mut pulled = 0;
+            let mut leaderless = false;
             loop {
                 let message = tokio::time::timeout(self.config.request_timeout, batch.next())
                     .await
@@ -194,8 +199,20 @@ impl NatsStore {
                 let Some(message) = message else {
                     break;
                 };
-                let message =
-                    message.map_err(|e| self.unavailable(&format!("reading {subject}"), e))?;
+                let message = match message {
+                    Ok(message) => message,
+                    Err(e)
+                        if pulled == 0
+                            && e.to_string().contains("503")
+                            && tokio::time::Instant::now() < leaderless_until =>
+                    {
+                        tracing::debug!(error = %e, "the read's consumer has no leader yet; pulling again");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        leaderless = true;
+                        break;
+                    }
+                    Err(e) => return Err(self.unavailable(&format!("reading {subject}"), e)),
+                };
                 pulled += 1;
                 let sequence = message
                     .info()
@@ -222,6 +239,9 @@ impl NatsStore {
                 if events.len() >= limit || sequence >= last_sequence {
                     return Ok(Scan::Events(events));
                 }
+            }
+            if leaderless {
+                continue;
             }
             if pulled == 0 {
                 return Err(self.unavailable(
