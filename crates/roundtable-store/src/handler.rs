@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use roundtable_domain::{
-    CommandEnvelope, CommandId, NegotiationId, Projection, RecordedEvent, Rejection, decide,
+    CommandEnvelope, CommandId, Event, NegotiationId, Projection, RecordedEvent, Rejection, decide,
 };
 use roundtable_metrics::commands::{self, AppendOutcome, Outcome, Retry};
 use sha2::Digest;
@@ -403,14 +403,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
             let one_by_one = match accepted {
                 Some(event) => {
                     let projection = agg.projection.get_or_insert_with(Projection::new);
-                    let recorded = RecordedEvent::seal(
-                        cmd,
-                        event,
-                        projection.version + 1,
-                        &projection.last_hash,
-                        Uuid::now_v7(),
-                        Utc::now(),
-                    );
+                    let recorded = seal_next(projection, cmd, event);
                     // Cannot fail: sealed from this very projection.
                     let _ = projection.apply(&recorded);
                     agg.commands
@@ -430,13 +423,11 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
             };
             if !one_by_one.is_empty() {
                 drop(agg);
-                for n in one_by_one {
-                    let result = self.handle_expecting(&cmds[n], None).await;
-                    let failed = result.is_err();
-                    results.push(result);
-                    if failed && stop_at_error {
-                        return true;
-                    }
+                if self
+                    .one_by_one(cmds, &one_by_one, stop_at_error, results)
+                    .await
+                {
+                    return true;
                 }
                 agg = aggregate.lock().await;
             }
@@ -444,7 +435,19 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
         }
         let failed = self.flush(&mut agg, cmds, &mut pending, results).await;
         drop(agg);
-        for n in failed {
+        self.one_by_one(cmds, &failed, stop_at_error, results).await
+    }
+
+    /// Handles the commands at `indices` one at a time, as `handle` does; `true` when it
+    /// stopped at an error.
+    async fn one_by_one(
+        &self,
+        cmds: &[CommandEnvelope],
+        indices: &[usize],
+        stop_at_error: bool,
+        results: &mut Vec<Result<Handled, HandleError>>,
+    ) -> bool {
+        for &n in indices {
             let result = self.handle_expecting(&cmds[n], None).await;
             let failed = result.is_err();
             results.push(result);
@@ -536,14 +539,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                 Err(rejection) if fresh => return Err(HandleError::Rejected(rejection)),
                 Err(_) => commands::retried(Retry::StaleState),
                 Ok(event) => {
-                    let recorded = RecordedEvent::seal(
-                        cmd,
-                        event,
-                        projection.version + 1,
-                        &projection.last_hash,
-                        Uuid::now_v7(),
-                        Utc::now(),
-                    );
+                    let recorded = seal_next(projection, cmd, event);
                     let appending = Instant::now();
                     let appended = self.store.append(&recorded).await;
                     record_append(&appended, appending);
@@ -609,6 +605,19 @@ fn backoff(attempt: usize) -> std::time::Duration {
             .unwrap_or_default(),
     );
     std::time::Duration::from_micros(random % (cap_ms * 1000 + 1))
+}
+
+/// `event` sealed as the next version after `projection`, with a fresh event id and
+/// the time now.
+fn seal_next(projection: &Projection, cmd: &CommandEnvelope, event: Event) -> RecordedEvent {
+    RecordedEvent::seal(
+        cmd,
+        event,
+        projection.version + 1,
+        &projection.last_hash,
+        Uuid::now_v7(),
+        Utc::now(),
+    )
 }
 
 /// Counts one append (of one event or a batch) and how long it took.
