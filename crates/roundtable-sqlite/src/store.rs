@@ -166,17 +166,26 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Puts the file in WAL journal mode (a persistent property of the file).
+///
+/// Switching needs the file to itself, and SQLite answers "busy" at once, without
+/// waiting (its busy timeout does not apply), while another process opens or
+/// switches the same new file: that is tried again until [`BUSY_TIMEOUT`].
 fn use_wal(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let err = |e: rusqlite::Error| store_error(path, "switching to WAL journal mode", &e);
-    let mode: String = conn
-        .pragma_query_value(None, "journal_mode", |r| r.get(0))
-        .map_err(err)?;
-    if mode.eq_ignore_ascii_case("wal") {
-        return Ok(());
-    }
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-        .map_err(err)?;
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mode = loop {
+        match switch_to_wal(conn) {
+            Ok(mode) => break mode,
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(store_error(path, "switching to WAL journal mode", &e)),
+        }
+    };
     if mode.eq_ignore_ascii_case("wal") {
         Ok(())
     } else {
@@ -185,6 +194,15 @@ fn use_wal(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             path.display()
         )))
     }
+}
+
+/// The journal mode after asking for WAL (when it is not WAL already).
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        return Ok(mode);
+    }
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
 }
 
 #[cfg(test)]
