@@ -11,14 +11,14 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use roundtable_audit::export::ExportError;
-use roundtable_audit::{AgreementDiff, AsOfError, TimeAxis, VerifyReport};
-use roundtable_domain::{AgreementView, NegotiationId, RecordedEvent};
+use chrono::{DateTime, Utc};
+use roundtable_app::ocds::Package;
+use roundtable_app::time::instant;
+use roundtable_audit::{AgreementDiff, TimeAxis, VerifyReport};
+use roundtable_domain::NegotiationId;
 use serde::Deserialize;
-use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -39,8 +39,10 @@ const MAX_LATE_ENTRIES: usize = 100;
 
 /// Longest wait, in milliseconds, for the projection to reach the event log before
 /// the two are compared (export, verify, report): a projector a moment behind a
-/// command just recorded is not a mismatch.
+/// command just recorded is not a mismatch ([`roundtable_app::audit::CATCH_UP`]).
 pub const CATCH_UP_MS: u64 = 2_000;
+
+const CATCH_UP: Duration = Duration::from_millis(CATCH_UP_MS);
 
 /// The content type of an export.
 pub const NDJSON: &str = "application/x-ndjson";
@@ -64,87 +66,55 @@ impl From<Clock> for TimeAxis {
     }
 }
 
-/// A point in a negotiation's history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AsOf {
-    /// After this many events.
-    Version(u64),
-    /// At this instant, on this clock.
-    Time(DateTime<Utc>, TimeAxis),
-}
+/// A point in a negotiation's history: the application layer's, never `Now` here
+/// (a query without a point reads the projected view).
+pub(crate) use roundtable_app::AsOf;
 
-impl AsOf {
-    /// The point the view's query names, if any (`None`: the projected view).
-    /// `waits` says whether `min_version` or `wait_ms` was given: they concern the
-    /// projection, so they do not go with a point in the past.
-    pub(crate) fn from_query(
-        as_of_version: Option<u64>,
-        as_of: Option<&str>,
-        time: Option<Clock>,
-        waits: bool,
-    ) -> Result<Option<AsOf>, ApiError> {
-        let point = match (as_of_version, as_of, time) {
-            (Some(_), Some(_), _) => {
-                return Err(ApiError::bad_request(
-                    "invalid_query",
-                    "give as_of_version or as_of, not both",
-                ));
-            }
-            (_, None, Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "invalid_query",
-                    "time names the clock of as_of; it goes only with as_of",
-                ));
-            }
-            (Some(n), None, None) => {
-                AsOf::Version(version_param("as_of_version", Some(n))?.unwrap_or(n))
-            }
-            (None, Some(raw), time) => {
-                AsOf::Time(parse_instant(raw)?, time.unwrap_or(Clock::Occurred).into())
-            }
-            (None, None, None) => return Ok(None),
-        };
-        if waits {
+/// Reads the point a view's query names, if any (`None`: the projected view).
+/// `waits` says whether `min_version` or `wait_ms` was given: they concern the
+/// projection, so they do not go with a point in the past.
+pub(crate) fn as_of_from_query(
+    as_of_version: Option<u64>,
+    as_of: Option<&str>,
+    time: Option<Clock>,
+    waits: bool,
+) -> Result<Option<AsOf>, ApiError> {
+    let point = match (as_of_version, as_of, time) {
+        (Some(_), Some(_), _) => {
             return Err(ApiError::bad_request(
                 "invalid_query",
-                "min_version and wait_ms wait for the projection; they do not go with \
-                 as_of_version or as_of",
+                "give as_of_version or as_of, not both",
             ));
         }
-        Ok(Some(point))
+        (_, None, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "time names the clock of as_of; it goes only with as_of",
+            ));
+        }
+        (Some(n), None, None) => {
+            AsOf::Version(version_param("as_of_version", Some(n))?.unwrap_or(n))
+        }
+        (None, Some(raw), time) => {
+            AsOf::Time(parse_instant(raw)?, time.unwrap_or(Clock::Occurred).into())
+        }
+        (None, None, None) => return Ok(None),
+    };
+    if waits {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "min_version and wait_ms wait for the projection; they do not go with \
+             as_of_version or as_of",
+        ));
     }
+    Ok(Some(point))
 }
 
-/// Parses `as_of`: RFC 3339 with an offset, or a date (its start, UTC), as the CLI's
-/// `--as-of`. A `+` sent unescaped in a query string arrives as a space; a space where
-/// the offset's sign belongs is read as `+`.
+/// Parses `as_of` with the application layer's one parser; the message adds how to
+/// send a `+` in a query string.
 fn parse_instant(raw: &str) -> Result<DateTime<Utc>, ApiError> {
-    let mut parsed = DateTime::parse_from_rfc3339(raw).ok();
-    if parsed.is_none() {
-        if let Some(sign) = raw.len().checked_sub(6) {
-            if raw.is_char_boundary(sign) && raw[sign..].starts_with(' ') {
-                let fixed = format!("{}+{}", &raw[..sign], &raw[sign + 1..]);
-                parsed = DateTime::parse_from_rfc3339(&fixed).ok();
-            }
-        }
-    }
-    if let Some(t) = parsed {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Some(t) = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-    {
-        return Ok(t.and_utc());
-    }
-    let shown: String = raw.chars().take(64).collect();
-    Err(ApiError::bad_request(
-        "invalid_query",
-        format!(
-            "as_of {shown:?} is not a time such as 2027-02-01T18:00:00Z (RFC 3339, with \
-             an offset; send + as %2B) or a date such as 2027-02-01"
-        ),
-    ))
+    roundtable_app::parse_instant(raw)
+        .map_err(|e| ApiError::bad_request("invalid_query", format!("as_of {e}; send + as %2B")))
 }
 
 /// The view of `negotiation` at `at`, folded from the log, with the headers that say
@@ -155,30 +125,9 @@ pub(crate) async fn view_as_of(
     negotiation: &NegotiationId,
     at: AsOf,
 ) -> Result<Response, ApiError> {
-    let limit = match at {
-        AsOf::Version(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
-        AsOf::Time(..) => None,
-    };
-    let events = read_events(state, negotiation, limit).await?;
-    let (version, late_entries) = match at {
-        AsOf::Version(n) => (n, Vec::new()),
-        AsOf::Time(t, axis) => {
-            let point = roundtable_audit::time_point(&events, t, axis);
-            (point.version, point.late_entries)
-        }
-    };
-    let Some(view) = fold_to(&events, version, negotiation)? else {
-        let when = match at {
-            AsOf::Version(_) => "at version 0".to_owned(),
-            AsOf::Time(t, axis) => format!("at {} by {}", instant(t), axis.field()),
-        };
-        return Err(ApiError::not_found(
-            "negotiation_not_yet_opened",
-            format!("negotiation {negotiation} had not been opened yet {when}"),
-        ));
-    };
-    let point = match at {
-        AsOf::Version(_) => format!("version={version}"),
+    let point = roundtable_app::history::view_as_of(&*state.events, negotiation, at).await?;
+    let version = point.version;
+    let shown = match at {
         AsOf::Time(t, axis) => format!(
             "version={version}; at={}; time={}",
             instant(t),
@@ -187,15 +136,17 @@ pub(crate) async fn view_as_of(
                 TimeAxis::Recorded => "recorded",
             }
         ),
+        AsOf::Version(_) | AsOf::Now => format!("version={version}"),
     };
-    let mut response = Json(view).into_response();
+    let mut response = Json(point.view).into_response();
     let headers = response.headers_mut();
     headers.insert(VIEW_VERSION, HeaderValue::from(version));
-    if let Ok(value) = HeaderValue::from_str(&point) {
+    if let Ok(value) = HeaderValue::from_str(&shown) {
         headers.insert(AS_OF, value);
     }
-    if !late_entries.is_empty() {
-        let list: Vec<String> = late_entries
+    if !point.late_entries.is_empty() {
+        let list: Vec<String> = point
+            .late_entries
             .iter()
             .take(MAX_LATE_ENTRIES)
             .map(u64::to_string)
@@ -259,31 +210,15 @@ pub(crate) async fn diff(
     let from = version_param("from", Some(query.from))?.unwrap_or(query.from);
     let to = version_param("to", query.to)?;
     if to == Some(0) {
+        // Refused before the token is looked at, as every malformed query is.
         return Err(ApiError::bad_request(
             "invalid_query",
             "to 0 is before the negotiation was opened; it must be at least 1",
         ));
     }
     authorize(&caller, &negotiation)?;
-    let limit = to.map(|to| usize::try_from(to).unwrap_or(usize::MAX));
-    let events = read_events(&state, &negotiation, limit).await?;
-    let last = events.len() as u64;
-    let to = to.unwrap_or(last);
-    if from > to {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("from {from} is after to {to}"),
-        ));
-    }
-    let before = fold_to(&events, from, &negotiation)?;
-    let Some(after) = fold_to(&events, to, &negotiation)? else {
-        // `to` is at least 1 and at most the last version: version 1 opens the
-        // negotiation, so there is a view.
-        return Err(ApiError::internal(format!(
-            "negotiation {negotiation} has no view at version {to} of {last}"
-        )));
-    };
-    Ok(Json(roundtable_audit::diff(before.as_ref(), &after)))
+    let changes = roundtable_app::history::diff(&*state.events, &negotiation, from, to).await?;
+    Ok(Json(changes.diff))
 }
 
 /// The export of one negotiation (docs/AUDIT.md, "The export format"): a manifest line,
@@ -320,29 +255,16 @@ pub(crate) async fn export(
     let negotiation = negotiation_id(path)?;
     query.map_err(query_rejection)?;
     authorize(&caller, &negotiation)?;
-    let (events, projected) = events_and_view(&state, &negotiation).await?;
-    let bytes = roundtable_audit::export::export_with_tool(
-        &events,
-        projected.as_ref(),
+    let export = roundtable_app::audit::export(
+        &*state.events,
+        &*state.views,
+        &negotiation,
         roundtable_audit::export::TOOL,
+        CATCH_UP,
     )
-    .map_err(|e| match e {
-        ExportError::Empty => not_recorded(&negotiation),
-        ExportError::ViewMismatch { at } => ApiError::new(
-            StatusCode::CONFLICT,
-            "view_mismatch",
-            format!(
-                "the projected view of {negotiation} differs from a fresh fold of its \
-                 events at {at}, so the export would not verify; \
-                 GET /v1/negotiations/{negotiation}/verify says more"
-            ),
-        ),
-        ExportError::Chain(e) => {
-            ApiError::internal(format!("the events of {negotiation} do not chain: {e}"))
-        }
-    })?;
+    .await?;
     Ok(file(
-        bytes,
+        export.bytes,
         NDJSON,
         &format!("attachment; filename=\"{negotiation}.export.jsonl\""),
     ))
@@ -388,25 +310,17 @@ pub(crate) async fn ocds(
     let negotiation = negotiation_id(path)?;
     let Query(query) = query.map_err(query_rejection)?;
     authorize(&caller, &negotiation)?;
-    let events = read_events(&state, &negotiation, None).await?;
     let mut options = roundtable_ocds::Options::new(Utc::now());
     if let Some(prefix) = query.ocid_prefix {
         options.ocid_prefix = prefix;
     }
-    let package = if query.compiled.unwrap_or(false) {
-        roundtable_ocds::record_package(&events, &options)
+    let which = if query.compiled.unwrap_or(false) {
+        Package::Record
     } else {
-        roundtable_ocds::release_package(&events, &options)
+        Package::Releases
     };
-    let package = package.map_err(|e| match e {
-        roundtable_ocds::OcdsError::NoEvents => not_recorded(&negotiation),
-        roundtable_ocds::OcdsError::BadPrefix(_) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.to_string())
-        }
-        roundtable_ocds::OcdsError::Chain(c) => {
-            ApiError::internal(format!("the events of {negotiation} do not chain: {c}"))
-        }
-    })?;
+    let package =
+        roundtable_app::ocds::package(&*state.events, &negotiation, &options, which).await?;
     Ok(Json(package).into_response())
 }
 
@@ -439,11 +353,10 @@ pub(crate) async fn verify(
     let negotiation = negotiation_id(path)?;
     query.map_err(query_rejection)?;
     authorize(&caller, &negotiation)?;
-    let (events, projected) = events_and_view(&state, &negotiation).await?;
-    Ok(Json(roundtable_audit::verify_live(
-        &events,
-        projected.as_ref(),
-    )))
+    let report =
+        roundtable_app::audit::verify_live(&*state.events, &*state.views, &negotiation, CATCH_UP)
+            .await?;
+    Ok(Json(report))
 }
 
 /// The audit report of one negotiation (`roundtable report`): one self-contained HTML
@@ -473,13 +386,8 @@ pub(crate) async fn report(
     let negotiation = negotiation_id(path)?;
     query.map_err(query_rejection)?;
     authorize(&caller, &negotiation)?;
-    let (events, projected) = events_and_view(&state, &negotiation).await?;
-    let integrity = roundtable_audit::verify_live(&events, projected.as_ref());
-    let last = events.len() as u64;
-    let Some(view) = fold_to(&events, last, &negotiation)? else {
-        return Err(not_recorded(&negotiation));
-    };
-    let html = roundtable_audit::report_html(&events, &view, &integrity);
+    let html = roundtable_app::audit::report(&*state.events, &*state.views, &negotiation, CATCH_UP)
+        .await?;
     let mut response = file(
         html.into_bytes(),
         "text/html; charset=utf-8",
@@ -504,101 +412,6 @@ fn authorize(caller: &Caller, negotiation: &NegotiationId) -> Result<(), ApiErro
     }
 }
 
-fn not_recorded(negotiation: &NegotiationId) -> ApiError {
-    ApiError::not_found(
-        "negotiation_not_found",
-        format!("negotiation {negotiation} has no recorded events"),
-    )
-}
-
-/// The first `limit` events of `negotiation` (`None`: all); 404 when it has none at
-/// all. (With `limit` 0 the answer is empty for a negotiation that exists.)
-async fn read_events(
-    state: &ApiState,
-    negotiation: &NegotiationId,
-    limit: Option<usize>,
-) -> Result<Vec<RecordedEvent>, ApiError> {
-    let unreachable = |e| ApiError::from_store(e, "the event store");
-    let events = state
-        .events
-        .read(negotiation, 0, limit)
-        .await
-        .map_err(unreachable)?;
-    if events.is_empty()
-        && state
-            .events
-            .last_version(negotiation)
-            .await
-            .map_err(unreachable)?
-            == 0
-    {
-        return Err(not_recorded(negotiation));
-    }
-    Ok(events)
-}
-
-/// The view after the first `version` of `events` (`None` for 0); 404
-/// `version_not_found` past the last one.
-fn fold_to(
-    events: &[RecordedEvent],
-    version: u64,
-    negotiation: &NegotiationId,
-) -> Result<Option<AgreementView>, ApiError> {
-    roundtable_audit::as_of_version(events, version).map_err(|e| match e {
-        AsOfError::NoSuchVersion { requested, last } => ApiError::not_found(
-            "version_not_found",
-            format!(
-                "version {requested} of negotiation {negotiation} does not exist: it has \
-                 {last} events"
-            ),
-        ),
-        AsOfError::Chain(e) => {
-            ApiError::internal(format!("the events of {negotiation} do not fold: {e}"))
-        }
-    })
-}
-
-/// Every event of `negotiation` and the view the projection stores, read so that they
-/// belong together: when the stored view is behind the events read, it is read again
-/// (for up to [`CATCH_UP_MS`]) until it catches up; when it is ahead, the events are
-/// read again. A view still behind after that is returned as it is, for the checks to
-/// report. No stored view at all is `None` (the view is then not checked, as on the
-/// command line).
-async fn events_and_view(
-    state: &ApiState,
-    negotiation: &NegotiationId,
-) -> Result<(Vec<RecordedEvent>, Option<AgreementView>), ApiError> {
-    let deadline = Instant::now() + Duration::from_millis(CATCH_UP_MS);
-    let mut pause = Duration::from_millis(10);
-    let mut events = read_events(state, negotiation, None).await?;
-    loop {
-        let view = state
-            .views
-            .get(negotiation)
-            .await
-            .map_err(|e| ApiError::from_store(e, "the view store"))?
-            .map(|stored| stored.view);
-        let recorded = events.len() as u64;
-        let projected = match &view {
-            None => return Ok((events, None)),
-            Some(v) => v.version,
-        };
-        if projected == recorded || Instant::now() >= deadline {
-            return Ok((events, view));
-        }
-        if projected > recorded {
-            // Events were recorded after they were read.
-            events = read_events(state, negotiation, None).await?;
-            if events.len() as u64 == projected {
-                return Ok((events, view));
-            }
-        }
-        let now = Instant::now();
-        tokio::time::sleep(pause.min(deadline.saturating_duration_since(now))).await;
-        pause = (pause * 2).min(Duration::from_millis(200));
-    }
-}
-
 /// A response of `bytes` with a content type and a `Content-Disposition`.
 fn file(bytes: Vec<u8>, content_type: &'static str, disposition: &str) -> Response {
     let mut response = bytes.into_response();
@@ -614,36 +427,25 @@ fn file(bytes: Vec<u8>, content_type: &'static str, disposition: &str) -> Respon
     response
 }
 
-/// An instant as RFC 3339 in UTC, with as many fraction digits as it has.
-fn instant(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn instants_are_rfc_3339_or_dates_and_a_plus_turned_space_is_a_plus() {
+    fn an_instant_in_a_query_may_carry_a_plus_turned_space() {
         let t = |s: &str| parse_instant(s).map(instant);
-        assert_eq!(t("2027-02-01T18:00:00Z").unwrap(), "2027-02-01T18:00:00Z");
-        assert_eq!(
-            t("2027-02-01T19:00:00+01:00").unwrap(),
-            "2027-02-01T18:00:00Z"
-        );
         assert_eq!(
             t("2027-02-01T19:00:00 01:00").unwrap(),
             "2027-02-01T18:00:00Z"
         );
-        assert_eq!(t("2027-02-01").unwrap(), "2027-02-01T00:00:00Z");
-        for bad in ["", "yesterday", "2027-02-30", "2027-02-01T18:00:00", "é"] {
-            assert_eq!(parse_instant(bad).unwrap_err().code(), "invalid_query");
-        }
+        let bad = parse_instant("yesterday").unwrap_err();
+        assert_eq!(bad.code(), "invalid_query");
+        assert!(bad.message().contains("send + as %2B"), "{}", bad.message());
     }
 
     #[test]
     fn a_point_is_a_version_or_an_instant_never_both_nor_with_a_wait() {
-        let at = |v, a, t, w| AsOf::from_query(v, a, t, w);
+        let at = |v, a, t, w| as_of_from_query(v, a, t, w);
         assert_eq!(at(None, None, None, true).unwrap(), None);
         assert_eq!(
             at(Some(3), None, None, false).unwrap(),

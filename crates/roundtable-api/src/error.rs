@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use roundtable_app::AppError;
 use roundtable_domain::{Rejection, RejectionKind};
 use roundtable_store::{HandleError, StoreError};
 use serde::{Deserialize, Serialize};
@@ -131,6 +132,36 @@ impl ApiError {
                 format!("{what} changed while it was read; try again"),
             ),
             other => Self::internal(other),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    /// The one mapping of the application layer's answers to HTTP: 404 for what is not
+    /// recorded (`negotiation_not_found`, `negotiation_not_yet_opened`,
+    /// `version_not_found`), 400 `invalid_query` for a request that contradicts itself
+    /// or a bad OCDS option, 409 `view_mismatch`, 503 for an unreachable store, 500 for
+    /// a log that does not fold.
+    fn from(e: AppError) -> Self {
+        let message = e.to_string();
+        match e {
+            AppError::NotRecorded { negotiation } => Self::not_found(
+                "negotiation_not_found",
+                format!("negotiation {negotiation} has no recorded events"),
+            ),
+            AppError::NoView { .. } => Self::not_found("negotiation_not_found", message),
+            AppError::NotYetOpened { .. } => Self::not_found("negotiation_not_yet_opened", message),
+            AppError::VersionNotFound { .. } => Self::not_found("version_not_found", message),
+            AppError::InvalidRequest(_) | AppError::Ocds(_) => {
+                Self::bad_request("invalid_query", message)
+            }
+            AppError::ViewMismatch { negotiation, .. } => Self::new(
+                StatusCode::CONFLICT,
+                "view_mismatch",
+                format!("{message}; GET /v1/negotiations/{negotiation}/verify says more"),
+            ),
+            AppError::Corrupt { .. } => Self::internal(message),
+            AppError::Store { port, source } => Self::from_store(source, port.describe()),
         }
     }
 }

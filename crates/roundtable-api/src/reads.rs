@@ -15,10 +15,9 @@ use roundtable_domain::{AgreementView, NegotiationId};
 use roundtable_store::StoredView;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::{AsOf, Clock, view_as_of};
+use crate::audit::{Clock, as_of_from_query, view_as_of};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::EventEnvelope;
@@ -232,7 +231,7 @@ pub(crate) async fn view(
 ) -> Result<Response, ApiError> {
     let negotiation = negotiation_id(path)?;
     let Query(query) = query.map_err(query_rejection)?;
-    let as_of = AsOf::from_query(
+    let as_of = as_of_from_query(
         query.as_of_version,
         query.as_of.as_deref(),
         query.time,
@@ -253,55 +252,21 @@ pub(crate) async fn view(
         return view_as_of(&state, &negotiation, at).await;
     }
     let min_version = version_param("min_version", query.min_version)?.unwrap_or(0);
-    let deadline = Instant::now() + Duration::from_millis(wait_ms);
-    let mut pause = Duration::from_millis(10);
-    // What to wait for: `min_version`, but no further than the log already goes, since
-    // the projection cannot get ahead of it (looked up once, only if waiting at all).
-    let mut target = min_version;
-    let mut log_checked = false;
-    let stored = loop {
-        let stored = state
-            .views
-            .get(&negotiation)
-            .await
-            .map_err(|e| ApiError::from_store(e, "the view store"))?;
-        let have = stored.as_ref().map(|s| s.view.version);
-        if have.is_some_and(|v| v >= target) || Instant::now() >= deadline {
-            break stored;
-        }
-        if !log_checked {
-            log_checked = true;
-            let last = state
-                .events
-                .last_version(&negotiation)
-                .await
-                .map_err(|e| ApiError::from_store(e, "the event store"))?;
-            target = target.min(last);
-            if last == 0 || have.is_some_and(|v| v >= target) {
-                break stored;
-            }
-        }
-        let now = Instant::now();
-        tokio::time::sleep(pause.min(deadline.saturating_duration_since(now))).await;
-        pause = (pause * 2).min(Duration::from_millis(200));
-    };
-    let Some(StoredView { view, .. }) = stored else {
-        return Err(ApiError::not_found(
-            "negotiation_not_found",
-            format!("negotiation {negotiation} has no agreement view"),
-        ));
-    };
-    let stale = state
-        .views
-        .stale(&negotiation)
-        .await
-        .map_err(|e| ApiError::from_store(e, "the view store"))?;
+    let projected = roundtable_app::reads::view_at_least(
+        &*state.events,
+        &*state.views,
+        &negotiation,
+        min_version,
+        Duration::from_millis(wait_ms),
+    )
+    .await?;
+    let (view, behind, stale) = (projected.view, projected.behind, projected.stale);
     let version = view.version;
     let mut response = Json(view).into_response();
     let headers = response.headers_mut();
     headers.insert(header::ETAG, etag(version));
     headers.insert(VIEW_VERSION, HeaderValue::from(version));
-    if version < min_version {
+    if behind {
         headers.insert(VIEW_BEHIND, HeaderValue::from_static("true"));
     }
     if stale.is_some() {

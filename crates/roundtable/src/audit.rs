@@ -4,83 +4,101 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{Context, bail};
-use chrono::{DateTime, Utc};
-use roundtable_audit::{TimeAxis, VerifyReport};
-use roundtable_domain::{AgreementView, NegotiationId, RecordedEvent};
+use anyhow::Context;
+use roundtable_app::history::PointInTime;
+use roundtable_app::time::instant;
+use roundtable_app::{AppError, AsOf};
+use roundtable_audit::VerifyReport;
+use roundtable_domain::NegotiationId;
 
 use crate::backend::Backend;
 
-/// Which view of a negotiation `view` shows.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum AsOf {
-    /// As it stands.
-    Now,
-    /// After this many events.
-    Version(u64),
-    /// At this instant on this clock.
-    Time(DateTime<Utc>, TimeAxis),
-}
+/// How long the command line waits for the projection to reach the log before
+/// comparing them: not at all, since no projector need be running beside it.
+const CATCH_UP: Duration = Duration::ZERO;
 
-impl AsOf {
-    /// A line saying which moment a view shows, for the text view's head.
-    pub(crate) fn describe(self, view: &AgreementView) -> Option<String> {
-        match self {
-            AsOf::Now => None,
-            AsOf::Version(n) => Some(format!(
-                "AS OF VERSION {n} (the view after the first {n} events)"
-            )),
-            AsOf::Time(t, axis) => Some(format!(
+/// Most late entries named in a view's head.
+const MAX_LATE_ENTRIES: usize = 20;
+
+/// The lines that say which moment a view shows, for the text view's head, and the
+/// entries made late or back-dated that it leaves out (issue 15: reported as the HTTP
+/// API's `Roundtable-Late-Entries` does).
+pub(crate) fn describe(point: &PointInTime) -> Option<String> {
+    let late = late_entries(point);
+    match point.as_of {
+        AsOf::Now => None,
+        AsOf::Version(n) => Some(format!(
+            "AS OF VERSION {n} (the view after the first {n} events)"
+        )),
+        AsOf::Time(t, axis) => Some(match late {
+            None => format!(
                 "AS OF {} by {} (the view after event {}, the last one at or before then)",
-                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                instant(t),
                 axis.field(),
-                view.version
-            )),
+                point.version
+            ),
+            Some(late) => format!(
+                "AS OF {} by {} (the view after event {}: the next event came after then)\n{late}",
+                instant(t),
+                axis.field(),
+                point.version
+            ),
+        }),
+    }
+}
+
+/// `LATE ENTRIES: ...` when the point leaves out events whose time is at or before it.
+pub(crate) fn late_entries(point: &PointInTime) -> Option<String> {
+    let late = &point.late_entries;
+    if late.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = late
+        .iter()
+        .take(MAX_LATE_ENTRIES)
+        .map(u64::to_string)
+        .collect();
+    let more = if late.len() > MAX_LATE_ENTRIES {
+        format!(" and {} more", late.len() - MAX_LATE_ENTRIES)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "LATE ENTRIES: {} later event{} happened at or before then but {} entered after an event that came later (entered late or back-dated), so the view leaves {} out: version{} {}{more}",
+        late.len(),
+        if late.len() == 1 { "" } else { "s" },
+        if late.len() == 1 { "was" } else { "were" },
+        if late.len() == 1 { "it" } else { "them" },
+        if late.len() == 1 { "" } else { "s" },
+        shown.join(", ")
+    ))
+}
+
+/// Parses `--as-of` (and other instants of the command line) with the application
+/// layer's one parser.
+pub(crate) fn parse_time(flag: &str, raw: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    roundtable_app::parse_instant(raw).map_err(|e| anyhow::anyhow!("{flag} {e}"))
+}
+
+/// The answer of a use case that found nothing to show: the message and exit status 1
+/// for what is (not) in the record, an error (exit status 2) for anything else.
+pub(crate) fn not_found(backend: &Backend, e: AppError) -> anyhow::Result<ExitCode> {
+    match e {
+        AppError::NotRecorded { negotiation } => {
+            eprintln!(
+                "error: negotiation {negotiation} has no recorded events in {}",
+                backend.describe()
+            );
+            Ok(ExitCode::from(1))
         }
-    }
-}
-
-/// Parses `--as-of` as RFC 3339, or a plain date (its start, UTC).
-pub(crate) fn parse_time(raw: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
+        AppError::NotYetOpened { .. } => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
         }
+        other => Err(other.into()),
     }
-    bail!("--as-of {raw:?} is not a time such as 2027-02-01T18:00:00Z or a date such as 2027-02-01")
-}
-
-/// The view of `id` at `as_of`, folded from the log (never from a snapshot).
-pub(crate) async fn view_at(
-    backend: &Backend,
-    id: &NegotiationId,
-    as_of: AsOf,
-) -> anyhow::Result<Option<AgreementView>> {
-    let events = backend.store().read(id, 0, None).await?;
-    Ok(match as_of {
-        AsOf::Now => roundtable_domain::Projection::fold(&events)?.view,
-        AsOf::Version(n) => roundtable_audit::as_of_version(&events, n)?,
-        AsOf::Time(t, axis) => roundtable_audit::as_of_time(&events, t, axis)?,
-    })
-}
-
-async fn events_of(
-    backend: &Backend,
-    id: &NegotiationId,
-) -> anyhow::Result<Option<Vec<RecordedEvent>>> {
-    let events = backend.store().read(id, 0, None).await?;
-    if events.is_empty() {
-        eprintln!(
-            "error: negotiation {id} has no recorded events in {}",
-            backend.describe()
-        );
-        return Ok(None);
-    }
-    Ok(Some(events))
 }
 
 /// `roundtable diff ID --from N --to M`.
@@ -91,24 +109,19 @@ pub(crate) async fn diff(
     to: Option<u64>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let Some(events) = events_of(backend, id).await? else {
-        return Ok(ExitCode::from(1));
+    let changes = match roundtable_app::history::diff(&**backend.store(), id, from, to).await {
+        Ok(c) => c,
+        Err(AppError::InvalidRequest(why)) => anyhow::bail!("{why} (--from, --to)"),
+        Err(e) => return not_found(backend, e),
     };
-    let to = to.unwrap_or(events.len() as u64);
-    if from > to {
-        bail!("--from {from} is after --to {to}");
-    }
-    let before = roundtable_audit::as_of_version(&events, from)?;
-    let Some(after) = roundtable_audit::as_of_version(&events, to)? else {
-        bail!("negotiation {id} has no view at version {to}");
-    };
-    let changes = roundtable_audit::diff(before.as_ref(), &after);
     let text = if json {
-        serde_json::to_string_pretty(&changes)? + "\n"
+        serde_json::to_string_pretty(&changes.diff)? + "\n"
     } else {
         format!(
-            "changes in {id} from version {from} to version {to}\n{}",
-            changes.to_text()
+            "changes in {id} from version {} to version {}\n{}",
+            changes.from,
+            changes.to,
+            changes.diff.to_text()
         )
     };
     write_out(text.as_bytes())
@@ -120,18 +133,22 @@ pub(crate) async fn export(
     id: &NegotiationId,
     output: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let Some(events) = events_of(backend, id).await? else {
-        return Ok(ExitCode::from(1));
-    };
-    let projected = backend.projected_view(id).await?;
-    let bytes = roundtable_audit::export::export_with_tool(
-        &events,
-        projected.as_ref(),
+    let views = backend.views().await?;
+    let export = match roundtable_app::audit::export(
+        &**backend.store(),
+        &*views,
+        id,
         roundtable_audit::export::TOOL,
+        CATCH_UP,
     )
-    .with_context(|| format!("cannot export {id}"))?;
-    let what = format!("{} events of {id}", events.len());
-    write_to(output, &bytes, &what)
+    .await
+    {
+        Ok(export) => export,
+        Err(e @ AppError::NotRecorded { .. }) => return not_found(backend, e),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot export {id}"))),
+    };
+    let what = format!("{} events of {id}", export.events);
+    write_to(output, &export.bytes, &what)
 }
 
 /// `roundtable verify FILE` (no store needed).
@@ -148,14 +165,11 @@ pub(crate) async fn verify_live(
     id: &NegotiationId,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let Some(events) = events_of(backend, id).await? else {
-        return Ok(ExitCode::from(1));
-    };
-    let projected = backend.projected_view(id).await?;
-    print_report(
-        &roundtable_audit::verify_live(&events, projected.as_ref()),
-        json,
-    )
+    let views = backend.views().await?;
+    match roundtable_app::audit::verify_live(&**backend.store(), &*views, id, CATCH_UP).await {
+        Ok(report) => print_report(&report, json),
+        Err(e) => not_found(backend, e),
+    }
 }
 
 fn print_report(report: &VerifyReport, json: bool) -> anyhow::Result<ExitCode> {
@@ -178,15 +192,12 @@ pub(crate) async fn report(
     id: &NegotiationId,
     output: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let Some(events) = events_of(backend, id).await? else {
-        return Ok(ExitCode::from(1));
+    let views = backend.views().await?;
+    let html = match roundtable_app::audit::report(&**backend.store(), &*views, id, CATCH_UP).await
+    {
+        Ok(html) => html,
+        Err(e) => return not_found(backend, e),
     };
-    let projected = backend.projected_view(id).await?;
-    let integrity = roundtable_audit::verify_live(&events, projected.as_ref());
-    let Some(view) = roundtable_domain::Projection::fold(&events)?.view else {
-        bail!("negotiation {id} was never opened");
-    };
-    let html = roundtable_audit::report_html(&events, &view, &integrity);
     write_to(
         output,
         html.as_bytes(),
@@ -250,12 +261,9 @@ pub(crate) async fn sign_agreement(
 ) -> anyhow::Result<ExitCode> {
     let secret = std::fs::read_to_string(secret_file)
         .with_context(|| format!("cannot read {}", secret_file.display()))?;
-    let Some(view) = view_at(backend, id, AsOf::Now).await? else {
-        eprintln!(
-            "error: negotiation {id} has no recorded events in {}",
-            backend.describe()
-        );
-        return Ok(ExitCode::from(1));
+    let view = match roundtable_app::history::view_as_of(&**backend.store(), id, AsOf::Now).await {
+        Ok(point) => point.view,
+        Err(e) => return not_found(backend, e),
     };
     let signature = roundtable_audit::signing::sign_agreement(secret.trim(), &view)?;
     let message = roundtable_domain::signing::view_signing_message(&view);

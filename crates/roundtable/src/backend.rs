@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use roundtable_domain::{AgreementView, NegotiationId, Projection};
+use roundtable_domain::{NegotiationId, Projection};
 use roundtable_store::{EventStore, ViewStore, load};
 
 /// The concrete store behind the port, for the pieces built on the same connection.
@@ -89,13 +89,5 @@ impl Backend {
             Kind::Nats(store) => Arc::new(roundtable_nats::NatsViewStore::open(store).await?),
             Kind::Embedded(store) => Arc::new(roundtable_sqlite::SqliteViewStore::new(store)),
         })
-    }
-
-    /// The view the projector stored for `id`, if it has stored one.
-    pub(crate) async fn projected_view(
-        &self,
-        id: &NegotiationId,
-    ) -> anyhow::Result<Option<AgreementView>> {
-        Ok(self.views().await?.get(id).await?.map(|stored| stored.view))
     }
 }

@@ -398,35 +398,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let id = negotiation(&negotiation_id)?;
             let at = match (as_of_version, as_of) {
-                (Some(n), _) => audit::AsOf::Version(n),
+                (Some(n), _) => roundtable_app::AsOf::Version(n),
                 (None, Some(t)) => {
                     let axis = match time {
                         Clock::Occurred => roundtable_audit::TimeAxis::Occurred,
                         Clock::Recorded => roundtable_audit::TimeAxis::Recorded,
                     };
-                    audit::AsOf::Time(audit::parse_time(&t)?, axis)
+                    roundtable_app::AsOf::Time(audit::parse_time("--as-of", &t)?, axis)
                 }
-                (None, None) => audit::AsOf::Now,
+                (None, None) => roundtable_app::AsOf::Now,
             };
-            let Some(view) = audit::view_at(&backend, &id, at).await? else {
-                if matches!(at, audit::AsOf::Now) || backend.store().last_version(&id).await? == 0 {
-                    eprintln!(
-                        "error: negotiation {id} has no recorded events in {}",
-                        backend.describe()
-                    );
-                } else {
-                    eprintln!("error: negotiation {id} had not been opened yet at that point");
-                }
-                return Ok(ExitCode::from(1));
+            let point = match roundtable_app::history::view_as_of(&**backend.store(), &id, at).await
+            {
+                Ok(point) => point,
+                Err(e) => return audit::not_found(&backend, e),
             };
             let text = if json {
-                serde_json::to_string_pretty(&view)? + "\n"
+                if let Some(late) = audit::late_entries(&point) {
+                    eprintln!("note: {late}");
+                }
+                serde_json::to_string_pretty(&point.view)? + "\n"
             } else {
-                let head = at
-                    .describe(&view)
+                let head = audit::describe(&point)
                     .map(|h| format!("{h}\n"))
                     .unwrap_or_default();
-                head + &render::agreement(&view)
+                head + &render::agreement(&point.view)
             };
             quiet_on_closed_pipe(std::io::stdout().lock().write_all(text.as_bytes()))
         }

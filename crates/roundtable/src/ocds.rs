@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::Utc;
+use roundtable_app::ocds::Package;
 use roundtable_domain::NegotiationId;
 use roundtable_ocds::{DEFAULT_OCID_PREFIX, Options};
 
@@ -47,17 +48,9 @@ pub(crate) struct OcdsArgs {
 pub(crate) async fn export(backend: &Backend, args: &OcdsArgs) -> anyhow::Result<ExitCode> {
     let id = NegotiationId::new(args.negotiation_id.as_str()).context("invalid negotiation id")?;
     let published_date = match &args.published_date {
-        Some(t) => crate::audit::parse_time(t).context("--published-date")?,
+        Some(t) => crate::audit::parse_time("--published-date", t)?,
         None => Utc::now(),
     };
-    let events = backend.store().read(&id, 0, None).await?;
-    if events.is_empty() {
-        eprintln!(
-            "error: negotiation {id} has no recorded events in {}",
-            backend.describe()
-        );
-        return Ok(ExitCode::from(1));
-    }
     let opts = Options {
         ocid_prefix: args.ocid_prefix.clone(),
         published_date,
@@ -65,16 +58,14 @@ pub(crate) async fn export(backend: &Backend, args: &OcdsArgs) -> anyhow::Result
         uri: args.uri.clone(),
         license: args.license.clone(),
     };
-    let (package, what) = if args.compiled {
-        (
-            roundtable_ocds::record_package(&events, &opts)?,
-            "the OCDS record package",
-        )
+    let (which, what) = if args.compiled {
+        (Package::Record, "the OCDS record package")
     } else {
-        (
-            roundtable_ocds::release_package(&events, &opts)?,
-            "the OCDS release package",
-        )
+        (Package::Releases, "the OCDS release package")
+    };
+    let package = match roundtable_app::ocds::package(&**backend.store(), &id, &opts, which).await {
+        Ok(package) => package,
+        Err(e) => return crate::audit::not_found(backend, e),
     };
     let mut text = serde_json::to_string_pretty(&package)?;
     text.push('\n');

@@ -1,0 +1,32 @@
+//! The application layer: the use cases every front end of Roundtable calls (the HTTP
+//! API, the `roundtable` command line and the web app), written once over the ports of
+//! `roundtable-store`.
+//!
+//! A front end parses its own input (a query string, command-line flags, a form),
+//! calls one function here and presents the answer (JSON and headers, text and an exit
+//! code, HTML). No front end folds the log, parses a point in time or polls a store on
+//! its own. The use cases:
+//!
+//! - [`time`]: the one parser of instants and the point in a history a reader asks for
+//!   ([`AsOf`]);
+//! - [`history`]: the recorded events, the view as of a version or an instant (with
+//!   its late entries), and what changed between two versions;
+//! - [`audit`]: the export, the live verification and the audit report, each against
+//!   the projected view read so that it belongs with the events;
+//! - [`ocds`]: the OCDS release or record package;
+//! - [`reads`]: the projected view, waiting until it includes a version.
+//!
+//! Errors are [`AppError`]: each variant is one answer a front end maps to a status
+//! code or an exit code.
+
+#![warn(missing_docs)]
+
+pub mod audit;
+mod error;
+pub mod history;
+pub mod ocds;
+pub mod reads;
+pub mod time;
+
+pub use error::{AppError, Port};
+pub use time::{AsOf, InvalidInstant, parse_instant};

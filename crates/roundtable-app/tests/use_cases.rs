@@ -1,0 +1,180 @@
+//! The application layer's use cases over a real embedded store: the answers every
+//! front end relies on (what is not recorded, a version past the last, a point before
+//! the opening, late entries, a wait that ends behind).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use roundtable_app::history::{diff, view_as_of};
+use roundtable_app::reads::view_at_least;
+use roundtable_app::time::TimeAxis;
+use roundtable_app::{AppError, AsOf, parse_instant};
+use roundtable_domain::minutes::parse_line;
+use roundtable_domain::{CommandEnvelope, NegotiationId};
+use roundtable_sqlite::{SqliteStore, SqliteViewStore};
+use roundtable_store::{CommandHandler, EventStore, ViewStore};
+
+/// Five lines; the fourth was entered late: it happened before the third.
+const MINUTES: &[&str] = &[
+    r#"{"at": "2027-05-04T08:00:00Z", "negotiation_id": "drains", "by": "secretariat", "do": "open_negotiation", "title": "Drains", "service": "drainage"}"#,
+    r#"{"at": "2027-05-04T09:00:00Z", "negotiation_id": "drains", "by": "secretariat", "do": "admit_partner", "partner_id": "ward", "name": "Ward committee", "sector": "civil_society", "kind": "community_organisation", "role": "signatory"}"#,
+    r#"{"at": "2027-05-06T09:00:00Z", "negotiation_id": "drains", "by": "ward", "do": "propose", "proposal_id": "p1", "clause_id": "c1", "text": "Drains are cleared monthly."}"#,
+    r#"{"at": "2027-05-05T09:00:00Z", "negotiation_id": "drains", "by": "secretariat", "do": "admit_partner", "partner_id": "city", "name": "City", "sector": "government", "kind": "municipality", "role": "signatory"}"#,
+    r#"{"at": "2027-05-07T09:00:00Z", "negotiation_id": "drains", "by": "ward", "do": "endorse", "proposal_id": "p1"}"#,
+];
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn EventStore>,
+    views: Arc<dyn ViewStore>,
+}
+
+async fn recorded() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = SqliteStore::open_in_dir(dir.path()).expect("store");
+    let views: Arc<dyn ViewStore> = Arc::new(SqliteViewStore::new(&sqlite));
+    let store: Arc<dyn EventStore> = Arc::new(sqlite);
+    let handler = CommandHandler::new(store.clone());
+    for line in MINUTES {
+        let m = parse_line(line).expect("a line").expect("a command");
+        let cmd = CommandEnvelope {
+            command_id: m.command_id,
+            negotiation_id: m.negotiation_id,
+            actor: m.actor,
+            occurred_at: m.at.expect("at"),
+            command: m.command,
+        };
+        handler.handle(&cmd).await.expect("accepted");
+    }
+    Fixture {
+        _dir: dir,
+        store,
+        views,
+    }
+}
+
+fn id(raw: &str) -> NegotiationId {
+    NegotiationId::new(raw).expect("an id")
+}
+
+fn at(raw: &str) -> DateTime<Utc> {
+    parse_instant(raw).expect("an instant")
+}
+
+#[tokio::test]
+async fn a_point_in_time_stops_before_the_first_later_event_and_names_late_entries() {
+    let f = recorded().await;
+    let point = view_as_of(
+        &*f.store,
+        &id("drains"),
+        AsOf::Time(at("2027-05-05T12:00:00Z"), TimeAxis::Occurred),
+    )
+    .await
+    .expect("a view");
+    // Versions 1 and 2 happened by then; version 3 happened later, so the view stops
+    // there, and version 4 (entered late, happened on the 5th) is a late entry.
+    assert_eq!(point.version, 2);
+    assert_eq!(point.view.version, 2);
+    assert_eq!(point.late_entries, vec![4]);
+    assert_eq!(point.view.partners.len(), 1);
+
+    let now = view_as_of(&*f.store, &id("drains"), AsOf::Now)
+        .await
+        .expect("now");
+    assert_eq!((now.version, now.view.version), (5, 5));
+    assert!(now.late_entries.is_empty());
+}
+
+#[tokio::test]
+async fn each_missing_point_has_its_own_answer() {
+    let f = recorded().await;
+    let unknown = view_as_of(&*f.store, &id("nowhere"), AsOf::Now).await;
+    assert!(
+        matches!(unknown, Err(AppError::NotRecorded { .. })),
+        "{unknown:?}"
+    );
+    let past = view_as_of(&*f.store, &id("drains"), AsOf::Version(6)).await;
+    assert!(
+        matches!(
+            past,
+            Err(AppError::VersionNotFound {
+                requested: 6,
+                last: 5,
+                ..
+            })
+        ),
+        "{past:?}"
+    );
+    let before = view_as_of(
+        &*f.store,
+        &id("drains"),
+        AsOf::Time(at("2027-01-01"), TimeAxis::Occurred),
+    )
+    .await;
+    let Err(AppError::NotYetOpened { when, .. }) = before else {
+        panic!("{before:?}");
+    };
+    assert_eq!(when, "at 2027-01-01T00:00:00Z by occurred_at");
+}
+
+#[tokio::test]
+async fn a_diff_is_between_two_folded_versions() {
+    let f = recorded().await;
+    let changes = diff(&*f.store, &id("drains"), 2, None)
+        .await
+        .expect("a diff");
+    assert_eq!((changes.from, changes.to), (2, 5));
+    let json = serde_json::to_value(&changes.diff).expect("JSON");
+    assert_eq!(json["partners_admitted"][0]["partner_id"], "city", "{json}");
+    for (from, to) in [(4, Some(3)), (0, Some(0))] {
+        let bad = diff(&*f.store, &id("drains"), from, to).await;
+        assert!(matches!(bad, Err(AppError::InvalidRequest(_))), "{bad:?}");
+    }
+    let past = diff(&*f.store, &id("drains"), 0, Some(9)).await;
+    assert!(
+        matches!(past, Err(AppError::VersionNotFound { .. })),
+        "{past:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_view_waited_for_is_served_behind_when_the_wait_ends_first() {
+    let f = recorded().await;
+    let none = view_at_least(&*f.store, &*f.views, &id("drains"), 0, Duration::ZERO).await;
+    assert!(matches!(none, Err(AppError::NoView { .. })), "{none:?}");
+
+    // A projection three events behind the log.
+    let events = f.store.read(&id("drains"), 0, Some(2)).await.expect("read");
+    let behind = roundtable_domain::Projection::fold(&events)
+        .expect("fold")
+        .view
+        .expect("opened");
+    f.views.put(&behind, None).await.expect("stored");
+    let started = std::time::Instant::now();
+    let served = view_at_least(
+        &*f.store,
+        &*f.views,
+        &id("drains"),
+        5,
+        Duration::from_millis(300),
+    )
+    .await
+    .expect("a view");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(served.behind);
+    assert_eq!(served.view.version, 2);
+    assert!(served.stale.is_none());
+
+    // Waiting for a version the log does not hold ends at once at the log's last.
+    let log_last = view_at_least(
+        &*f.store,
+        &*f.views,
+        &id("drains"),
+        2,
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("a view");
+    assert!(!log_last.behind);
+}
