@@ -8,11 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use roundtable_domain::{Actor, Command, CommandEnvelope, CommandId, NegotiationId};
+use roundtable_app::commands::SendCommand;
+use roundtable_domain::{Actor, Command, NegotiationId};
 use roundtable_store::Handled;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -107,22 +107,20 @@ pub(crate) async fn send(
             ));
         }
     }
-    let command_id = match key {
-        Some(key) => keyed_command_id(&actor, &negotiation, &key),
-        None => random_command_id(),
-    };
-    let envelope = CommandEnvelope {
-        command_id,
-        negotiation_id: negotiation,
-        actor,
-        occurred_at: at.unwrap_or_else(Utc::now),
-        command,
-    };
-    let handled = state
-        .handler
-        .handle_expecting(&envelope, expected)
-        .await
-        .map_err(ApiError::from)?;
+    let handled = roundtable_app::commands::send(
+        &state.handler,
+        SendCommand {
+            negotiation,
+            actor,
+            command,
+            at,
+            idempotency_key: key,
+            expected_version: expected,
+        },
+        Utc::now(),
+    )
+    .await
+    .map_err(ApiError::from)?;
     let (status, event) = match handled {
         Handled::Recorded(e) => (StatusCode::CREATED, e),
         Handled::AlreadyRecorded(e) => (StatusCode::OK, e),
@@ -142,33 +140,6 @@ pub(crate) async fn send(
             .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
-}
-
-/// The command id of a keyed command: `k-` and the SHA-256 of the actor, the
-/// negotiation and the key, so that one principal's key never answers with another's
-/// event.
-pub fn keyed_command_id(actor: &Actor, negotiation: &NegotiationId, key: &str) -> CommandId {
-    let mut hash = Sha256::new();
-    for part in [actor.as_str(), negotiation.as_str(), key] {
-        hash.update(part.len().to_be_bytes());
-        hash.update(part.as_bytes());
-    }
-    command_id(format!("k-{}", hex::encode(hash.finalize())))
-}
-
-/// A fresh command id for a command sent without `Idempotency-Key`.
-fn random_command_id() -> CommandId {
-    command_id(format!("r-{}", uuid::Uuid::new_v4()))
-}
-
-/// Wraps an id built here: 66 or 38 visible ASCII characters, always valid. Should the
-/// rules of `CommandId` ever change, the fallback is still a valid, unique id.
-fn command_id(id: String) -> CommandId {
-    CommandId::new(id).unwrap_or_else(|_| {
-        tracing::error!("built an invalid command id; using a plain UUID");
-        CommandId::new(uuid::Uuid::new_v4().simple().to_string())
-            .unwrap_or_else(|_| command_id(String::from("r")))
-    })
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -345,22 +316,6 @@ fn invalid(message: impl Into<String>) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn n(s: &str) -> NegotiationId {
-        NegotiationId::new(s).unwrap()
-    }
-
-    #[test]
-    fn keyed_ids_depend_on_actor_negotiation_and_key() {
-        let lcc = Actor::parse("lcc").unwrap();
-        let union = Actor::parse("union").unwrap();
-        let a = keyed_command_id(&lcc, &n("x"), "k1");
-        assert_eq!(a, keyed_command_id(&lcc, &n("x"), "k1"));
-        assert_ne!(a, keyed_command_id(&union, &n("x"), "k1"));
-        assert_ne!(a, keyed_command_id(&lcc, &n("y"), "k1"));
-        assert_ne!(a, keyed_command_id(&lcc, &n("x"), "k2"));
-        assert!(a.as_str().starts_with("k-"));
-    }
 
     #[test]
     fn if_match_takes_a_quoted_or_bare_version() {

@@ -7,6 +7,7 @@
 //! code, HTML). No front end folds the log, parses a point in time or polls a store on
 //! its own. The use cases:
 //!
+//! - [`commands`]: sending one command, with its idempotency key and expected version;
 //! - [`time`]: the one parser of instants and the point in a history a reader asks for
 //!   ([`AsOf`]);
 //! - [`history`]: the recorded events, the view as of a version or an instant (with
@@ -22,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod commands;
 mod error;
 pub mod history;
 pub mod ocds;
