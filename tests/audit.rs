@@ -26,7 +26,13 @@ fn view_json(run: &Run) -> serde_json::Value {
 
 async fn time_travel_and_diff_follow_the_log(store: Store) {
     harbourside(&store);
-    let v = view_json(&store.run(&["view", "harbourside-waste", "--json", "--as-of-version", "24"]));
+    let v = view_json(&store.run(&[
+        "view",
+        "harbourside-waste",
+        "--json",
+        "--as-of-version",
+        "24",
+    ]));
     assert_eq!(v["version"], 24);
     assert_eq!(v["clauses"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["status"], "open");
@@ -173,7 +179,10 @@ async fn exports_verify_offline_and_tampering_is_named(store: Store) {
     assert!(refused.stderr.contains("is refused"), "{}", refused.stderr);
     let loaded = other.run(&["import-export", &file.display().to_string()]);
     assert_eq!(loaded.code, 0, "{loaded:?}");
-    assert_eq!(other.view("harbourside-waste"), store.view("harbourside-waste"));
+    assert_eq!(
+        other.view("harbourside-waste"),
+        store.view("harbourside-waste")
+    );
     let again = other.run(&["import-export", &file.display().to_string()]);
     assert_eq!(again.code, 1, "{again:?}");
 
