@@ -131,6 +131,7 @@ fn sample_commands() -> Vec<CommandEnvelope> {
                 currency: "KES".into(),
             }),
             due: NaiveDate::from_ymd_opt(2027, 6, 30),
+            assets: Vec::new(),
         }),
     );
     vec![

@@ -469,6 +469,7 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
                 currency: currency.into(),
             }),
             due: None,
+            assets: Vec::new(),
         }),
         Op::WithdrawCommitment { k } => Command::WithdrawCommitment(WithdrawCommitment {
             commitment_id: kid(&format!("k-{k}")),

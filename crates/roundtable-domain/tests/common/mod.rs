@@ -224,6 +224,7 @@ pub(crate) fn commitment(id: &str) -> Commit {
         clause_id: None,
         amount: None,
         due: None,
+        assets: Vec::new(),
     }
 }
 
