@@ -2,6 +2,7 @@
 //! the commands of contract version 2 ("After the signature") are judged in
 //! [`crate::after_signature`], with the helpers here.
 
+use crate::after_signature as v2;
 use crate::command::{Command, CommandEnvelope};
 use crate::event::*;
 use crate::id::{Actor, PartnerId, ProposalId};
@@ -10,7 +11,6 @@ use crate::signing::{
     SignatureError, agreement_hash, parse_public_key, parse_signature, signing_message,
     verify_signature,
 };
-use crate::after_signature as v2;
 use crate::view::{
     AgreementView, CommitmentStatus, NegotiationStatus, ObjectionStatus, Partner, PartnerStatus,
     ProposalStatus,
@@ -84,7 +84,9 @@ fn negotiating(s: &AgreementView, command: &Command) -> Result<(), Rejection> {
     Err(Rejection::conflict(
         "negotiation_concluded",
         match command {
-            Command::Conclude(_) => format!("negotiation {} is already concluded", s.negotiation_id),
+            Command::Conclude(_) => {
+                format!("negotiation {} is already concluded", s.negotiation_id)
+            }
             c => format!(
                 "negotiation {} is concluded, so {} is not accepted until the secretariat opens a round (open_round)",
                 s.negotiation_id,

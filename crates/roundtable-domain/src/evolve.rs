@@ -338,7 +338,11 @@ fn apply_after_signature(s: &mut AgreementView, event: &Event) -> bool {
         }
         EventBody::NegotiationTerminated(e) => {
             s.status = NegotiationStatus::Terminated;
-            if let Some(r) = e.abandoned_round.as_ref().and_then(|id| s.rounds.get_mut(id)) {
+            if let Some(r) = e
+                .abandoned_round
+                .as_ref()
+                .and_then(|id| s.rounds.get_mut(id))
+            {
                 r.status = RoundStatus::Abandoned;
             }
         }

@@ -14,11 +14,13 @@ use indexmap::{IndexMap, IndexSet};
 use serde::{Deserialize, Serialize};
 
 use crate::id::{
-    Actor, AssetId, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId, ProposalId, RoundId,
-    ShortfallId,
+    Actor, AssetId, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId, ProposalId,
+    RoundId, ShortfallId,
+};
+use crate::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
 };
 pub use crate::vocab::{PartnerStatus, RoundStatus, ShortfallStatus};
-use crate::vocab::{Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity};
 
 /// Where a negotiation stands (DOMAIN.md, "Statuses of a negotiation").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -452,7 +454,16 @@ pub(crate) struct Index {
 impl AgreementView {
     /// Rebuilds the in-memory lookups from the lists. Call after deserializing a view
     /// that will be used as state (the JSON does not carry them).
+    ///
+    /// A view stored by a release before contract version 2 has no
+    /// `in_force_agreement_version`; when it is `concluded`, nothing could change its
+    /// agreement after the conclusion, so the agreement in force is its
+    /// `agreement_version`, and that is filled in here.
     pub fn reindex(&mut self) {
+        if self.status == NegotiationStatus::Concluded && self.in_force_agreement_version.is_none()
+        {
+            self.in_force_agreement_version = Some(self.agreement_version);
+        }
         let mut index = Index::default();
         for o in self.objections.values() {
             index
