@@ -32,7 +32,9 @@ use roundtable_domain::envelope::upcast;
 use roundtable_domain::event::CURRENT_SCHEMA_VERSION;
 use roundtable_domain::signing::{signing_message, verify_signature, view_signing_message};
 use roundtable_domain::upcast::schema_version;
-use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role};
+use roundtable_domain::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Severity,
+};
 use roundtable_domain::{
     AgreementView, Command, CommandEnvelope, CommandId, DecodeError, EventBody, Projection,
     RecordedEvent, decide,
@@ -56,11 +58,21 @@ fn logs_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/logs")
 }
 
-/// The golden log the generator writes: the sample negotiation, every type at its
-/// current schema version.
+/// The golden log the generator wrote before contract version 2: the sample
+/// negotiation up to its conclusion, every type of version 1.
 fn log_name(schema_version: u32) -> String {
     format!("every-type.v{schema_version}")
 }
+
+/// The golden log of contract version 2: the whole sample negotiation, its life after
+/// the signature included, every type at its current schema version. Its first events
+/// are those of [`log_name`]'s log, byte for byte.
+fn log_name_v2(schema_version: u32) -> String {
+    format!("every-type-after-signature.v{schema_version}")
+}
+
+/// How many events the version 1 sample had: the version 1 log.
+const V1_SAMPLE_EVENTS: usize = 34;
 
 fn file_name(event_type: &str, schema_version: u32) -> String {
     format!("{event_type}.v{schema_version}.json")
@@ -69,9 +81,12 @@ fn file_name(event_type: &str, schema_version: u32) -> String {
 /// Optional fields added to a type after its golden file was written, each frozen by a
 /// *variant* file `<type>.v<schema_version>.<field>.json`: a stored event of that type
 /// whose data carries the field.
-const VARIANTS: [(&str, &str); 2] = [
+const VARIANTS: [(&str, &str); 4] = [
     ("partner_admitted", "public_key"),
     ("agreement_signed", "signature"),
+    // Contract version 2.
+    ("commitment_made", "assets"),
+    ("negotiation_concluded", "round_id"),
 ];
 
 fn variant_file_name(event_type: &str, schema_version: u32, field: &str) -> String {
@@ -191,6 +206,48 @@ fn sample_commands() -> Vec<CommandEnvelope> {
         sign("residents"),
         sign("kiosks"),
         conclude(),
+        // Contract version 2: delivery, a round, a partner leaving, termination.
+        report_progress("kiosks", "k-kiosks", Some(money("400.25", "KES"))),
+        report_shortfall("residents", "s-hours", "k-kiosks", Severity::Major),
+        resolve_shortfall("s-hours", Some(money("50.00", "KES"))),
+        open_round("r-2029"),
+        declare_asset("kiosks", "a-kiosk-network", AssetKind::Infrastructure),
+        cmd(
+            "kiosks",
+            Command::Commit(Commit {
+                commitment_id: kid("k-meters"),
+                description: "fit a prepaid meter to every kiosk".into(),
+                kind: CommitmentKind::InKind,
+                clause_id: Some(cid("coverage")),
+                amount: Some(money("980.00", "KES")),
+                due: NaiveDate::from_ymd_opt(2029, 3, 31),
+                assets: vec![aid("a-kiosk-network")],
+            }),
+        ),
+        fulfil("kiosks", "k-meters", date(2029, 3, 15)),
+        // The donor leaves with a proposal, an endorsement, an objection and two
+        // commitments standing: one passes to the city, one is withdrawn.
+        propose("donor", "p-audit", "audit"),
+        object("city", "o-audit-cost", "p-audit", true),
+        propose("residents", "p-hours-2", "hours"),
+        endorse("donor", "p-hours-2"),
+        propose("city", "p-tariff-2", "tariff"),
+        object("donor", "o-tariff-2", "p-tariff-2", false),
+        commit("donor", "k-audit"),
+        commit("donor", "k-survey"),
+        withdraw_partner(
+            "secretariat",
+            "donor",
+            &[("k-audit", "city", "k-audit-city")],
+        ),
+        withdraw_proposal("residents", "p-hours-2"),
+        withdraw_proposal("city", "p-tariff-2"),
+        sign("city"),
+        sign("residents"),
+        sign("kiosks"),
+        conclude(),
+        open_round("r-2031"),
+        terminate(),
     ]
 }
 
@@ -280,7 +337,7 @@ fn bless_missing() {
         }
     }
     std::fs::create_dir_all(logs_dir()).unwrap();
-    let name = log_name(CURRENT_SCHEMA_VERSION);
+    let name = log_name_v2(CURRENT_SCHEMA_VERSION);
     let log = logs_dir().join(format!("{name}.jsonl"));
     let view = logs_dir().join(format!("{name}.view.json"));
     if !log.exists() && !view.exists() {
@@ -533,12 +590,13 @@ fn holds(actual: &serde_json::Value, frozen: &serde_json::Value, at: &str) -> Re
 #[test]
 fn every_golden_log_decodes_and_folds_to_its_frozen_view() {
     let logs = golden_logs();
-    assert!(
-        logs.contains_key(&log_name(CURRENT_SCHEMA_VERSION)),
-        "no golden log {} in {}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files",
-        log_name(CURRENT_SCHEMA_VERSION),
-        logs_dir().display()
-    );
+    for name in [log_name(1), log_name_v2(CURRENT_SCHEMA_VERSION)] {
+        assert!(
+            logs.contains_key(&name),
+            "no golden log {name} in {}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files",
+            logs_dir().display()
+        );
+    }
     for (name, (lines, frozen)) in &logs {
         let events: Vec<RecordedEvent> = lines
             .split(|&b| b == b'\n')
@@ -551,7 +609,14 @@ fn every_golden_log_decodes_and_folds_to_its_frozen_view() {
         let mut types: Vec<&str> = events.iter().map(RecordedEvent::event_type).collect();
         types.sort_unstable();
         types.dedup();
-        assert_eq!(types.len(), EventBody::TYPES.len(), "{name}: every type");
+        // The version 1 log holds every type of version 1 (the first fourteen); the
+        // log of contract version 2 every type.
+        let expected = if *name == log_name(1) {
+            14
+        } else {
+            EventBody::TYPES.len()
+        };
+        assert_eq!(types.len(), expected, "{name}: every type");
         let folded = Projection::fold(&events)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .view
@@ -584,4 +649,73 @@ fn the_frozen_view_check_sees_changes_and_allows_additions() {
     );
     assert!(holds(&serde_json::json!({"list": [{"b": "x"}]}), &frozen, "v").is_err());
     assert!(holds(&serde_json::json!({"a": 1, "list": []}), &frozen, "v").is_err());
+}
+
+#[test]
+fn the_version_1_log_is_where_the_version_2_log_starts() {
+    let logs = golden_logs();
+    let (v1, _) = &logs[&log_name(1)];
+    let (v2, _) = &logs[&log_name_v2(CURRENT_SCHEMA_VERSION)];
+    let lines = |b: &[u8]| -> Vec<Vec<u8>> {
+        b.split(|&c| c == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    let (v1, v2) = (lines(v1), lines(v2));
+    assert_eq!(v1.len(), V1_SAMPLE_EVENTS);
+    assert_eq!(
+        v1[..],
+        v2[..V1_SAMPLE_EVENTS],
+        "the sample's first events never change"
+    );
+}
+
+#[test]
+fn the_version_2_golden_files_carry_their_effects() {
+    let files = golden_files();
+    let data = |name: &str| -> serde_json::Value {
+        let bytes = files
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is missing"));
+        serde_json::from_slice::<serde_json::Value>(bytes).unwrap()["data"].clone()
+    };
+    let withdrawn = data("partner_withdrawn.v1.json");
+    for key in [
+        "transfers",
+        "withdrawn_commitments",
+        "withdrawn_proposals",
+        "mooted_objections",
+        "retracted_endorsements",
+        "withdrawn_objections",
+    ] {
+        assert!(
+            withdrawn[key].as_array().is_some_and(|a| !a.is_empty()),
+            "partner_withdrawn has no {key}"
+        );
+    }
+    assert_eq!(withdrawn["agreement_version_raised"], true);
+    assert!(data("progress_reported.v1.json").get("delivered").is_some());
+    assert!(data("shortfall_resolved.v1.json").get("penalty").is_some());
+    assert!(
+        data("negotiation_terminated.v1.json")
+            .get("abandoned_round")
+            .is_some()
+    );
+    assert!(
+        data("commitment_made.v1.assets.json")
+            .get("assets")
+            .is_some()
+    );
+    assert!(
+        data("negotiation_concluded.v1.round_id.json")
+            .get("round_id")
+            .is_some()
+    );
+    // The version 1 files have neither new field: read, they default.
+    let e = RecordedEvent::decode(&files["commitment_made.v1.json"]).unwrap();
+    let EventBody::CommitmentMade(made) = &e.event.body else {
+        panic!("commitment_made.v1.json is not commitment_made");
+    };
+    assert!(made.assets.is_empty());
 }
