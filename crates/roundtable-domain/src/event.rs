@@ -431,7 +431,7 @@ pub struct ShortfallResolved {
 
 /// One commitment passed on by `withdraw_partner`: the old one becomes `transferred`,
 /// and the new one, `active` and committed by `to`, copies its terms (no assets).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct CommitmentTransfer {
