@@ -326,10 +326,20 @@ fn commitments_end_delivered_transferred_or_active() {
     );
 }
 
+/// `(shortfall, commitment, reported by, severity, status, penalty)`.
+type ShortfallRow<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Severity,
+    ShortfallStatus,
+    Option<Amount>,
+);
+
 #[test]
 fn shortfalls_were_reported_by_the_community_and_the_consumers() {
     let v = view();
-    let got: Vec<(&str, &str, &str, Severity, ShortfallStatus, Option<Amount>)> = v
+    let got: Vec<ShortfallRow<'_>> = v
         .shortfalls
         .values()
         .map(|f| {

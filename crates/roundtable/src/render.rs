@@ -394,12 +394,8 @@ fn rounds(out: &mut String, v: &AgreementView, in_force: Option<&AgreementView>)
             |b| format!("v{}", b.version),
         );
         let _ = writeln!(out, "  clause {}", c.clause_id);
-        let _ = writeln!(
-            out,
-            "    {:<half$} | {}",
-            format!("in force: {left}"),
-            format!("in the round: v{}", c.version)
-        );
+        let left = format!("in force: {left}");
+        let _ = writeln!(out, "    {left:<half$} | in the round: v{}", c.version);
         if let Some(b) = before {
             wrap(out, &format!("in force: {}", b.text), "      ");
         }
