@@ -65,8 +65,8 @@ fn log_name(schema_version: u32) -> String {
 }
 
 /// The golden log of contract version 2: the whole sample negotiation, its life after
-/// the signature included, every type at its current schema version. Its first events
-/// are those of [`log_name`]'s log, byte for byte.
+/// the signature included, every type at its current schema version, under the id
+/// [`LOG_V2_NEGOTIATION`]. Its first events are the history of [`log_name`]'s log.
 fn log_name_v2(schema_version: u32) -> String {
     format!("every-type-after-signature.v{schema_version}")
 }
@@ -251,11 +251,21 @@ fn sample_commands() -> Vec<CommandEnvelope> {
     ]
 }
 
+/// The negotiation of the contract version 2 golden log: another id than the golden
+/// files', so that a store can hold both golden logs at once.
+const LOG_V2_NEGOTIATION: &str = "lakeside-water-after-signature";
+
 /// The sample negotiation's events, sealed with fixed ids and times.
 fn sample_events() -> Vec<RecordedEvent> {
+    sample_events_in(&nid())
+}
+
+/// [`sample_events`] under the negotiation id `negotiation`.
+fn sample_events_in(negotiation: &roundtable_domain::NegotiationId) -> Vec<RecordedEvent> {
     let mut p = Projection::new();
     let mut events = Vec::new();
     for (i, mut c) in sample_commands().into_iter().enumerate() {
+        c.negotiation_id = negotiation.clone();
         let n = i64::try_from(i).unwrap();
         c.command_id = CommandId::new(format!("golden-{}", i + 1)).unwrap();
         c.occurred_at = t0() + Duration::minutes(n);
@@ -341,7 +351,8 @@ fn bless_missing() {
     let log = logs_dir().join(format!("{name}.jsonl"));
     let view = logs_dir().join(format!("{name}.view.json"));
     if !log.exists() && !view.exists() {
-        let events = sample_events();
+        let events =
+            sample_events_in(&roundtable_domain::NegotiationId::new(LOG_V2_NEGOTIATION).unwrap());
         let mut lines = Vec::new();
         for e in &events {
             lines.extend(e.to_bytes());
@@ -662,13 +673,42 @@ fn the_version_1_log_is_where_the_version_2_log_starts() {
             .map(<[u8]>::to_vec)
             .collect()
     };
+    let decode = |l: &Vec<u8>| RecordedEvent::decode(l).unwrap();
     let (v1, v2) = (lines(v1), lines(v2));
     assert_eq!(v1.len(), V1_SAMPLE_EVENTS);
-    assert_eq!(
-        v1[..],
-        v2[..V1_SAMPLE_EVENTS],
-        "the sample's first events never change"
-    );
+    for (a, b) in v1.iter().map(decode).zip(v2.iter().map(decode)) {
+        // The same history under another negotiation id: same actors, times, command
+        // ids and data (but the negotiation id that `negotiation_opened` carries).
+        assert_eq!(b.negotiation_id.as_str(), LOG_V2_NEGOTIATION);
+        assert_eq!(
+            (
+                a.version,
+                a.event_id,
+                a.occurred_at,
+                a.recorded_at,
+                &a.command_id
+            ),
+            (
+                b.version,
+                b.event_id,
+                b.occurred_at,
+                b.recorded_at,
+                &b.command_id
+            )
+        );
+        assert_eq!(a.event.actor, b.event.actor);
+        match (&a.event.body, &b.event.body) {
+            (EventBody::NegotiationOpened(x), EventBody::NegotiationOpened(y)) => {
+                assert_eq!((&x.title, &x.service), (&y.title, &y.service));
+            }
+            // The agreement hash, and so the signature, cover the negotiation id.
+            (EventBody::AgreementSigned(x), EventBody::AgreementSigned(y)) => {
+                assert_eq!(x.agreement_version, y.agreement_version);
+                assert_eq!(x.signature.is_some(), y.signature.is_some());
+            }
+            (x, y) => assert_eq!(x, y, "version {}", a.version),
+        }
+    }
 }
 
 #[test]

@@ -810,3 +810,150 @@ impl ChangeReader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use roundtable_domain::command::{
+        AdmitPartner, Commit, Conclude, OpenNegotiation, OpenRound, ProposalRef, Propose, Sign,
+        Terminate, Transfer, WithdrawPartner,
+    };
+    use roundtable_domain::vocab::{CommitmentKind, PartnerKind, Role};
+    use roundtable_domain::{Command, CommandEnvelope, CommandId, decide};
+
+    use super::*;
+
+    fn run(cmds: Vec<(&str, Command)>) -> Vec<Change> {
+        let mut p = Projection::new();
+        let mut changes = Vec::new();
+        for (i, (by, command)) in cmds.into_iter().enumerate() {
+            let cmd = CommandEnvelope {
+                command_id: CommandId::new(format!("c-{i}")).unwrap(),
+                negotiation_id: NegotiationId::new("n").unwrap(),
+                actor: Actor::parse(by).unwrap(),
+                occurred_at: Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
+                command,
+            };
+            let event = decide(p.view.as_ref(), &cmd).unwrap_or_else(|r| panic!("#{i}: {r}"));
+            let e = RecordedEvent::seal(
+                &cmd,
+                event,
+                p.version + 1,
+                &p.last_hash.clone(),
+                Uuid::nil(),
+                Utc.timestamp_opt(0, 0).unwrap(),
+            );
+            p.apply(&e).unwrap();
+            changes.push(Change::of(&e, p.view.as_ref().unwrap()));
+        }
+        changes
+    }
+
+    fn admit(id: &str, kind: PartnerKind) -> (&'static str, Command) {
+        (
+            "secretariat",
+            Command::AdmitPartner(AdmitPartner {
+                partner_id: PartnerId::new(id).unwrap(),
+                name: id.to_uppercase(),
+                sector: kind.sector(),
+                kind,
+                role: Role::Signatory,
+                public_key: None,
+            }),
+        )
+    }
+
+    #[test]
+    fn the_events_after_the_signature_are_described() {
+        let k = |s: &str| CommitmentId::new(s).unwrap();
+        let changes = run(vec![
+            (
+                "secretariat",
+                Command::OpenNegotiation(OpenNegotiation {
+                    title: "t".into(),
+                    service: "water".into(),
+                    decision_rule: None,
+                }),
+            ),
+            admit("city", PartnerKind::Municipality),
+            admit("firm", PartnerKind::NationalFirm),
+            (
+                "city",
+                Command::Propose(Propose {
+                    proposal_id: ProposalId::new("p-1").unwrap(),
+                    clause_id: ClauseId::new("tariff").unwrap(),
+                    text: "x".into(),
+                    title: None,
+                    rationale: None,
+                }),
+            ),
+            (
+                "city",
+                Command::Endorse(ProposalRef {
+                    proposal_id: ProposalId::new("p-1").unwrap(),
+                }),
+            ),
+            (
+                "secretariat",
+                Command::Adopt(ProposalRef {
+                    proposal_id: ProposalId::new("p-1").unwrap(),
+                }),
+            ),
+            (
+                "firm",
+                Command::Commit(Commit {
+                    commitment_id: k("k-pipes"),
+                    description: "pipes".into(),
+                    kind: CommitmentKind::InKind,
+                    clause_id: None,
+                    amount: None,
+                    due: None,
+                    assets: Vec::new(),
+                }),
+            ),
+            ("city", Command::Sign(Sign::default())),
+            ("firm", Command::Sign(Sign::default())),
+            ("secretariat", Command::Conclude(Conclude {})),
+            (
+                "firm",
+                Command::WithdrawPartner(WithdrawPartner {
+                    partner_id: PartnerId::new("firm").unwrap(),
+                    reason: "sold".into(),
+                    transfers: vec![Transfer {
+                        commitment_id: k("k-pipes"),
+                        to: PartnerId::new("city").unwrap(),
+                        new_commitment_id: k("k-pipes-2"),
+                    }],
+                }),
+            ),
+            (
+                "secretariat",
+                Command::OpenRound(OpenRound {
+                    round_id: RoundId::new("r-1").unwrap(),
+                    reason: "the firm left".into(),
+                }),
+            ),
+            (
+                "secretariat",
+                Command::Terminate(Terminate {
+                    reason: "the province took over".into(),
+                }),
+            ),
+        ]);
+        let last: Vec<&str> = changes[10..].iter().map(|c| c.summary.as_str()).collect();
+        assert_eq!(
+            last,
+            [
+                "partner firm withdrew; commitments passed on: k-pipes to city as k-pipes-2",
+                "round r-1 opened to renegotiate agreement version 3: the firm left",
+                "negotiation terminated, round r-1 abandoned: the province took over",
+            ]
+        );
+        assert!(matches!(
+            &changes[10].details,
+            ChangeDetails::PartnerWithdrawn { transfers, .. } if transfers.len() == 1
+        ));
+        assert_eq!(changes[10].agreement_version, 3);
+        assert_eq!(changes[12].status, NegotiationStatus::Terminated);
+    }
+}

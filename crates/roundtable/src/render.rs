@@ -761,7 +761,153 @@ fn with_list<T: std::fmt::Display>(head: &str, label: &str, items: &[T]) -> Stri
 
 #[cfg(test)]
 mod tests {
+    use chrono::{TimeZone, Utc};
+    use roundtable_domain::minutes::parse_line;
+    use roundtable_domain::{CommandEnvelope, Projection, decide};
+    use uuid::Uuid;
+
     use super::*;
+
+    /// The Fieldbrook sample's events, folded through the rules.
+    fn fieldbrook() -> Vec<RecordedEvent> {
+        let text = include_str!("../../../examples/minutes/fieldbrook-sanitation.jsonl");
+        let mut p = Projection::new();
+        let mut events = Vec::new();
+        for line in text.lines() {
+            let Some(m) = parse_line(line).expect("a sample line") else {
+                continue;
+            };
+            let cmd = CommandEnvelope {
+                command_id: m.command_id,
+                negotiation_id: m.negotiation_id,
+                actor: m.actor,
+                occurred_at: m.at.expect("every sample line has an at"),
+                command: m.command,
+            };
+            let event = decide(p.view.as_ref(), &cmd).expect("every sample line is accepted");
+            let e = RecordedEvent::seal(
+                &cmd,
+                event,
+                p.version + 1,
+                &p.last_hash.clone(),
+                Uuid::nil(),
+                Utc.timestamp_opt(0, 0).unwrap(),
+            );
+            p.apply(&e).expect("it links");
+            events.push(e);
+        }
+        events
+    }
+
+    fn view_of(events: &[RecordedEvent]) -> AgreementView {
+        Projection::fold(events)
+            .ok()
+            .and_then(|p| p.view)
+            .expect("a view")
+    }
+
+    #[test]
+    fn the_view_after_the_signature_shows_delivery_shortfalls_assets_and_overdue() {
+        let events = fieldbrook();
+        let v = view_of(&events);
+        let today = NaiveDate::from_ymd_opt(2029, 10, 1).unwrap();
+        let text = agreement(
+            &v,
+            &Reading {
+                today,
+                today_given: true,
+                in_force: None,
+            },
+        );
+        for want in [
+            "· CONCLUDED",
+            "agreement in force: version 15",
+            "r-tariff-2029 concluded (from version 13, concluded at version 15)",
+            "brookline            Brookline Sanitation Services Ltd (national_firm, signatory) [WITHDRAWN]",
+            "c-fbc-subsidy finance 3600000.00 KES, due 2029-09-30, for tariff [OVERDUE]",
+            "delivered 1800000.00 of 3600000.00 KES (50%)",
+            "[TRANSFERRED to c-emptiers-tankers]",
+            "[FULFILLED 2028-08-29]",
+            "overdue on 2029-10-01 (the date given): c-fbc-subsidy, c-emptiers-tankers",
+            "SHORTFALLS (1 open, 3 resolved)",
+            "  minor (1)\n    s-subsidy-late on c-fbc-subsidy, reported by consumers",
+            "resolved: s-plant-late (critical, reported by consumers), penalty 60000.00 KES",
+            "ASSETS BY SECTOR (12)",
+            "external: finance a-aquafund-grant (aquafund)",
+            "drawn on by no active commitment (7): a-fbc-land",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        // The day before, nothing is overdue, and the text says it used today's clock
+        // when no date was given.
+        let text = agreement(
+            &v,
+            &Reading {
+                today: NaiveDate::from_ymd_opt(2029, 9, 30).unwrap(),
+                today_given: false,
+                in_force: None,
+            },
+        );
+        assert!(
+            text.contains("overdue on 2029-09-30 (today in UTC): none"),
+            "{text}"
+        );
+        assert!(!text.contains("[OVERDUE]"));
+    }
+
+    #[test]
+    fn an_open_round_is_shown_beside_the_agreement_in_force() {
+        let events = fieldbrook();
+        // After the amendment and the new commitment, before the signatures.
+        let in_round = view_of(&events[..81]);
+        assert_eq!(in_round.status, NegotiationStatus::Renegotiating);
+        let last_conclusion = events[..81]
+            .iter()
+            .rposition(|e| matches!(e.event.body, EventBody::NegotiationConcluded(_)))
+            .unwrap();
+        let in_force = view_of(&events[..=last_conclusion]);
+        let text = agreement(
+            &in_round,
+            &Reading {
+                today: NaiveDate::from_ymd_opt(2029, 5, 30).unwrap(),
+                today_given: true,
+                in_force: Some(&in_force),
+            },
+        );
+        for want in [
+            "· RENEGOTIATING",
+            "agreement in force: version 12",
+            "IN FORCE (version 12) AND ROUND r-tariff-2029 (version 15)",
+            "clause tariff",
+            "in force: Households pay a lifeline fee of KES 600",
+            "in the round: Households pay a lifeline fee of KES 650",
+            "| commitment c-fbc-subsidy-2 (fbc)",
+            "still to sign (4): fbc, emptiers, hillside-cbo, consumers",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        assert!(
+            !text.contains("clause service"),
+            "unchanged clauses are not listed"
+        );
+        // A round that changed nothing says it can be concluded at once.
+        let opened = events[..81]
+            .iter()
+            .position(|e| matches!(e.event.body, EventBody::RoundOpened(_)))
+            .unwrap();
+        let text = agreement(
+            &view_of(&events[..=opened]),
+            &Reading {
+                today: NaiveDate::from_ymd_opt(2029, 5, 30).unwrap(),
+                today_given: true,
+                in_force: Some(&in_force),
+            },
+        );
+        assert!(
+            text.contains("nothing changed yet: the round can be concluded at once"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn control_characters_never_reach_the_terminal() {
