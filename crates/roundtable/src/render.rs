@@ -890,8 +890,48 @@ mod tests {
             !text.contains("clause service"),
             "unchanged clauses are not listed"
         );
-        // A round that changed nothing says it can be concluded at once.
-        let opened = events[..81]
+        // A round opened right after the first conclusion has changed nothing yet.
+        let first = events
+            .iter()
+            .position(|e| matches!(e.event.body, EventBody::NegotiationConcluded(_)))
+            .unwrap();
+        let mut p = Projection::fold(&events[..=first]).expect("it folds");
+        let open = CommandEnvelope {
+            command_id: roundtable_domain::CommandId::new("open-round").unwrap(),
+            negotiation_id: events[0].negotiation_id.clone(),
+            actor: roundtable_domain::Actor::Secretariat,
+            occurred_at: Utc.timestamp_opt(1_900_000_000, 0).unwrap(),
+            command: roundtable_domain::Command::OpenRound(roundtable_domain::command::OpenRound {
+                round_id: roundtable_domain::RoundId::new("r-early").unwrap(),
+                reason: "a check".into(),
+            }),
+        };
+        let event = decide(p.view.as_ref(), &open).expect("a round opens");
+        let e = RecordedEvent::seal(
+            &open,
+            event,
+            p.version + 1,
+            &p.last_hash.clone(),
+            Uuid::nil(),
+            Utc.timestamp_opt(0, 0).unwrap(),
+        );
+        p.apply(&e).expect("it links");
+        let first_in_force = view_of(&events[..=first]);
+        let text = agreement(
+            p.view.as_ref().expect("a view"),
+            &Reading {
+                today: NaiveDate::from_ymd_opt(2028, 1, 1).unwrap(),
+                today_given: true,
+                in_force: Some(&first_in_force),
+            },
+        );
+        assert!(
+            text.contains("nothing changed yet: the round can be concluded at once"),
+            "{text}"
+        );
+        // The real round opened after Brookline left: the transfer shows as a change
+        // against the agreement in force before anything is proposed.
+        let opened = events
             .iter()
             .position(|e| matches!(e.event.body, EventBody::RoundOpened(_)))
             .unwrap();
@@ -904,7 +944,7 @@ mod tests {
             },
         );
         assert!(
-            text.contains("nothing changed yet: the round can be concluded at once"),
+            text.contains("commitment c-brookline-tankers (brookl... | (gone)"),
             "{text}"
         );
     }
