@@ -7,8 +7,9 @@
 use std::borrow::Cow;
 
 use roundtable_domain::command::{
-    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, RegisterKey,
-    Sign, WithdrawCommitment, WithdrawObjection,
+    AdmitPartner, Commit, Conclude, DeclareAsset, Fulfil, Object, OpenNegotiation, OpenRound,
+    ProposalRef, Propose, RegisterKey, ReportProgress, ReportShortfall, ResolveShortfall, Sign,
+    Terminate, WithdrawCommitment, WithdrawObjection, WithdrawPartner,
 };
 use roundtable_domain::{Command, EventBody};
 use utoipa::openapi::schema::{
@@ -136,7 +137,7 @@ type SchemaOf = fn() -> RefOr<Schema>;
 type SchemasOf = fn(&mut Vec<(String, RefOr<Schema>)>);
 
 /// Each command name with its fields' schema, in the order of [`Command::NAMES`].
-fn variants() -> [(&'static str, SchemaOf, SchemasOf); 14] {
+fn variants() -> [(&'static str, SchemaOf, SchemasOf); 22] {
     fn of<T: ToSchema>() -> (SchemaOf, SchemasOf) {
         (T::schema, T::schemas)
     }
@@ -156,6 +157,14 @@ fn variants() -> [(&'static str, SchemaOf, SchemasOf); 14] {
         v("withdraw_commitment", of::<WithdrawCommitment>()),
         v("sign", of::<Sign>()),
         v("conclude", of::<Conclude>()),
+        v("open_round", of::<OpenRound>()),
+        v("declare_asset", of::<DeclareAsset>()),
+        v("report_progress", of::<ReportProgress>()),
+        v("fulfil", of::<Fulfil>()),
+        v("report_shortfall", of::<ReportShortfall>()),
+        v("resolve_shortfall", of::<ResolveShortfall>()),
+        v("withdraw_partner", of::<WithdrawPartner>()),
+        v("terminate", of::<Terminate>()),
     ]
 }
 

@@ -3,7 +3,7 @@
 //! never read from a stored snapshot (docs/AUDIT.md, "Time travel").
 
 use roundtable_audit::{AgreementDiff, AsOfError};
-use roundtable_domain::{AgreementView, NegotiationId, RecordedEvent};
+use roundtable_domain::{AgreementView, EventBody, NegotiationId, RecordedEvent};
 use roundtable_store::EventStore;
 
 use crate::{AppError, AsOf};
@@ -89,6 +89,28 @@ pub async fn view_as_of(
         late_entries,
         as_of,
     })
+}
+
+/// The agreement in force while a round is open: the view right after the last
+/// `conclude` among the first `version` events (DOMAIN.md, "After the signature": until
+/// the round concludes, the agreement in force is the one of the last conclusion).
+/// `None` when nothing was ever concluded.
+///
+/// # Errors
+/// [`AppError::NotRecorded`], [`AppError::Corrupt`] and [`AppError::Store`].
+pub async fn in_force_view(
+    store: &dyn EventStore,
+    negotiation: &NegotiationId,
+    version: u64,
+) -> Result<Option<AgreementView>, AppError> {
+    let events = events(store, negotiation, usize::try_from(version).ok()).await?;
+    let Some(last) = events
+        .iter()
+        .rposition(|e| matches!(e.event.body, EventBody::NegotiationConcluded(_)))
+    else {
+        return Ok(None);
+    };
+    fold_to(&events, last as u64 + 1, negotiation)
 }
 
 /// What changed in a negotiation between two versions.

@@ -4,8 +4,9 @@
 //! was recorded. This re-verifies every signature too, with the key in force then.
 
 use roundtable_domain::command::{
-    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, RegisterKey,
-    Sign, WithdrawCommitment, WithdrawObjection,
+    AdmitPartner, Commit, Conclude, DeclareAsset, Fulfil, Object, OpenNegotiation, OpenRound,
+    ProposalRef, Propose, RegisterKey, ReportProgress, ReportShortfall, ResolveShortfall, Sign,
+    Terminate, Transfer, WithdrawCommitment, WithdrawObjection, WithdrawPartner,
 };
 use roundtable_domain::{
     AgreementView, Command, CommandEnvelope, Event, EventBody, RecordedEvent, Rejection, decide,
@@ -62,6 +63,7 @@ pub(crate) fn command_of(e: &RecordedEvent) -> CommandEnvelope {
             clause_id: d.clause_id.clone(),
             amount: d.amount.clone(),
             due: d.due,
+            assets: d.assets.clone(),
         }),
         EventBody::CommitmentWithdrawn(d) => Command::WithdrawCommitment(WithdrawCommitment {
             commitment_id: d.commitment_id.clone(),
@@ -71,6 +73,52 @@ pub(crate) fn command_of(e: &RecordedEvent) -> CommandEnvelope {
             signature: d.signature.clone(),
         }),
         EventBody::NegotiationConcluded(_) => Command::Conclude(Conclude {}),
+        EventBody::RoundOpened(d) => Command::OpenRound(OpenRound {
+            round_id: d.round_id.clone(),
+            reason: d.reason.clone(),
+        }),
+        EventBody::AssetDeclared(d) => Command::DeclareAsset(DeclareAsset {
+            asset_id: d.asset_id.clone(),
+            kind: d.kind,
+            description: d.description.clone(),
+        }),
+        EventBody::ProgressReported(d) => Command::ReportProgress(ReportProgress {
+            commitment_id: d.commitment_id.clone(),
+            note: d.note.clone(),
+            delivered: d.delivered.clone(),
+        }),
+        EventBody::CommitmentFulfilled(d) => Command::Fulfil(Fulfil {
+            commitment_id: d.commitment_id.clone(),
+            fulfilled_on: d.fulfilled_on,
+            note: d.note.clone(),
+        }),
+        EventBody::ShortfallReported(d) => Command::ReportShortfall(ReportShortfall {
+            shortfall_id: d.shortfall_id.clone(),
+            commitment_id: d.commitment_id.clone(),
+            description: d.description.clone(),
+            severity: d.severity,
+        }),
+        EventBody::ShortfallResolved(d) => Command::ResolveShortfall(ResolveShortfall {
+            shortfall_id: d.shortfall_id.clone(),
+            resolution: d.resolution.clone(),
+            penalty: d.penalty.clone(),
+        }),
+        EventBody::PartnerWithdrawn(d) => Command::WithdrawPartner(WithdrawPartner {
+            partner_id: d.partner_id.clone(),
+            reason: d.reason.clone(),
+            transfers: d
+                .transfers
+                .iter()
+                .map(|t| Transfer {
+                    commitment_id: t.commitment_id.clone(),
+                    to: t.to.clone(),
+                    new_commitment_id: t.new_commitment_id.clone(),
+                })
+                .collect(),
+        }),
+        EventBody::NegotiationTerminated(d) => Command::Terminate(Terminate {
+            reason: d.reason.clone(),
+        }),
     };
     CommandEnvelope {
         command_id: e.command_id.clone(),

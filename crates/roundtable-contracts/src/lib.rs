@@ -63,7 +63,7 @@ pub const AGREEMENT_VIEW: &str = "agreement-view.json";
 /// The path below `docs/schemas/` of the change message's schema.
 pub const CHANGE: &str = "change.json";
 
-/// Every schema this build publishes: the 14 event types at the current schema
+/// Every schema this build publishes: the 22 event types at the current schema
 /// version, the agreement view and the change message.
 pub fn schema_files() -> Vec<SchemaFile> {
     let mut files: Vec<SchemaFile> = json_schema::event_schemas()
@@ -139,14 +139,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sixteen_files_with_unique_paths() {
+    fn twenty_four_files_with_unique_paths() {
         let files = schema_files();
-        assert_eq!(files.len(), 16);
+        assert_eq!(files.len(), 24);
         let mut paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         paths.sort_unstable();
         paths.dedup();
-        assert_eq!(paths.len(), 16);
+        assert_eq!(paths.len(), 24);
         assert!(paths.contains(&"events/proposal_adopted.v1.json"));
+        assert!(paths.contains(&"events/partner_withdrawn.v1.json"));
     }
 
     #[test]

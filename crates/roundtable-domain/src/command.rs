@@ -5,8 +5,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::id::{Actor, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId, ProposalId};
-use crate::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+use crate::id::{
+    Actor, AssetId, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId, ProposalId,
+    RoundId, ShortfallId,
+};
+use crate::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
+};
 
 /// A command's identity, used for idempotency (DOMAIN.md, "Every command has a command id").
 ///
@@ -104,8 +109,9 @@ pub struct CommandEnvelope {
     pub command: Command,
 }
 
-/// The thirteen commands of DOMAIN.md, plus `register_key` (docs/AUDIT.md), tagged by
-/// `do` in JSON (`{"do": "endorse", ...}`).
+/// The thirteen commands of DOMAIN.md, the eight of its contract version 2 ("After
+/// the signature"), plus `register_key` (docs/AUDIT.md), tagged by `do` in JSON
+/// (`{"do": "endorse", ...}`).
 ///
 /// Unknown fields are refused, so that a misspelt optional field is an error rather
 /// than silently dropped.
@@ -138,13 +144,29 @@ pub enum Command {
     WithdrawCommitment(WithdrawCommitment),
     /// Sign the agreement at its current version (signatories).
     Sign(Sign),
-    /// Conclude the negotiation (secretariat).
+    /// Conclude the negotiation, or the open round (secretariat).
     Conclude(Conclude),
+    /// Open a renegotiation round of a concluded agreement (secretariat).
+    OpenRound(OpenRound),
+    /// Declare an asset one brings (any admitted partner).
+    DeclareAsset(DeclareAsset),
+    /// Report progress on a commitment (its committer or the secretariat).
+    ReportProgress(ReportProgress),
+    /// Mark one's own commitment fulfilled.
+    Fulfil(Fulfil),
+    /// Report a shortfall on a commitment (any admitted partner).
+    ReportShortfall(ReportShortfall),
+    /// Resolve an open shortfall (secretariat).
+    ResolveShortfall(ResolveShortfall),
+    /// A partner leaves, passing some commitments to others (that partner or the secretariat).
+    WithdrawPartner(WithdrawPartner),
+    /// End the partnership for good (secretariat).
+    Terminate(Terminate),
 }
 
 impl Command {
     /// Every command name, as written in `do`.
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 22] = [
         "open_negotiation",
         "admit_partner",
         "register_key",
@@ -159,6 +181,14 @@ impl Command {
         "withdraw_commitment",
         "sign",
         "conclude",
+        "open_round",
+        "declare_asset",
+        "report_progress",
+        "fulfil",
+        "report_shortfall",
+        "resolve_shortfall",
+        "withdraw_partner",
+        "terminate",
     ];
 
     /// Parses the fields of the command named `name` (the `do` value), as they appear
@@ -198,6 +228,14 @@ impl Command {
             "sign" => Command::Sign(parse(fields)?),
             "conclude" => Command::Conclude(parse(fields)?),
             "register_key" => Command::RegisterKey(parse(fields)?),
+            "open_round" => Command::OpenRound(parse(fields)?),
+            "declare_asset" => Command::DeclareAsset(parse(fields)?),
+            "report_progress" => Command::ReportProgress(parse(fields)?),
+            "fulfil" => Command::Fulfil(parse(fields)?),
+            "report_shortfall" => Command::ReportShortfall(parse(fields)?),
+            "resolve_shortfall" => Command::ResolveShortfall(parse(fields)?),
+            "withdraw_partner" => Command::WithdrawPartner(parse(fields)?),
+            "terminate" => Command::Terminate(parse(fields)?),
             other => {
                 return Err(format!(
                     "unknown command {other:?}; expected one of {}",
@@ -224,6 +262,14 @@ impl Command {
             Command::WithdrawCommitment(_) => "withdraw_commitment",
             Command::Sign(_) => "sign",
             Command::Conclude(_) => "conclude",
+            Command::OpenRound(_) => "open_round",
+            Command::DeclareAsset(_) => "declare_asset",
+            Command::ReportProgress(_) => "report_progress",
+            Command::Fulfil(_) => "fulfil",
+            Command::ReportShortfall(_) => "report_shortfall",
+            Command::ResolveShortfall(_) => "resolve_shortfall",
+            Command::WithdrawPartner(_) => "withdraw_partner",
+            Command::Terminate(_) => "terminate",
         }
     }
 }
@@ -364,7 +410,7 @@ pub struct WithdrawObjection {
     pub note: Option<String>,
 }
 
-/// `commit {commitment_id, description, kind, clause_id?, amount?, due?}`.
+/// `commit {commitment_id, description, kind, clause_id?, amount?, due?, assets?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -388,6 +434,9 @@ pub struct Commit {
     /// Due date, `YYYY-MM-DD`.
     #[serde(default)]
     pub due: Option<NaiveDate>,
+    /// The committer's own declared assets the commitment draws on (contract version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<AssetId>,
 }
 
 /// `withdraw_commitment {commitment_id, reason}`.
@@ -426,3 +475,151 @@ pub struct Sign {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Conclude {}
+
+/// `open_round {round_id, reason}` (DOMAIN.md, "After the signature").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OpenRound {
+    /// New round id.
+    pub round_id: RoundId,
+    /// Why the agreement is renegotiated, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
+    pub reason: String,
+}
+
+/// `declare_asset {asset_id, kind, description}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeclareAsset {
+    /// New asset id.
+    pub asset_id: AssetId,
+    /// What kind of asset.
+    pub kind: AssetKind,
+    /// What it is, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
+    pub description: String,
+}
+
+/// `report_progress {commitment_id, note, delivered?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportProgress {
+    /// The active commitment reported on.
+    pub commitment_id: CommitmentId,
+    /// What was done, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
+    pub note: String,
+    /// Amount delivered, in the commitment's currency when it has an amount.
+    #[serde(default)]
+    pub delivered: Option<Amount>,
+}
+
+/// `fulfil {commitment_id, fulfilled_on, note}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Fulfil {
+    /// The committer's active commitment.
+    pub commitment_id: CommitmentId,
+    /// The date it was fulfilled on, `YYYY-MM-DD`.
+    pub fulfilled_on: NaiveDate,
+    /// A note, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
+    pub note: String,
+}
+
+/// `report_shortfall {shortfall_id, commitment_id, description, severity}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportShortfall {
+    /// New shortfall id.
+    pub shortfall_id: ShortfallId,
+    /// An active or fulfilled commitment.
+    pub commitment_id: CommitmentId,
+    /// What fell short, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
+    pub description: String,
+    /// How serious.
+    pub severity: Severity,
+}
+
+/// `resolve_shortfall {shortfall_id, resolution, penalty?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResolveShortfall {
+    /// The open shortfall.
+    pub shortfall_id: ShortfallId,
+    /// How it was resolved, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
+    pub resolution: String,
+    /// A penalty, if one is set.
+    #[serde(default)]
+    pub penalty: Option<Amount>,
+}
+
+/// One `withdraw_partner` transfer: `{commitment_id, to, new_commitment_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// An active commitment of the leaving partner.
+    pub commitment_id: CommitmentId,
+    /// The admitted, active partner who takes it on.
+    pub to: PartnerId,
+    /// The id of the new commitment, unused so far.
+    pub new_commitment_id: CommitmentId,
+}
+
+/// `withdraw_partner {partner_id, reason, transfers?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawPartner {
+    /// The partner who leaves.
+    pub partner_id: PartnerId,
+    /// Why, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
+    pub reason: String,
+    /// Commitments passed to other partners; its other active ones are withdrawn.
+    #[serde(default)]
+    pub transfers: Vec<Transfer>,
+}
+
+/// `terminate {reason}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Terminate {
+    /// Why, 1 to 20,000 characters.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 20000, pattern = r"\S")
+    )]
+    pub reason: String,
+}

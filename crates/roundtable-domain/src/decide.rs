@@ -1,5 +1,8 @@
-//! `decide`: every rule of DOMAIN.md, "Commands and the rules they obey", in one place.
+//! `decide`: every rule of DOMAIN.md, "Commands and the rules they obey", in one place;
+//! the commands of contract version 2 ("After the signature") are judged in
+//! [`crate::after_signature`], with the helpers here.
 
+use crate::after_signature as v2;
 use crate::command::{Command, CommandEnvelope};
 use crate::event::*;
 use crate::id::{Actor, PartnerId, ProposalId};
@@ -9,7 +12,8 @@ use crate::signing::{
     verify_signature,
 };
 use crate::view::{
-    AgreementView, CommitmentStatus, NegotiationStatus, ObjectionStatus, Partner, ProposalStatus,
+    AgreementView, CommitmentStatus, NegotiationStatus, ObjectionStatus, Partner, PartnerStatus,
+    ProposalStatus,
 };
 use crate::vocab::{DecisionRule, Role, Sector};
 
@@ -22,8 +26,9 @@ pub const MAX_SHORT_CHARS: usize = 500;
 /// recorded for its id) and returns the one event it records, or why it is rejected.
 ///
 /// Pure: no IO, no clock. The rules are those of DOMAIN.md, "Commands and the rules
-/// they obey" and "Decision rules"; the effects of `adopt` and `withdraw_proposal`
-/// are computed here and carried by the event.
+/// they obey", "Decision rules" and "After the signature"; every effect (of `adopt`,
+/// `withdraw_proposal`, `withdraw_partner`...) is computed here and carried by the
+/// event.
 ///
 /// # Errors
 /// A [`Rejection`] whose kind is `NotFound` (unknown negotiation, proposal, objection,
@@ -53,16 +58,16 @@ pub fn decide(state: Option<&AgreementView>, cmd: &CommandEnvelope) -> Result<Ev
                 ),
             ));
         }
-        (Some(s), _) if s.status == NegotiationStatus::Concluded => {
+        (Some(s), _) if s.status == NegotiationStatus::Terminated => {
             return Err(Rejection::conflict(
-                "negotiation_concluded",
+                "negotiation_terminated",
                 format!(
-                    "negotiation {} is concluded; no further commands are accepted",
+                    "negotiation {} is terminated; no further commands are accepted",
                     s.negotiation_id
                 ),
             ));
         }
-        (Some(s), c) => decide_open(s, actor, c)?,
+        (Some(s), c) => decide_open(s, actor, c, cmd)?,
     };
     Ok(Event {
         actor: actor.clone(),
@@ -70,11 +75,44 @@ pub fn decide(state: Option<&AgreementView>, cmd: &CommandEnvelope) -> Result<Ev
     })
 }
 
+/// DOMAIN.md, "After the signature": the version 1 commands are accepted while `open`
+/// and again while `renegotiating`; on a `concluded` negotiation they wait for a round.
+fn negotiating(s: &AgreementView, command: &Command) -> Result<(), Rejection> {
+    if s.status.negotiating() {
+        return Ok(());
+    }
+    Err(Rejection::conflict(
+        "negotiation_concluded",
+        match command {
+            Command::Conclude(_) => {
+                format!("negotiation {} is already concluded", s.negotiation_id)
+            }
+            c => format!(
+                "negotiation {} is concluded, so {} is not accepted until the secretariat opens a round (open_round)",
+                s.negotiation_id,
+                c.name()
+            ),
+        },
+    ))
+}
+
 fn decide_open(
     s: &AgreementView,
     actor: &Actor,
     command: &Command,
+    cmd: &CommandEnvelope,
 ) -> Result<EventBody, Rejection> {
+    match command {
+        Command::OpenRound(c) => return v2::open_round(s, actor, c),
+        Command::DeclareAsset(c) => return v2::declare_asset(s, actor, c),
+        Command::ReportProgress(c) => return v2::report_progress(s, actor, c, cmd.occurred_at),
+        Command::Fulfil(c) => return v2::fulfil(s, actor, c),
+        Command::ReportShortfall(c) => return v2::report_shortfall(s, actor, c),
+        Command::ResolveShortfall(c) => return v2::resolve_shortfall(s, actor, c),
+        Command::WithdrawPartner(c) => return v2::withdraw_partner(s, actor, c),
+        Command::Terminate(c) => return v2::terminate(s, actor, c),
+        _ => negotiating(s, command)?,
+    }
     Ok(match command {
         Command::OpenNegotiation(_) => {
             return Err(Rejection::conflict(
@@ -115,15 +153,10 @@ fn decide_open(
         Command::RegisterKey(c) => {
             secretariat_only(actor, "register partners' keys")?;
             let key = public_key(&c.public_key)?;
-            let partner = s.partners.get(&c.partner_id).ok_or_else(|| {
-                Rejection::not_found(
-                    "partner_not_found",
-                    format!(
-                        "{} is not an admitted partner of negotiation {}",
-                        c.partner_id, s.negotiation_id
-                    ),
-                )
-            })?;
+            let partner = v2::listed_partner(s, &c.partner_id)?;
+            if partner.status == PartnerStatus::Withdrawn {
+                return Err(v2::already_withdrawn(&c.partner_id));
+            }
             EventBody::PartnerKeyRegistered(PartnerKeyRegistered {
                 partner_id: c.partner_id.clone(),
                 public_key: key,
@@ -332,7 +365,7 @@ fn decide_open(
             })
         }
         Command::Commit(c) => {
-            admitted(s, actor, "commit resources")?;
+            let partner = admitted(s, actor, "commit resources")?;
             non_blank("description", &c.description, MAX_TEXT_CHARS)?;
             if let Some(a) = &c.amount {
                 a.validate()
@@ -354,6 +387,7 @@ fn decide_open(
                     ));
                 }
             }
+            v2::own_assets(s, partner, &c.assets)?;
             EventBody::CommitmentMade(CommitmentMade {
                 commitment_id: c.commitment_id.clone(),
                 description: c.description.clone(),
@@ -361,6 +395,7 @@ fn decide_open(
                 clause_id: c.clause_id.clone(),
                 amount: c.amount.clone(),
                 due: c.due,
+                assets: c.assets.clone(),
                 agreement_version: s.agreement_version + 1,
             })
         }
@@ -383,10 +418,7 @@ fn decide_open(
                 ));
             }
             if k.status != CommitmentStatus::Active {
-                return Err(Rejection::conflict(
-                    "commitment_not_active",
-                    format!("commitment {} is already withdrawn", k.commitment_id),
-                ));
+                return Err(v2::not_active(k));
             }
             EventBody::CommitmentWithdrawn(CommitmentWithdrawn {
                 commitment_id: c.commitment_id.clone(),
@@ -476,8 +508,17 @@ fn decide_open(
             EventBody::NegotiationConcluded(NegotiationConcluded {
                 agreement_version: s.agreement_version,
                 signatories: signatories.into_iter().cloned().collect(),
+                round_id: s.open_round().map(|r| r.round_id.clone()),
             })
         }
+        Command::OpenRound(_)
+        | Command::DeclareAsset(_)
+        | Command::ReportProgress(_)
+        | Command::Fulfil(_)
+        | Command::ReportShortfall(_)
+        | Command::ResolveShortfall(_)
+        | Command::WithdrawPartner(_)
+        | Command::Terminate(_) => unreachable_v2(command)?,
     })
 }
 
@@ -488,7 +529,7 @@ fn decision_rule_met(s: &AgreementView, proposal: &ProposalId) -> Result<(), Rej
         .endorsed_by
         .iter()
         .filter_map(|id| s.partners.get(id))
-        .filter(|pt| pt.role == Role::Signatory)
+        .filter(|pt| pt.role == Role::Signatory && pt.status == PartnerStatus::Active)
         .collect();
     if endorsing.is_empty() {
         return Err(Rejection::conflict(
@@ -588,7 +629,16 @@ fn signature_checked(
     }
 }
 
-fn secretariat_only(actor: &Actor, what: &str) -> Result<(), Rejection> {
+/// The contract version 2 commands are judged before the version 1 match; reaching
+/// it with one is a bug, answered as a rejection rather than a panic.
+fn unreachable_v2(command: &Command) -> Result<EventBody, Rejection> {
+    Err(Rejection::invalid(
+        "unexpected_command",
+        format!("{} was not judged by its own rules", command.name()),
+    ))
+}
+
+pub(crate) fn secretariat_only(actor: &Actor, what: &str) -> Result<(), Rejection> {
     match actor {
         Actor::Secretariat => Ok(()),
         Actor::Partner(p) => Err(Rejection::forbidden(
@@ -598,21 +648,39 @@ fn secretariat_only(actor: &Actor, what: &str) -> Result<(), Rejection> {
     }
 }
 
-fn admitted<'a>(s: &'a AgreementView, actor: &Actor, what: &str) -> Result<&'a Partner, Rejection> {
+/// The acting partner, admitted and not withdrawn (DOMAIN.md, "After the signature":
+/// a withdrawn partner may issue no command).
+pub(crate) fn admitted<'a>(
+    s: &'a AgreementView,
+    actor: &Actor,
+    what: &str,
+) -> Result<&'a Partner, Rejection> {
     match actor {
         Actor::Secretariat => Err(Rejection::forbidden(
             "partners_only",
             format!("the secretariat is not a partner and cannot {what}"),
         )),
-        Actor::Partner(id) => s.partners.get(id).ok_or_else(|| {
-            Rejection::forbidden(
-                "not_admitted",
-                format!(
-                    "{id} is not an admitted partner of negotiation {}",
-                    s.negotiation_id
-                ),
-            )
-        }),
+        Actor::Partner(id) => {
+            let p = s.partners.get(id).ok_or_else(|| {
+                Rejection::forbidden(
+                    "not_admitted",
+                    format!(
+                        "{id} is not an admitted partner of negotiation {}",
+                        s.negotiation_id
+                    ),
+                )
+            })?;
+            if p.status == PartnerStatus::Withdrawn {
+                return Err(Rejection::forbidden(
+                    "partner_withdrawn",
+                    format!(
+                        "{id} has withdrawn from negotiation {} and may issue no command",
+                        s.negotiation_id
+                    ),
+                ));
+            }
+            Ok(p)
+        }
     }
 }
 
@@ -639,7 +707,7 @@ fn open_proposal<'a>(
     Ok(p)
 }
 
-fn non_blank(field: &str, value: &str, max_chars: usize) -> Result<(), Rejection> {
+pub(crate) fn non_blank(field: &str, value: &str, max_chars: usize) -> Result<(), Rejection> {
     if value.trim().is_empty() {
         return Err(Rejection::invalid(
             "blank_field",

@@ -5,11 +5,16 @@
 //! applies facts and holds no rule, and an auditor or integrator reads what changed
 //! without re-deriving it.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::id::{Actor, ClauseId, CommitmentId, ObjectionId, PartnerId, ProposalId};
-use crate::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+use crate::id::{
+    Actor, AssetId, ClauseId, CommitmentId, ObjectionId, PartnerId, ProposalId, RoundId,
+    ShortfallId,
+};
+use crate::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
+};
 
 /// One domain event: who did it and what happened. The stored form, with ids, versions,
 /// times and hashes, is [`crate::envelope::RecordedEvent`].
@@ -56,11 +61,27 @@ pub enum EventBody {
     AgreementSigned(AgreementSigned),
     /// `conclude` accepted.
     NegotiationConcluded(NegotiationConcluded),
+    /// `open_round` accepted.
+    RoundOpened(RoundOpened),
+    /// `declare_asset` accepted.
+    AssetDeclared(AssetDeclared),
+    /// `report_progress` accepted.
+    ProgressReported(ProgressReported),
+    /// `fulfil` accepted.
+    CommitmentFulfilled(CommitmentFulfilled),
+    /// `report_shortfall` accepted.
+    ShortfallReported(ShortfallReported),
+    /// `resolve_shortfall` accepted.
+    ShortfallResolved(ShortfallResolved),
+    /// `withdraw_partner` accepted.
+    PartnerWithdrawn(PartnerWithdrawn),
+    /// `terminate` accepted.
+    NegotiationTerminated(NegotiationTerminated),
 }
 
 impl EventBody {
     /// Every event type name, in the order of the commands that record them.
-    pub const TYPES: [&'static str; 14] = [
+    pub const TYPES: [&'static str; 22] = [
         "negotiation_opened",
         "partner_admitted",
         "partner_key_registered",
@@ -75,6 +96,14 @@ impl EventBody {
         "commitment_withdrawn",
         "agreement_signed",
         "negotiation_concluded",
+        "round_opened",
+        "asset_declared",
+        "progress_reported",
+        "commitment_fulfilled",
+        "shortfall_reported",
+        "shortfall_resolved",
+        "partner_withdrawn",
+        "negotiation_terminated",
     ];
 
     /// The type name, as in the envelope's `type`.
@@ -94,6 +123,14 @@ impl EventBody {
             EventBody::CommitmentWithdrawn(_) => "commitment_withdrawn",
             EventBody::AgreementSigned(_) => "agreement_signed",
             EventBody::NegotiationConcluded(_) => "negotiation_concluded",
+            EventBody::RoundOpened(_) => "round_opened",
+            EventBody::AssetDeclared(_) => "asset_declared",
+            EventBody::ProgressReported(_) => "progress_reported",
+            EventBody::CommitmentFulfilled(_) => "commitment_fulfilled",
+            EventBody::ShortfallReported(_) => "shortfall_reported",
+            EventBody::ShortfallResolved(_) => "shortfall_resolved",
+            EventBody::PartnerWithdrawn(_) => "partner_withdrawn",
+            EventBody::NegotiationTerminated(_) => "negotiation_terminated",
         }
     }
 }
@@ -262,6 +299,10 @@ pub struct CommitmentMade {
     /// Due date, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<NaiveDate>,
+    /// The committer's declared assets it draws on (contract version 2). Left out when
+    /// empty, so events recorded before it read and re-encode unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<AssetId>,
     /// The agreement version after this event.
     pub agreement_version: u64,
 }
@@ -298,8 +339,157 @@ pub struct AgreementSigned {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct NegotiationConcluded {
-    /// The agreement version concluded.
+    /// The agreement version concluded: from now on the agreement in force.
     pub agreement_version: u64,
-    /// The signatories whose signatures at that version concluded it.
+    /// The signatories whose signatures at that version concluded it (withdrawn
+    /// partners excluded).
     pub signatories: Vec<PartnerId>,
+    /// The round this conclusion ended, when the negotiation was `renegotiating`
+    /// (contract version 2); absent for the first conclusion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_id: Option<RoundId>,
+}
+
+/// `round_opened` data: the negotiation is `renegotiating` (DOMAIN.md, "After the signature").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct RoundOpened {
+    /// The round.
+    pub round_id: RoundId,
+    /// Why it was opened.
+    pub reason: String,
+    /// The agreement version in force when it opened.
+    pub from_agreement_version: u64,
+}
+
+/// `asset_declared` data. The partner who brings the asset is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct AssetDeclared {
+    /// The asset.
+    pub asset_id: AssetId,
+    /// Its kind.
+    pub kind: AssetKind,
+    /// What it is.
+    pub description: String,
+}
+
+/// `progress_reported` data. The reporter (committer or secretariat) is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct ProgressReported {
+    /// The commitment reported on.
+    pub commitment_id: CommitmentId,
+    /// What was reported.
+    pub note: String,
+    /// Amount delivered with this report, in the commitment's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<Amount>,
+    /// The report's business time (the command's `occurred_at`), carried so that the
+    /// view's progress entry is a copy of this event.
+    pub at: DateTime<Utc>,
+}
+
+/// `commitment_fulfilled` data. The committer is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct CommitmentFulfilled {
+    /// The commitment.
+    pub commitment_id: CommitmentId,
+    /// The date it was fulfilled on.
+    pub fulfilled_on: NaiveDate,
+    /// A note on the fulfilment.
+    pub note: String,
+}
+
+/// `shortfall_reported` data. The reporter is the event's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct ShortfallReported {
+    /// The shortfall.
+    pub shortfall_id: ShortfallId,
+    /// The commitment that fell short.
+    pub commitment_id: CommitmentId,
+    /// What fell short.
+    pub description: String,
+    /// How serious.
+    pub severity: Severity,
+}
+
+/// `shortfall_resolved` data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct ShortfallResolved {
+    /// The shortfall.
+    pub shortfall_id: ShortfallId,
+    /// How it was resolved.
+    pub resolution: String,
+    /// A penalty, if one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty: Option<Amount>,
+}
+
+/// One commitment passed on by `withdraw_partner`: the old one becomes `transferred`,
+/// and the new one, `active` and committed by `to`, copies its terms (no assets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct CommitmentTransfer {
+    /// The leaving partner's commitment.
+    pub commitment_id: CommitmentId,
+    /// The partner who takes it on.
+    pub to: PartnerId,
+    /// The new commitment's id.
+    pub new_commitment_id: CommitmentId,
+    /// Copied: what is committed.
+    pub description: String,
+    /// Copied: kind of resource.
+    pub kind: CommitmentKind,
+    /// Copied: clause supported, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clause_id: Option<ClauseId>,
+    /// Copied: sum, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    /// Copied: due date, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<NaiveDate>,
+}
+
+/// `partner_withdrawn` data: the partner left, and every effect of its leaving, in
+/// the order DOMAIN.md gives them ("After the signature", `withdraw_partner`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct PartnerWithdrawn {
+    /// The partner who left (the actor is that partner or the secretariat).
+    pub partner_id: PartnerId,
+    /// Why.
+    pub reason: String,
+    /// Its commitments passed to other partners, in the order given.
+    pub transfers: Vec<CommitmentTransfer>,
+    /// Its other active commitments, now `withdrawn`.
+    pub withdrawn_commitments: Vec<CommitmentId>,
+    /// Its open proposals, now `withdrawn`.
+    pub withdrawn_proposals: Vec<ProposalId>,
+    /// Open objections on those proposals, now `moot`.
+    pub mooted_objections: Vec<ObjectionId>,
+    /// The open proposals whose endorsement by it was removed.
+    pub retracted_endorsements: Vec<ProposalId>,
+    /// Its objections still open after that, now `withdrawn`.
+    pub withdrawn_objections: Vec<ObjectionId>,
+    /// Whether the agreement version rose (some commitment changed).
+    pub agreement_version_raised: bool,
+    /// The agreement version after this event.
+    pub agreement_version: u64,
+}
+
+/// `negotiation_terminated` data: the status is `terminated`, for good.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct NegotiationTerminated {
+    /// Why.
+    pub reason: String,
+    /// The round that was open and is now `abandoned`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned_round: Option<RoundId>,
 }

@@ -6,8 +6,9 @@ use indexmap::IndexSet;
 use crate::event::{Event, EventBody};
 use crate::id::Actor;
 use crate::view::{
-    AgreementView, Clause, Commitment, CommitmentStatus, Index, NegotiationStatus, Objection,
-    ObjectionStatus, Partner, Proposal, ProposalStatus, Signature,
+    AgreementView, Asset, Clause, Commitment, CommitmentStatus, Index, NegotiationStatus,
+    Objection, ObjectionStatus, Partner, PartnerStatus, Progress, Proposal, ProposalStatus, Round,
+    RoundStatus, Shortfall, ShortfallStatus, Signature,
 };
 
 /// Applies `event` to `state` (`None` before the negotiation is opened).
@@ -17,6 +18,15 @@ use crate::view::{
 /// state does not hold (possible only in a log that `decide` did not write) changes
 /// nothing; `verify` reports such logs.
 pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
+    apply(state, event);
+    // Who still has to sign is derived from the partners and signatures, never decided.
+    if let Some(s) = state.as_mut() {
+        let awaiting = s.still_to_sign();
+        s.awaiting_signature = awaiting;
+    }
+}
+
+fn apply(state: &mut Option<AgreementView>, event: &Event) {
     if let EventBody::NegotiationOpened(e) = &event.body {
         if state.is_none() {
             *state = Some(AgreementView {
@@ -25,6 +35,7 @@ pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
                 service: e.service.clone(),
                 decision_rule: e.decision_rule,
                 status: NegotiationStatus::Open,
+                in_force_agreement_version: None,
                 version: 0,
                 agreement_version: 0,
                 partners: Default::default(),
@@ -32,6 +43,9 @@ pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
                 proposals: Default::default(),
                 objections: Default::default(),
                 commitments: Default::default(),
+                rounds: Default::default(),
+                assets: Default::default(),
+                shortfalls: Default::default(),
                 signatures: Vec::new(),
                 awaiting_signature: Vec::new(),
                 last_event_hash: String::new(),
@@ -41,6 +55,9 @@ pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
         return;
     }
     let Some(s) = state.as_mut() else { return };
+    if apply_after_signature(s, event) {
+        return;
+    }
     let Actor::Partner(by) = &event.actor else {
         apply_secretariat(s, &event.body);
         return;
@@ -114,6 +131,11 @@ pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
                     due: e.due,
                     status: CommitmentStatus::Active,
                     description: e.description.clone(),
+                    assets: e.assets.clone(),
+                    fulfilled_on: None,
+                    transferred_to: None,
+                    transferred_from: None,
+                    progress: Vec::new(),
                 });
             set_agreement_version(s, e.agreement_version);
         }
@@ -136,9 +158,6 @@ pub fn evolve(state: &mut Option<AgreementView>, event: &Event) {
             {
                 s.signatures.push(sig);
             }
-            if e.agreement_version == s.agreement_version {
-                s.awaiting_signature.retain(|p| p != by);
-            }
         }
         // Secretariat events recorded with a partner actor cannot come from `decide`.
         _ => {}
@@ -155,13 +174,8 @@ fn apply_secretariat(s: &mut AgreementView, body: &EventBody) {
                 kind: e.kind,
                 role: e.role,
                 public_key: e.public_key.clone(),
+                status: PartnerStatus::Active,
             });
-            if e.role == crate::vocab::Role::Signatory
-                && s.status == NegotiationStatus::Open
-                && !s.has_signed(&e.partner_id, s.agreement_version)
-            {
-                s.awaiting_signature.push(e.partner_id.clone());
-            }
         }
         EventBody::PartnerKeyRegistered(e) => {
             if let Some(p) = s.partners.get_mut(&e.partner_id) {
@@ -189,9 +203,13 @@ fn apply_secretariat(s: &mut AgreementView, body: &EventBody) {
             }
             set_agreement_version(s, e.agreement_version);
         }
-        EventBody::NegotiationConcluded(_) => {
+        EventBody::NegotiationConcluded(e) => {
             s.status = NegotiationStatus::Concluded;
-            s.awaiting_signature.clear();
+            s.in_force_agreement_version = Some(e.agreement_version);
+            if let Some(r) = e.round_id.as_ref().and_then(|id| s.rounds.get_mut(id)) {
+                r.status = RoundStatus::Concluded;
+                r.concluded_agreement_version = Some(e.agreement_version);
+            }
         }
         _ => {}
     }
@@ -207,21 +225,128 @@ fn set_objections(s: &mut AgreementView, ids: &[crate::id::ObjectionId], status:
 
 fn set_agreement_version(s: &mut AgreementView, v: u64) {
     s.agreement_version = v;
-    refresh_awaiting(s);
 }
 
-/// Recomputes `awaiting_signature` from the signatories and signatures: derived data,
-/// kept in the view because secretariats read it there.
-fn refresh_awaiting(s: &mut AgreementView) {
-    if s.status == NegotiationStatus::Concluded {
-        s.awaiting_signature.clear();
-        return;
+/// The events of contract version 2 (DOMAIN.md, "After the signature"), whoever their
+/// actor; `false` for the others.
+fn apply_after_signature(s: &mut AgreementView, event: &Event) -> bool {
+    match &event.body {
+        EventBody::RoundOpened(e) => {
+            s.status = NegotiationStatus::Renegotiating;
+            s.rounds.entry(e.round_id.clone()).or_insert(Round {
+                round_id: e.round_id.clone(),
+                reason: e.reason.clone(),
+                from_agreement_version: e.from_agreement_version,
+                status: RoundStatus::Open,
+                concluded_agreement_version: None,
+            });
+        }
+        EventBody::AssetDeclared(e) => {
+            if let Actor::Partner(by) = &event.actor {
+                s.assets.entry(e.asset_id.clone()).or_insert(Asset {
+                    asset_id: e.asset_id.clone(),
+                    partner_id: by.clone(),
+                    kind: e.kind,
+                    description: e.description.clone(),
+                });
+            }
+        }
+        EventBody::ProgressReported(e) => {
+            if let Some(k) = s.commitments.get_mut(&e.commitment_id) {
+                k.progress.push(Progress {
+                    note: e.note.clone(),
+                    delivered: e.delivered.clone(),
+                    at: e.at,
+                    reported_by: event.actor.clone(),
+                });
+            }
+        }
+        EventBody::CommitmentFulfilled(e) => {
+            if let Some(k) = s.commitments.get_mut(&e.commitment_id) {
+                k.status = CommitmentStatus::Fulfilled;
+                k.fulfilled_on = Some(e.fulfilled_on);
+            }
+        }
+        EventBody::ShortfallReported(e) => {
+            if let Actor::Partner(by) = &event.actor {
+                s.shortfalls
+                    .entry(e.shortfall_id.clone())
+                    .or_insert(Shortfall {
+                        shortfall_id: e.shortfall_id.clone(),
+                        commitment_id: e.commitment_id.clone(),
+                        reported_by: by.clone(),
+                        severity: e.severity,
+                        status: ShortfallStatus::Open,
+                        penalty: None,
+                        description: e.description.clone(),
+                        resolution: None,
+                    });
+            }
+        }
+        EventBody::ShortfallResolved(e) => {
+            if let Some(f) = s.shortfalls.get_mut(&e.shortfall_id) {
+                f.status = ShortfallStatus::Resolved;
+                f.penalty = e.penalty.clone();
+                f.resolution = Some(e.resolution.clone());
+            }
+        }
+        EventBody::PartnerWithdrawn(e) => {
+            if let Some(p) = s.partners.get_mut(&e.partner_id) {
+                p.status = PartnerStatus::Withdrawn;
+            }
+            for t in &e.transfers {
+                if let Some(k) = s.commitments.get_mut(&t.commitment_id) {
+                    k.status = CommitmentStatus::Transferred;
+                    k.transferred_to = Some(t.new_commitment_id.clone());
+                }
+                s.commitments
+                    .entry(t.new_commitment_id.clone())
+                    .or_insert(Commitment {
+                        commitment_id: t.new_commitment_id.clone(),
+                        partner_id: t.to.clone(),
+                        kind: t.kind,
+                        clause_id: t.clause_id.clone(),
+                        amount: t.amount.clone(),
+                        due: t.due,
+                        status: CommitmentStatus::Active,
+                        description: t.description.clone(),
+                        assets: Vec::new(),
+                        fulfilled_on: None,
+                        transferred_to: None,
+                        transferred_from: Some(t.commitment_id.clone()),
+                        progress: Vec::new(),
+                    });
+            }
+            for id in &e.withdrawn_commitments {
+                if let Some(k) = s.commitments.get_mut(id) {
+                    k.status = CommitmentStatus::Withdrawn;
+                }
+            }
+            for id in &e.withdrawn_proposals {
+                if let Some(p) = s.proposals.get_mut(id) {
+                    p.status = ProposalStatus::Withdrawn;
+                }
+            }
+            set_objections(s, &e.mooted_objections, ObjectionStatus::Moot);
+            for id in &e.retracted_endorsements {
+                if let Some(p) = s.proposals.get_mut(id) {
+                    p.endorsed_by.shift_remove(&e.partner_id);
+                }
+            }
+            set_objections(s, &e.withdrawn_objections, ObjectionStatus::Withdrawn);
+            set_agreement_version(s, e.agreement_version);
+        }
+        EventBody::NegotiationTerminated(e) => {
+            s.status = NegotiationStatus::Terminated;
+            if let Some(r) = e
+                .abandoned_round
+                .as_ref()
+                .and_then(|id| s.rounds.get_mut(id))
+            {
+                r.status = RoundStatus::Abandoned;
+            }
+        }
+        _ => return false,
     }
-    let at = s.agreement_version;
-    let awaiting = s
-        .signatories()
-        .filter(|p| !s.has_signed(&p.partner_id, at))
-        .map(|p| p.partner_id.clone())
-        .collect();
-    s.awaiting_signature = awaiting;
+    true
 }

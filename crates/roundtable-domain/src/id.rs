@@ -212,6 +212,25 @@ id_type!(
     "commitment_id"
 );
 
+id_type!(
+    /// Identifies a renegotiation round within its negotiation (DOMAIN.md, "After the
+    /// signature": `open_round`).
+    RoundId,
+    "round_id"
+);
+id_type!(
+    /// Identifies a declared asset within its negotiation (DOMAIN.md, "After the
+    /// signature": `declare_asset`).
+    AssetId,
+    "asset_id"
+);
+id_type!(
+    /// Identifies a reported shortfall within its negotiation (DOMAIN.md, "After the
+    /// signature": `report_shortfall`).
+    ShortfallId,
+    "shortfall_id"
+);
+
 /// Identifies a partner within its negotiation.
 ///
 /// Grammar: DOMAIN.md, "Identifiers"; the literal `secretariat` is reserved and refused.

@@ -21,9 +21,11 @@ use uuid::Uuid;
 
 use crate::command::CommandId;
 use crate::event::{
-    AgreementSigned, CommitmentMade, CommitmentWithdrawn, EndorsementRetracted, EventBody,
-    NegotiationConcluded, NegotiationOpened, ObjectionRaised, ObjectionWithdrawn, PartnerAdmitted,
-    PartnerKeyRegistered, ProposalAdopted, ProposalEndorsed, ProposalMade, ProposalWithdrawn,
+    AgreementSigned, AssetDeclared, CommitmentFulfilled, CommitmentMade, CommitmentWithdrawn,
+    EndorsementRetracted, EventBody, NegotiationConcluded, NegotiationOpened,
+    NegotiationTerminated, ObjectionRaised, ObjectionWithdrawn, PartnerAdmitted,
+    PartnerKeyRegistered, PartnerWithdrawn, ProgressReported, ProposalAdopted, ProposalEndorsed,
+    ProposalMade, ProposalWithdrawn, RoundOpened, ShortfallReported, ShortfallResolved,
 };
 use crate::id::{Actor, MAX_ID_LEN, NegotiationId};
 use crate::view::AgreementView;
@@ -197,6 +199,14 @@ pub fn event_schema(event_type: &str) -> Option<Value> {
         "commitment_withdrawn" => root_schema::<StoredEvent<CommitmentWithdrawn>>(),
         "agreement_signed" => root_schema::<StoredEvent<AgreementSigned>>(),
         "negotiation_concluded" => root_schema::<StoredEvent<NegotiationConcluded>>(),
+        "round_opened" => root_schema::<StoredEvent<RoundOpened>>(),
+        "asset_declared" => root_schema::<StoredEvent<AssetDeclared>>(),
+        "progress_reported" => root_schema::<StoredEvent<ProgressReported>>(),
+        "commitment_fulfilled" => root_schema::<StoredEvent<CommitmentFulfilled>>(),
+        "shortfall_reported" => root_schema::<StoredEvent<ShortfallReported>>(),
+        "shortfall_resolved" => root_schema::<StoredEvent<ShortfallResolved>>(),
+        "partner_withdrawn" => root_schema::<StoredEvent<PartnerWithdrawn>>(),
+        "negotiation_terminated" => root_schema::<StoredEvent<NegotiationTerminated>>(),
         _ => return None,
     };
     let version = crate::upcast::schema_version(event_type)?;

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+mod after_signature;
 pub mod canonical;
 pub mod command;
 mod decide;
@@ -39,7 +40,8 @@ pub use envelope::{ChainError, DecodeError, GENESIS_HASH, Projection, RecordedEv
 pub use event::{Event, EventBody};
 pub use evolve::evolve;
 pub use id::{
-    Actor, ClauseId, CommitmentId, IdError, NegotiationId, ObjectionId, PartnerId, ProposalId,
+    Actor, AssetId, ClauseId, CommitmentId, IdError, NegotiationId, ObjectionId, PartnerId,
+    ProposalId, RoundId, ShortfallId,
 };
 pub use rejection::{Rejection, RejectionKind};
-pub use view::AgreementView;
+pub use view::{AgreementView, overdue_commitments};

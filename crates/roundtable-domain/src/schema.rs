@@ -34,6 +34,9 @@ fn example(what: &str) -> &'static str {
         "clause_id" => "tariff",
         "objection_id" => "o-staff-1",
         "commitment_id" => "c-finance-1",
+        "round_id" => "r-tariff-2029",
+        "asset_id" => "a-depot-land",
+        "shortfall_id" => "s-kiosk-hours-1",
         _ => "x-1",
     }
 }

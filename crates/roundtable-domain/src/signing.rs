@@ -146,10 +146,14 @@ pub fn verify_signature(
 /// - `negotiation_id`, `title`, `service`, `decision_rule`, `agreement_version`;
 /// - `clauses`: the agreed clauses in the order first agreed, each
 ///   `{clause_id, version, text}`;
-/// - `commitments`: the *active* commitments in the order made, each
+/// - `commitments`: the *active* and *fulfilled* commitments (what was agreed, delivered
+///   or not) in the order made, each
 ///   `{commitment_id, partner_id, kind, description, clause_id?, amount?, due?}`;
-/// - `signatories`: the admitted signatories in admission order, each
+/// - `signatories`: the signatories in admission order that have not withdrawn, each
 ///   `{partner_id, name, sector, kind}`.
+///
+/// A version 1 history has neither fulfilled commitments nor withdrawn partners, so its
+/// content and hash are what they were.
 pub fn agreement_content(view: &AgreementView) -> Value {
     let clauses: Vec<Value> = view
         .clauses
@@ -159,7 +163,12 @@ pub fn agreement_content(view: &AgreementView) -> Value {
     let commitments: Vec<Value> = view
         .commitments
         .values()
-        .filter(|k| k.status == CommitmentStatus::Active)
+        .filter(|k| {
+            matches!(
+                k.status,
+                CommitmentStatus::Active | CommitmentStatus::Fulfilled
+            )
+        })
         .map(|k| {
             let mut m = Map::new();
             m.insert("commitment_id".into(), json!(k.commitment_id));

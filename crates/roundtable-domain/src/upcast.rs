@@ -41,7 +41,7 @@ pub struct Upcaster<'a> {
 }
 
 /// The current schema version of every event type this build writes and reads.
-pub const SCHEMA_VERSIONS: [(&str, u32); 14] = [
+pub const SCHEMA_VERSIONS: [(&str, u32); 22] = [
     ("negotiation_opened", 1),
     ("partner_admitted", 1),
     ("partner_key_registered", 1),
@@ -56,9 +56,23 @@ pub const SCHEMA_VERSIONS: [(&str, u32); 14] = [
     ("commitment_withdrawn", 1),
     ("agreement_signed", 1),
     ("negotiation_concluded", 1),
+    ("round_opened", 1),
+    ("asset_declared", 1),
+    ("progress_reported", 1),
+    ("commitment_fulfilled", 1),
+    ("shortfall_reported", 1),
+    ("shortfall_resolved", 1),
+    ("partner_withdrawn", 1),
+    ("negotiation_terminated", 1),
 ];
 
 /// The upcasting steps of this build: none yet, as no type has changed its schema.
+///
+/// Contract version 2 added two optional fields to existing types,
+/// `commitment_made.assets` and `negotiation_concluded.round_id`: both default when
+/// absent and are left out when empty, so a version 1 event reads as before and
+/// re-encodes to the same bytes (its hash still holds). Their schema version stays 1
+/// and no step is needed (docs/EVENTS.md, "Adding optional fields").
 pub const STEPS: &[UpcastStep] = &[];
 
 /// The registry every stored event is decoded through.

@@ -9,23 +9,61 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use indexmap::{IndexMap, IndexSet};
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId, ProposalId};
-use crate::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+use crate::id::{
+    Actor, AssetId, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId, ProposalId,
+    RoundId, ShortfallId,
+};
+use crate::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
+};
+pub use crate::vocab::{PartnerStatus, RoundStatus, ShortfallStatus};
 
-/// Whether a negotiation still takes commands.
+/// Where a negotiation stands (DOMAIN.md, "Statuses of a negotiation").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NegotiationStatus {
-    /// Taking commands.
+    /// Negotiating the first agreement.
     Open,
-    /// Concluded: every later command is rejected.
+    /// An agreement is in force; delivery is reported; a round may be opened.
     Concluded,
+    /// An agreement is in force and a round renegotiates it.
+    Renegotiating,
+    /// Ended: every later command is rejected.
+    Terminated,
+}
+
+impl NegotiationStatus {
+    /// The `snake_case` name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NegotiationStatus::Open => "open",
+            NegotiationStatus::Concluded => "concluded",
+            NegotiationStatus::Renegotiating => "renegotiating",
+            NegotiationStatus::Terminated => "terminated",
+        }
+    }
+
+    /// Whether an agreement is in force: `concluded` or `renegotiating`.
+    pub fn in_force(self) -> bool {
+        matches!(
+            self,
+            NegotiationStatus::Concluded | NegotiationStatus::Renegotiating
+        )
+    }
+
+    /// Whether the version 1 commands are accepted: `open` or `renegotiating`.
+    pub fn negotiating(self) -> bool {
+        matches!(
+            self,
+            NegotiationStatus::Open | NegotiationStatus::Renegotiating
+        )
+    }
 }
 
 /// A proposal's status (DOMAIN.md, "The agreement view").
@@ -68,8 +106,24 @@ pub enum ObjectionStatus {
 pub enum CommitmentStatus {
     /// In force.
     Active,
-    /// Withdrawn by its committer.
+    /// Withdrawn by its committer, or when its partner withdrew.
     Withdrawn,
+    /// Delivered in full (`fulfil`).
+    Fulfilled,
+    /// Passed to another partner when its partner withdrew (`transferred_to` names the new one).
+    Transferred,
+}
+
+impl CommitmentStatus {
+    /// The `snake_case` name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitmentStatus::Active => "active",
+            CommitmentStatus::Withdrawn => "withdrawn",
+            CommitmentStatus::Fulfilled => "fulfilled",
+            CommitmentStatus::Transferred => "transferred",
+        }
+    }
 }
 
 /// A partner as admitted.
@@ -91,6 +145,10 @@ pub struct Partner {
     /// (`null` otherwise). A stored view from before keys existed reads as `null`.
     #[serde(default)]
     pub public_key: Option<String>,
+    /// `active`, or `withdrawn` once it left; `active` in a view stored before
+    /// contract version 2.
+    #[serde(default)]
+    pub status: PartnerStatus,
 }
 
 /// An agreed clause.
@@ -175,6 +233,91 @@ pub struct Commitment {
     pub status: CommitmentStatus,
     /// What is committed.
     pub description: String,
+    /// The committer's declared assets it draws on, in the order given.
+    #[serde(default)]
+    pub assets: Vec<AssetId>,
+    /// The date it was fulfilled on (`fulfil`), if it was.
+    #[serde(default)]
+    pub fulfilled_on: Option<NaiveDate>,
+    /// The commitment it was transferred to, when its partner withdrew.
+    #[serde(default)]
+    pub transferred_to: Option<CommitmentId>,
+    /// The commitment it was transferred from, when it was created by a transfer.
+    #[serde(default)]
+    pub transferred_from: Option<CommitmentId>,
+    /// Progress reported on it, in order reported.
+    #[serde(default)]
+    pub progress: Vec<Progress>,
+}
+
+/// One progress report on a commitment (`report_progress`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct Progress {
+    /// What was reported.
+    pub note: String,
+    /// The amount delivered with this report, in the commitment's currency, if any.
+    pub delivered: Option<Amount>,
+    /// When (the business time of the report).
+    pub at: DateTime<Utc>,
+    /// Who reported it: the committer or `secretariat`.
+    pub reported_by: Actor,
+}
+
+/// A renegotiation round (`open_round`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct Round {
+    /// Id.
+    pub round_id: RoundId,
+    /// Why it was opened.
+    pub reason: String,
+    /// The agreement version in force when it opened.
+    pub from_agreement_version: u64,
+    /// Status.
+    pub status: RoundStatus,
+    /// The agreement version its `conclude` put in force (`null` unless concluded).
+    pub concluded_agreement_version: Option<u64>,
+}
+
+/// An asset a partner declared (`declare_asset`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct Asset {
+    /// Id.
+    pub asset_id: AssetId,
+    /// The partner who brings it.
+    pub partner_id: PartnerId,
+    /// Kind of asset.
+    pub kind: AssetKind,
+    /// What it is.
+    pub description: String,
+}
+
+/// A shortfall reported on a commitment (`report_shortfall`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct Shortfall {
+    /// Id.
+    pub shortfall_id: ShortfallId,
+    /// The commitment that fell short.
+    pub commitment_id: CommitmentId,
+    /// Who reported it.
+    pub reported_by: PartnerId,
+    /// How serious.
+    pub severity: Severity,
+    /// Status.
+    pub status: ShortfallStatus,
+    /// The penalty set when it was resolved, if any.
+    pub penalty: Option<Amount>,
+    /// What fell short.
+    pub description: String,
+    /// How it was resolved (`null` while open).
+    pub resolution: Option<String>,
 }
 
 /// One signature, valid only at the agreement version it was made at.
@@ -194,7 +337,11 @@ pub struct Signature {
 /// (both come from the envelope: [`crate::envelope::Projection`] keeps them).
 /// `signatures` lists every signature ever made; only those at the current
 /// `agreement_version` count, and `awaiting_signature` names the signatories still to
-/// sign at it.
+/// sign at it (derived: [`AgreementView::still_to_sign`]).
+///
+/// The fields of contract version 2 (DOMAIN.md, "The view, version 2") default when
+/// absent, so that a view stored before them still reads: `in_force_agreement_version`
+/// `null`, `rounds`, `assets` and `shortfalls` empty, every partner `active`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -209,6 +356,10 @@ pub struct AgreementView {
     pub decision_rule: DecisionRule,
     /// Status.
     pub status: NegotiationStatus,
+    /// The agreement version at the last conclusion: the agreement in force (`null`
+    /// before the first `conclude`).
+    #[serde(default)]
+    pub in_force_agreement_version: Option<u64>,
     /// Number of events applied.
     pub version: u64,
     /// +1 per adoption, commitment and commitment withdrawal.
@@ -238,6 +389,21 @@ pub struct AgreementView {
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Commitment>))]
     #[cfg_attr(feature = "schemars", schemars(with = "Vec<Commitment>"))]
     pub commitments: IndexMap<CommitmentId, Commitment>,
+    /// Renegotiation rounds, in order opened.
+    #[serde(default, with = "as_list")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Round>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<Round>"))]
+    pub rounds: IndexMap<RoundId, Round>,
+    /// Declared assets, in order declared.
+    #[serde(default, with = "as_list")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Asset>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<Asset>"))]
+    pub assets: IndexMap<AssetId, Asset>,
+    /// Shortfalls, in order reported.
+    #[serde(default, with = "as_list")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Shortfall>))]
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<Shortfall>"))]
+    pub shortfalls: IndexMap<ShortfallId, Shortfall>,
     /// Every signature, in order made.
     pub signatures: Vec<Signature>,
     /// Signatories who have not signed at the current agreement version (empty once concluded).
@@ -256,6 +422,7 @@ impl PartialEq for AgreementView {
             && self.service == other.service
             && self.decision_rule == other.decision_rule
             && self.status == other.status
+            && self.in_force_agreement_version == other.in_force_agreement_version
             && self.version == other.version
             && self.agreement_version == other.agreement_version
             && self.partners == other.partners
@@ -263,6 +430,9 @@ impl PartialEq for AgreementView {
             && self.proposals == other.proposals
             && self.objections == other.objections
             && self.commitments == other.commitments
+            && self.rounds == other.rounds
+            && self.assets == other.assets
+            && self.shortfalls == other.shortfalls
             && self.signatures == other.signatures
             && self.awaiting_signature == other.awaiting_signature
             && self.last_event_hash == other.last_event_hash
@@ -284,7 +454,16 @@ pub(crate) struct Index {
 impl AgreementView {
     /// Rebuilds the in-memory lookups from the lists. Call after deserializing a view
     /// that will be used as state (the JSON does not carry them).
+    ///
+    /// A view stored by a release before contract version 2 has no
+    /// `in_force_agreement_version`; when it is `concluded`, nothing could change its
+    /// agreement after the conclusion, so the agreement in force is its
+    /// `agreement_version`, and that is filled in here.
     pub fn reindex(&mut self) {
+        if self.status == NegotiationStatus::Concluded && self.in_force_agreement_version.is_none()
+        {
+            self.in_force_agreement_version = Some(self.agreement_version);
+        }
         let mut index = Index::default();
         for o in self.objections.values() {
             index
@@ -318,9 +497,49 @@ impl AgreementView {
         Ok(view)
     }
 
-    /// The admitted signatories, in admission order.
+    /// The admitted signatories that have not withdrawn, in admission order: those
+    /// that count for decision rules and for `conclude` (DOMAIN.md, "After the
+    /// signature": a withdrawn partner counts for no rule).
     pub fn signatories(&self) -> impl Iterator<Item = &Partner> {
-        self.partners.values().filter(|p| p.role == Role::Signatory)
+        self.partners
+            .values()
+            .filter(|p| p.role == Role::Signatory && p.status == PartnerStatus::Active)
+    }
+
+    /// The signatories still to sign the current agreement version while it is being
+    /// negotiated (`open` or `renegotiating`), in admission order; none otherwise. A
+    /// reader's derivation from the partners and signatures; `awaiting_signature`
+    /// holds its value.
+    pub fn still_to_sign(&self) -> Vec<PartnerId> {
+        if !self.status.negotiating() {
+            return Vec::new();
+        }
+        self.signatories()
+            .filter(|p| !self.has_signed(&p.partner_id, self.agreement_version))
+            .map(|p| p.partner_id.clone())
+            .collect()
+    }
+
+    /// The open round, when the negotiation is `renegotiating`.
+    pub fn open_round(&self) -> Option<&Round> {
+        self.rounds
+            .values()
+            .rev()
+            .find(|r| r.status == RoundStatus::Open)
+    }
+
+    /// The declared assets that no `active` commitment draws on, in order declared.
+    pub fn unused_assets(&self) -> Vec<&Asset> {
+        let used: HashSet<&AssetId> = self
+            .commitments
+            .values()
+            .filter(|k| k.status == CommitmentStatus::Active)
+            .flat_map(|k| &k.assets)
+            .collect();
+        self.assets
+            .values()
+            .filter(|a| !used.contains(&a.asset_id))
+            .collect()
     }
 
     /// Whether `partner` has signed at agreement version `at`.
@@ -372,6 +591,25 @@ keyed!(Clause, ClauseId, clause_id);
 keyed!(Proposal, ProposalId, proposal_id);
 keyed!(Objection, ObjectionId, objection_id);
 keyed!(Commitment, CommitmentId, commitment_id);
+keyed!(Round, RoundId, round_id);
+keyed!(Asset, AssetId, asset_id);
+keyed!(Shortfall, ShortfallId, shortfall_id);
+
+/// The commitments overdue on `today` (DOMAIN.md, "Overdue"): still `active`, with a
+/// `due` date before `today`, in the order made. A reader's computation, never stored:
+/// the caller names the date it used (today in UTC unless the reader asks for
+/// another).
+pub fn overdue_commitments(view: &AgreementView, today: NaiveDate) -> Vec<&Commitment> {
+    view.commitments
+        .values()
+        .filter(|k| k.status == CommitmentStatus::Active && k.due.is_some_and(|d| d < today))
+        .collect()
+}
+
+/// The first day `commitment` is overdue: the day after its due date, when it has one.
+pub fn first_overdue_day(commitment: &Commitment) -> Option<NaiveDate> {
+    commitment.due.and_then(|d| d.succ_opt())
+}
 
 mod as_list {
     use indexmap::IndexMap;

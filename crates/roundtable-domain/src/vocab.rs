@@ -1,5 +1,10 @@
 //! The closed vocabularies of the domain: sectors, kinds, roles, decision rules,
-//! commitment kinds, amounts (DOMAIN.md, "Who negotiates" and "Commands").
+//! commitment kinds, amounts (DOMAIN.md, "Who negotiates" and "Commands"), and those of
+//! contract version 2 (DOMAIN.md, "After the signature"): asset kinds, shortfall
+//! severities, and the statuses of partners, rounds and shortfalls.
+//!
+//! Each vocabulary's wire names are written once, in its `as_str`; serde's
+//! `snake_case` renaming gives the same names, and a unit test holds the two equal.
 
 use std::fmt;
 
@@ -226,6 +231,171 @@ impl fmt::Display for CommitmentKind {
     }
 }
 
+/// What kind of asset a partner brings to the partnership (DOMAIN.md, "After the
+/// signature": asset kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AssetKind {
+    /// Money: capital, grants, budget lines.
+    Finance,
+    /// Technical know-how.
+    TechnicalExpertise,
+    /// Knowledge of the place and its people.
+    LocalKnowledge,
+    /// Standing with the people served.
+    Legitimacy,
+    /// The power to regulate, license or enforce.
+    RegulatoryAuthority,
+    /// People who do the work.
+    Workforce,
+    /// Land, networks, depots, vehicles and the like.
+    Infrastructure,
+    /// Anything else.
+    Other,
+}
+
+impl AssetKind {
+    /// Every asset kind, in the order DOMAIN.md lists them.
+    pub const ALL: [AssetKind; 8] = [
+        AssetKind::Finance,
+        AssetKind::TechnicalExpertise,
+        AssetKind::LocalKnowledge,
+        AssetKind::Legitimacy,
+        AssetKind::RegulatoryAuthority,
+        AssetKind::Workforce,
+        AssetKind::Infrastructure,
+        AssetKind::Other,
+    ];
+
+    /// The `snake_case` name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetKind::Finance => "finance",
+            AssetKind::TechnicalExpertise => "technical_expertise",
+            AssetKind::LocalKnowledge => "local_knowledge",
+            AssetKind::Legitimacy => "legitimacy",
+            AssetKind::RegulatoryAuthority => "regulatory_authority",
+            AssetKind::Workforce => "workforce",
+            AssetKind::Infrastructure => "infrastructure",
+            AssetKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for AssetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// How serious a shortfall is (DOMAIN.md, "After the signature": shortfall
+/// severities). Ordered: `minor < major < critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// An inconvenience.
+    Minor,
+    /// A failure that people served feel.
+    Major,
+    /// A failure that puts the service or people at risk.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, least serious first.
+    pub const ALL: [Severity; 3] = [Severity::Minor, Severity::Major, Severity::Critical];
+
+    /// The `snake_case` name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Whether a partner still takes part (DOMAIN.md, "The view, version 2"). A view
+/// stored before contract version 2 has no status: every partner there is `active`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerStatus {
+    /// Admitted and taking part.
+    #[default]
+    Active,
+    /// Left through `withdraw_partner`: still listed, counts for no rule, issues no command.
+    Withdrawn,
+}
+
+impl PartnerStatus {
+    /// The `snake_case` name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartnerStatus::Active => "active",
+            PartnerStatus::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// A renegotiation round's status (DOMAIN.md, "The view, version 2").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RoundStatus {
+    /// The negotiation is `renegotiating` in this round.
+    Open,
+    /// Ended by `conclude`: its agreement is in force.
+    Concluded,
+    /// The negotiation was terminated while the round was open.
+    Abandoned,
+}
+
+impl RoundStatus {
+    /// The `snake_case` name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoundStatus::Open => "open",
+            RoundStatus::Concluded => "concluded",
+            RoundStatus::Abandoned => "abandoned",
+        }
+    }
+}
+
+/// A shortfall's status (DOMAIN.md, "The view, version 2").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ShortfallStatus {
+    /// Reported, not yet resolved.
+    Open,
+    /// Resolved by the secretariat, perhaps with a penalty.
+    Resolved,
+}
+
+impl ShortfallStatus {
+    /// The `snake_case` name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShortfallStatus::Open => "open",
+            ShortfallStatus::Resolved => "resolved",
+        }
+    }
+}
+
 /// A sum of money: `{value, currency}` (DOMAIN.md, "`commit` kinds").
 ///
 /// `value` is a non-negative decimal written as a string (`"2400000.00"`; no exponent,
@@ -315,5 +485,37 @@ mod tests {
         for bad in ["usd", "XYZ", "US", ""] {
             assert!(ok("1", bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// The wire name of `value` as serde writes it.
+    fn wire<T: Serialize>(value: T) -> String {
+        serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn as_str_is_the_wire_name_of_every_new_vocabulary() {
+        for k in AssetKind::ALL {
+            assert_eq!(wire(k), k.as_str());
+        }
+        for s in Severity::ALL {
+            assert_eq!(wire(s), s.as_str());
+        }
+        for s in [PartnerStatus::Active, PartnerStatus::Withdrawn] {
+            assert_eq!(wire(s), s.as_str());
+        }
+        for s in [
+            RoundStatus::Open,
+            RoundStatus::Concluded,
+            RoundStatus::Abandoned,
+        ] {
+            assert_eq!(wire(s), s.as_str());
+        }
+        for s in [ShortfallStatus::Open, ShortfallStatus::Resolved] {
+            assert_eq!(wire(s), s.as_str());
+        }
+        assert!(Severity::Minor < Severity::Major && Severity::Major < Severity::Critical);
     }
 }

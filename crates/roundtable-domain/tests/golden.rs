@@ -32,7 +32,9 @@ use roundtable_domain::envelope::upcast;
 use roundtable_domain::event::CURRENT_SCHEMA_VERSION;
 use roundtable_domain::signing::{signing_message, verify_signature, view_signing_message};
 use roundtable_domain::upcast::schema_version;
-use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role};
+use roundtable_domain::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Severity,
+};
 use roundtable_domain::{
     AgreementView, Command, CommandEnvelope, CommandId, DecodeError, EventBody, Projection,
     RecordedEvent, decide,
@@ -56,11 +58,21 @@ fn logs_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/logs")
 }
 
-/// The golden log the generator writes: the sample negotiation, every type at its
-/// current schema version.
+/// The golden log the generator wrote before contract version 2: the sample
+/// negotiation up to its conclusion, every type of version 1.
 fn log_name(schema_version: u32) -> String {
     format!("every-type.v{schema_version}")
 }
+
+/// The golden log of contract version 2: the whole sample negotiation, its life after
+/// the signature included, every type at its current schema version, under the id
+/// [`LOG_V2_NEGOTIATION`]. Its first events are the history of [`log_name`]'s log.
+fn log_name_v2(schema_version: u32) -> String {
+    format!("every-type-after-signature.v{schema_version}")
+}
+
+/// How many events the version 1 sample had: the version 1 log.
+const V1_SAMPLE_EVENTS: usize = 34;
 
 fn file_name(event_type: &str, schema_version: u32) -> String {
     format!("{event_type}.v{schema_version}.json")
@@ -69,9 +81,12 @@ fn file_name(event_type: &str, schema_version: u32) -> String {
 /// Optional fields added to a type after its golden file was written, each frozen by a
 /// *variant* file `<type>.v<schema_version>.<field>.json`: a stored event of that type
 /// whose data carries the field.
-const VARIANTS: [(&str, &str); 2] = [
+const VARIANTS: [(&str, &str); 4] = [
     ("partner_admitted", "public_key"),
     ("agreement_signed", "signature"),
+    // Contract version 2.
+    ("commitment_made", "assets"),
+    ("negotiation_concluded", "round_id"),
 ];
 
 fn variant_file_name(event_type: &str, schema_version: u32, field: &str) -> String {
@@ -131,6 +146,7 @@ fn sample_commands() -> Vec<CommandEnvelope> {
                 currency: "KES".into(),
             }),
             due: NaiveDate::from_ymd_opt(2027, 6, 30),
+            assets: Vec::new(),
         }),
     );
     vec![
@@ -190,14 +206,66 @@ fn sample_commands() -> Vec<CommandEnvelope> {
         sign("residents"),
         sign("kiosks"),
         conclude(),
+        // Contract version 2: delivery, a round, a partner leaving, termination.
+        report_progress("kiosks", "k-kiosks", Some(money("400.25", "KES"))),
+        report_shortfall("residents", "s-hours", "k-kiosks", Severity::Major),
+        resolve_shortfall("s-hours", Some(money("50.00", "KES"))),
+        open_round("r-2029"),
+        declare_asset("kiosks", "a-kiosk-network", AssetKind::Infrastructure),
+        cmd(
+            "kiosks",
+            Command::Commit(Commit {
+                commitment_id: kid("k-meters"),
+                description: "fit a prepaid meter to every kiosk".into(),
+                kind: CommitmentKind::InKind,
+                clause_id: Some(cid("coverage")),
+                amount: Some(money("980.00", "KES")),
+                due: NaiveDate::from_ymd_opt(2029, 3, 31),
+                assets: vec![aid("a-kiosk-network")],
+            }),
+        ),
+        fulfil("kiosks", "k-meters", date(2029, 3, 15)),
+        // The donor leaves with a proposal, an endorsement, an objection and two
+        // commitments standing: one passes to the city, one is withdrawn.
+        propose("donor", "p-audit", "audit"),
+        object("city", "o-audit-cost", "p-audit", true),
+        propose("residents", "p-hours-2", "hours"),
+        endorse("donor", "p-hours-2"),
+        propose("city", "p-tariff-2", "tariff"),
+        object("donor", "o-tariff-2", "p-tariff-2", false),
+        commit("donor", "k-audit"),
+        commit("donor", "k-survey"),
+        withdraw_partner(
+            "secretariat",
+            "donor",
+            &[("k-audit", "city", "k-audit-city")],
+        ),
+        withdraw_proposal("residents", "p-hours-2"),
+        withdraw_proposal("city", "p-tariff-2"),
+        sign("city"),
+        sign("residents"),
+        sign("kiosks"),
+        conclude(),
+        open_round("r-2031"),
+        terminate(),
     ]
 }
 
+/// The negotiation of the contract version 2 golden log: another id than the golden
+/// files', so that a store can hold both golden logs at once.
+const LOG_V2_NEGOTIATION: &str = "lakeside-water-after-signature";
+
 /// The sample negotiation's events, sealed with fixed ids and times.
 fn sample_events() -> Vec<RecordedEvent> {
+    sample_events_in(&nid())
+}
+
+/// [`sample_events`] under the negotiation id `negotiation`.
+fn sample_events_in(negotiation: &roundtable_domain::NegotiationId) -> Vec<RecordedEvent> {
     let mut p = Projection::new();
     let mut events = Vec::new();
     for (i, mut c) in sample_commands().into_iter().enumerate() {
+        c.negotiation_id = negotiation.clone();
         let n = i64::try_from(i).unwrap();
         c.command_id = CommandId::new(format!("golden-{}", i + 1)).unwrap();
         c.occurred_at = t0() + Duration::minutes(n);
@@ -279,11 +347,12 @@ fn bless_missing() {
         }
     }
     std::fs::create_dir_all(logs_dir()).unwrap();
-    let name = log_name(CURRENT_SCHEMA_VERSION);
+    let name = log_name_v2(CURRENT_SCHEMA_VERSION);
     let log = logs_dir().join(format!("{name}.jsonl"));
     let view = logs_dir().join(format!("{name}.view.json"));
     if !log.exists() && !view.exists() {
-        let events = sample_events();
+        let events =
+            sample_events_in(&roundtable_domain::NegotiationId::new(LOG_V2_NEGOTIATION).unwrap());
         let mut lines = Vec::new();
         for e in &events {
             lines.extend(e.to_bytes());
@@ -532,12 +601,13 @@ fn holds(actual: &serde_json::Value, frozen: &serde_json::Value, at: &str) -> Re
 #[test]
 fn every_golden_log_decodes_and_folds_to_its_frozen_view() {
     let logs = golden_logs();
-    assert!(
-        logs.contains_key(&log_name(CURRENT_SCHEMA_VERSION)),
-        "no golden log {} in {}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files",
-        log_name(CURRENT_SCHEMA_VERSION),
-        logs_dir().display()
-    );
+    for name in [log_name(1), log_name_v2(CURRENT_SCHEMA_VERSION)] {
+        assert!(
+            logs.contains_key(&name),
+            "no golden log {name} in {}; run {BLESS}=1 cargo test -p roundtable-domain --test golden and commit the files",
+            logs_dir().display()
+        );
+    }
     for (name, (lines, frozen)) in &logs {
         let events: Vec<RecordedEvent> = lines
             .split(|&b| b == b'\n')
@@ -550,7 +620,14 @@ fn every_golden_log_decodes_and_folds_to_its_frozen_view() {
         let mut types: Vec<&str> = events.iter().map(RecordedEvent::event_type).collect();
         types.sort_unstable();
         types.dedup();
-        assert_eq!(types.len(), EventBody::TYPES.len(), "{name}: every type");
+        // The version 1 log holds every type of version 1 (the first fourteen); the
+        // log of contract version 2 every type.
+        let expected = if *name == log_name(1) {
+            14
+        } else {
+            EventBody::TYPES.len()
+        };
+        assert_eq!(types.len(), expected, "{name}: every type");
         let folded = Projection::fold(&events)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .view
@@ -583,4 +660,102 @@ fn the_frozen_view_check_sees_changes_and_allows_additions() {
     );
     assert!(holds(&serde_json::json!({"list": [{"b": "x"}]}), &frozen, "v").is_err());
     assert!(holds(&serde_json::json!({"a": 1, "list": []}), &frozen, "v").is_err());
+}
+
+#[test]
+fn the_version_1_log_is_where_the_version_2_log_starts() {
+    let logs = golden_logs();
+    let (v1, _) = &logs[&log_name(1)];
+    let (v2, _) = &logs[&log_name_v2(CURRENT_SCHEMA_VERSION)];
+    let lines = |b: &[u8]| -> Vec<Vec<u8>> {
+        b.split(|&c| c == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    let decode = |l: &Vec<u8>| RecordedEvent::decode(l).unwrap();
+    let (v1, v2) = (lines(v1), lines(v2));
+    assert_eq!(v1.len(), V1_SAMPLE_EVENTS);
+    for (a, b) in v1.iter().map(decode).zip(v2.iter().map(decode)) {
+        // The same history under another negotiation id: same actors, times, command
+        // ids and data (but the negotiation id that `negotiation_opened` carries).
+        assert_eq!(b.negotiation_id.as_str(), LOG_V2_NEGOTIATION);
+        assert_eq!(
+            (
+                a.version,
+                a.event_id,
+                a.occurred_at,
+                a.recorded_at,
+                &a.command_id
+            ),
+            (
+                b.version,
+                b.event_id,
+                b.occurred_at,
+                b.recorded_at,
+                &b.command_id
+            )
+        );
+        assert_eq!(a.event.actor, b.event.actor);
+        match (&a.event.body, &b.event.body) {
+            (EventBody::NegotiationOpened(x), EventBody::NegotiationOpened(y)) => {
+                assert_eq!((&x.title, &x.service), (&y.title, &y.service));
+            }
+            // The agreement hash, and so the signature, cover the negotiation id.
+            (EventBody::AgreementSigned(x), EventBody::AgreementSigned(y)) => {
+                assert_eq!(x.agreement_version, y.agreement_version);
+                assert_eq!(x.signature.is_some(), y.signature.is_some());
+            }
+            (x, y) => assert_eq!(x, y, "version {}", a.version),
+        }
+    }
+}
+
+#[test]
+fn the_version_2_golden_files_carry_their_effects() {
+    let files = golden_files();
+    let data = |name: &str| -> serde_json::Value {
+        let bytes = files
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is missing"));
+        serde_json::from_slice::<serde_json::Value>(bytes).unwrap()["data"].clone()
+    };
+    let withdrawn = data("partner_withdrawn.v1.json");
+    for key in [
+        "transfers",
+        "withdrawn_commitments",
+        "withdrawn_proposals",
+        "mooted_objections",
+        "retracted_endorsements",
+        "withdrawn_objections",
+    ] {
+        assert!(
+            withdrawn[key].as_array().is_some_and(|a| !a.is_empty()),
+            "partner_withdrawn has no {key}"
+        );
+    }
+    assert_eq!(withdrawn["agreement_version_raised"], true);
+    assert!(data("progress_reported.v1.json").get("delivered").is_some());
+    assert!(data("shortfall_resolved.v1.json").get("penalty").is_some());
+    assert!(
+        data("negotiation_terminated.v1.json")
+            .get("abandoned_round")
+            .is_some()
+    );
+    assert!(
+        data("commitment_made.v1.assets.json")
+            .get("assets")
+            .is_some()
+    );
+    assert!(
+        data("negotiation_concluded.v1.round_id.json")
+            .get("round_id")
+            .is_some()
+    );
+    // The version 1 files have neither new field: read, they default.
+    let e = RecordedEvent::decode(&files["commitment_made.v1.json"]).unwrap();
+    let EventBody::CommitmentMade(made) = &e.event.body else {
+        panic!("commitment_made.v1.json is not commitment_made");
+    };
+    assert!(made.assets.is_empty());
 }

@@ -3,9 +3,11 @@
 //!
 //! The universe is small on purpose, so that random sequences collide: seven partners
 //! of mixed sectors and roles (plus a stranger never admitted), four proposal ids on
-//! three clauses, four objection ids, three commitment ids, all fourteen commands,
-//! and sometimes invalid input (blank or over-long text, a kind outside its sector, a
-//! bad amount, the wrong actor). Actors are mostly chosen "naturally" from the state
+//! three clauses, four objection ids, three commitment ids, all twenty-two commands
+//! (the eight of contract version 2 included: two round ids, three asset ids, two
+//! shortfall ids, transfers to three new commitment ids), and sometimes invalid input
+//! (blank or over-long text, a kind outside its sector, a bad amount or currency, the
+//! wrong actor, a bad transfer). Actors are mostly chosen "naturally" from the state
 //! (the proposer withdraws, a signatory who has not signed signs...) so that sequences
 //! reach adoption, signing and conclusion often enough.
 
@@ -15,18 +17,24 @@ mod common;
 use ed25519_dalek::{Signer, SigningKey};
 use proptest::prelude::*;
 use roundtable_domain::command::{
-    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, RegisterKey,
-    Sign, WithdrawCommitment, WithdrawObjection,
+    AdmitPartner, Commit, Conclude, DeclareAsset, Fulfil, Object, OpenNegotiation, OpenRound,
+    ProposalRef, Propose, RegisterKey, ReportProgress, ReportShortfall, ResolveShortfall, Sign,
+    Terminate, Transfer, WithdrawCommitment, WithdrawObjection, WithdrawPartner,
 };
 use roundtable_domain::signing::view_signing_message;
-use roundtable_domain::view::{NegotiationStatus, ObjectionStatus, ProposalStatus};
-use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+use roundtable_domain::view::{
+    CommitmentStatus, NegotiationStatus, ObjectionStatus, PartnerStatus, ProposalStatus,
+    RoundStatus,
+};
+use roundtable_domain::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
+};
 use roundtable_domain::{
     AgreementView, Command, CommandEnvelope, EventBody, GENESIS_HASH, PartnerId, Projection,
     RecordedEvent, decide,
 };
 
-use common::{bumps_agreement, cid, cmd, kid, oid, partner, pid, seal};
+use common::{aid, bumps_agreement, cid, cmd, date, kid, oid, partner, pid, rid, seal, sid};
 
 /// `(id, kind, role)`; the sector is the kind's.
 const PARTNERS: [(&str, PartnerKind, Role); 7] = [
@@ -50,6 +58,11 @@ const OBJECTIONS: usize = 4;
 const COMMITMENTS: usize = 3;
 /// Ed25519 keys partners may be admitted with or given.
 const KEYS: usize = 3;
+const ROUNDS: usize = 2;
+const ASSETS: usize = 3;
+const SHORTFALLS: usize = 2;
+/// New commitment ids a transfer may give (`k-t0`...).
+const NEW_COMMITMENTS: usize = 3;
 
 fn signing_key(i: usize) -> SigningKey {
     SigningKey::from_bytes(&[u8::try_from(i).unwrap() + 1; 32])
@@ -139,6 +152,7 @@ enum Op {
         k: usize,
         clause: Option<usize>,
         money: Money,
+        asset: Option<usize>,
     },
     WithdrawCommitment {
         k: usize,
@@ -148,6 +162,39 @@ enum Op {
         forge: bool,
     },
     Conclude,
+    OpenRound {
+        r: usize,
+        blank: bool,
+    },
+    DeclareAsset {
+        a: usize,
+        kind: usize,
+    },
+    ReportProgress {
+        k: usize,
+        money: Money,
+        /// Delivered in a currency other than the commitment's.
+        other_currency: bool,
+    },
+    Fulfil {
+        k: usize,
+    },
+    ReportShortfall {
+        f: usize,
+        k: usize,
+        severity: usize,
+    },
+    ResolveShortfall {
+        f: usize,
+        penalty: Money,
+    },
+    WithdrawPartner {
+        partner: usize,
+        /// `(commitment, to, new commitment)`: indices into the commitments, the
+        /// partners and the new commitment ids.
+        transfers: Vec<(usize, usize, usize)>,
+    },
+    Terminate,
 }
 
 fn rule() -> impl Strategy<Value = DecisionRule> {
@@ -192,11 +239,29 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(o, p, blocking, blank)| Op::Object { o, p, blocking, blank }),
         2 => (0..OBJECTIONS).prop_map(|o| Op::WithdrawObjection { o }),
         6 => p.prop_map(|p| Op::Adopt { p }),
-        2 => (0..COMMITMENTS, prop::option::weighted(0.4, 0..CLAUSES), money())
-            .prop_map(|(k, clause, money)| Op::Commit { k, clause, money }),
+        2 => (0..COMMITMENTS, prop::option::weighted(0.4, 0..CLAUSES), money(), prop::option::weighted(0.3, 0..ASSETS))
+            .prop_map(|(k, clause, money, asset)| Op::Commit { k, clause, money, asset }),
         1 => (0..COMMITMENTS).prop_map(|k| Op::WithdrawCommitment { k }),
         6 => prop::bool::weighted(0.1).prop_map(|forge| Op::Sign { forge }),
         3 => Just(Op::Conclude),
+        1 => after_op(),
+    ]
+}
+
+/// The commands of contract version 2.
+fn after_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..ROUNDS, prop::bool::weighted(0.05)).prop_map(|(r, blank)| Op::OpenRound { r, blank }),
+        2 => (0..ASSETS, 0..AssetKind::ALL.len()).prop_map(|(a, kind)| Op::DeclareAsset { a, kind }),
+        3 => (0..COMMITMENTS, money(), prop::bool::weighted(0.1))
+            .prop_map(|(k, money, other_currency)| Op::ReportProgress { k, money, other_currency }),
+        2 => (0..COMMITMENTS).prop_map(|k| Op::Fulfil { k }),
+        2 => (0..SHORTFALLS, 0..COMMITMENTS, 0..Severity::ALL.len())
+            .prop_map(|(f, k, severity)| Op::ReportShortfall { f, k, severity }),
+        2 => (0..SHORTFALLS, money()).prop_map(|(f, penalty)| Op::ResolveShortfall { f, penalty }),
+        2 => (0..PARTNERS.len(), prop::collection::vec((0..COMMITMENTS, 0..=PARTNERS.len(), 0..NEW_COMMITMENTS), 0..=2))
+            .prop_map(|(partner, transfers)| Op::WithdrawPartner { partner, transfers }),
+        1 => prop::bool::weighted(0.3).prop_map(|now| if now { Op::Terminate } else { Op::Conclude }),
     ]
 }
 
@@ -221,16 +286,95 @@ fn who() -> impl Strategy<Value = Who> {
     ]
 }
 
+/// Steps of the life after the signature, and sometimes a round's business and its
+/// closing.
+fn later_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => after_op(),
+        2 => closing_op(),
+        2 => (0..COMMITMENTS, prop::option::weighted(0.3, 0..CLAUSES), money(), prop::option::weighted(0.5, 0..ASSETS))
+            .prop_map(|(k, clause, money, asset)| Op::Commit { k, clause, money, asset }),
+        1 => op(),
+    ]
+}
+
+/// A random life: one that starts anywhere ([`negotiation`]) or one that concludes
+/// first and then lives after the signature ([`after_conclusion`]).
+fn sequence() -> BoxedStrategy<Vec<(Who, Op)>> {
+    prop_oneof![
+        3 => negotiation(),
+        2 => after_conclusion(),
+    ]
+    .boxed()
+}
+
+/// A negotiation concluded at once (every partner admitted, one clause agreed, two
+/// commitments, every signatory signs), then up to 40 random steps weighted to the
+/// commands of contract version 2, rule-breaking ones included.
+fn after_conclusion() -> impl Strategy<Value = Vec<(Who, Op)>> {
+    prop::collection::vec((who(), later_op()), 0..=40).prop_map(|later| {
+        let mut steps = vec![(Who::Natural(0), Op::Open(DecisionRule::Consent))];
+        for partner in 0..PARTNERS.len() {
+            steps.push((
+                Who::Natural(0),
+                Op::Admit {
+                    partner,
+                    wrong_sector: false,
+                    key: None,
+                },
+            ));
+        }
+        steps.extend([
+            (
+                Who::Natural(0),
+                Op::Propose {
+                    p: 0,
+                    clause: 0,
+                    text: Text::Normal,
+                },
+            ),
+            (Who::Natural(1), Op::Endorse { p: 0 }),
+            (Who::Natural(0), Op::Adopt { p: 0 }),
+            (
+                Who::Natural(2),
+                Op::Commit {
+                    k: 0,
+                    clause: None,
+                    money: Money::Good,
+                    asset: None,
+                },
+            ),
+            (
+                Who::Natural(5),
+                Op::Commit {
+                    k: 1,
+                    clause: Some(0),
+                    money: Money::None,
+                    asset: None,
+                },
+            ),
+        ]);
+        for i in 0..4 {
+            steps.push((Who::Natural(i), Op::Sign { forge: false }));
+        }
+        steps.push((Who::Natural(0), Op::Conclude));
+        steps.extend(later);
+        steps
+    })
+}
+
 /// A sequence: usually opened first and with some partners admitted up front, then
-/// random steps, then steps weighted towards closing; 60 commands at most.
-fn sequence() -> impl Strategy<Value = Vec<(Who, Op)>> {
+/// random steps, then steps weighted towards closing, then the life after the
+/// signature; 76 commands at most.
+fn negotiation() -> impl Strategy<Value = Vec<(Who, Op)>> {
     (
         prop::option::weighted(0.95, rule()),
         prop::collection::vec(0..PARTNERS.len(), 0..=PARTNERS.len()),
         prop::collection::vec((who(), op()), 0..=36),
         prop::collection::vec((who(), closing_op()), 0..=16),
+        prop::collection::vec((who(), later_op()), 0..=16),
     )
-        .prop_map(|(opened, admitted, body, closing)| {
+        .prop_map(|(opened, admitted, body, closing, later)| {
             let mut steps = Vec::new();
             if let Some(r) = opened {
                 steps.push((Who::Natural(0), Op::Open(r)));
@@ -247,6 +391,7 @@ fn sequence() -> impl Strategy<Value = Vec<(Who, Op)>> {
             }
             steps.extend(body);
             steps.extend(closing);
+            steps.extend(later);
             steps
         })
 }
@@ -287,7 +432,40 @@ fn steer(view: Option<&AgreementView>, who: &Who, op: &Op) -> Op {
                 .is_some_and(|x| !x.endorsed_by.is_empty())
         })
         .collect();
+    // Delivery goes to an active commitment, resolution to an open shortfall.
+    let active: Vec<usize> = (0..COMMITMENTS)
+        .filter(|k| {
+            view.and_then(|v| v.commitments.get(format!("k-{k}").as_str()))
+                .is_some_and(|x| x.status == CommitmentStatus::Active)
+        })
+        .collect();
+    let to_active = |k: usize| pick(&active, k).unwrap_or(k);
+    let open_shortfalls: Vec<usize> = (0..SHORTFALLS)
+        .filter(|f| {
+            view.and_then(|v| v.shortfalls.get(format!("s-{f}").as_str()))
+                .is_some_and(|x| x.status == roundtable_domain::view::ShortfallStatus::Open)
+        })
+        .collect();
     match op.clone() {
+        Op::ReportProgress {
+            k,
+            money,
+            other_currency,
+        } => Op::ReportProgress {
+            k: to_active(k),
+            money,
+            other_currency,
+        },
+        Op::Fulfil { k } => Op::Fulfil { k: to_active(k) },
+        Op::ReportShortfall { f, k, severity } => Op::ReportShortfall {
+            f,
+            k: to_active(k),
+            severity,
+        },
+        Op::ResolveShortfall { f, penalty } => Op::ResolveShortfall {
+            f: pick(&open_shortfalls, f).unwrap_or(f),
+            penalty,
+        },
         Op::Endorse { p } => Op::Endorse { p: to_open(p) },
         Op::Retract { p } => Op::Retract { p: to_open(p) },
         Op::Adopt { p } => Op::Adopt {
@@ -313,9 +491,19 @@ fn steer(view: Option<&AgreementView>, who: &Who, op: &Op) -> Op {
 fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelope {
     let op = &steer(view, who, op);
     let admitted: Vec<String> = view
-        .map(|v| v.partners.keys().map(|k| k.to_string()).collect())
+        .map(|v| {
+            v.partners
+                .values()
+                .filter(|p| p.status == PartnerStatus::Active)
+                .map(|p| p.partner_id.to_string())
+                .collect()
+        })
         .unwrap_or_default();
     let any_admitted = |seed| pick(&admitted, seed).unwrap_or_else(|| STRANGER.to_owned());
+    let committer = |k: usize, seed| {
+        view.and_then(|v| v.commitments.get(format!("k-{k}").as_str()))
+            .map_or_else(|| any_admitted(seed), |x| x.partner_id.to_string())
+    };
     let proposer = |p: usize, seed| {
         view.and_then(|v| v.proposals.get(p_id(p).as_str()))
             .map_or_else(|| any_admitted(seed), |x| x.proposed_by.to_string())
@@ -330,7 +518,23 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
                 | Op::Admit { .. }
                 | Op::RegisterKey { .. }
                 | Op::Adopt { .. }
-                | Op::Conclude => "secretariat".to_owned(),
+                | Op::Conclude
+                | Op::OpenRound { .. }
+                | Op::ResolveShortfall { .. }
+                | Op::Terminate => "secretariat".to_owned(),
+                Op::ReportProgress { .. } if seed % 3 == 0 => "secretariat".to_owned(),
+                Op::ReportProgress { k, .. } | Op::Fulfil { k } => committer(*k, seed),
+                Op::WithdrawPartner { partner: i, .. } => {
+                    if seed % 2 == 0 {
+                        "secretariat".to_owned()
+                    } else {
+                        PARTNERS[*i].0.to_owned()
+                    }
+                }
+                Op::Commit { asset: Some(a), .. } => view
+                    .and_then(|v| v.assets.get(format!("a-{a}").as_str()))
+                    .map_or_else(|| any_admitted(seed), |x| x.partner_id.to_string()),
+                Op::DeclareAsset { .. } | Op::ReportShortfall { .. } => any_admitted(seed),
                 Op::WithdrawProposal { p } => proposer(*p, seed),
                 Op::Retract { p } => view
                     .and_then(|v| v.proposals.get(p_id(*p).as_str()))
@@ -453,7 +657,12 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
         Op::Adopt { p } => Command::Adopt(ProposalRef {
             proposal_id: pid(&p_id(*p)),
         }),
-        Op::Commit { k, clause, money } => Command::Commit(Commit {
+        Op::Commit {
+            k,
+            clause,
+            money,
+            asset,
+        } => Command::Commit(Commit {
             commitment_id: kid(&format!("k-{k}")),
             description: "pipes".into(),
             kind: CommitmentKind::InKind,
@@ -468,7 +677,8 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
                 value: value.into(),
                 currency: currency.into(),
             }),
-            due: None,
+            due: (k % 2 == 0).then(|| date(2028, 1, 1)),
+            assets: asset.iter().map(|a| aid(&format!("a-{a}"))).collect(),
         }),
         Op::WithdrawCommitment { k } => Command::WithdrawCommitment(WithdrawCommitment {
             commitment_id: kid(&format!("k-{k}")),
@@ -478,8 +688,83 @@ fn to_command(view: Option<&AgreementView>, who: &Who, op: &Op) -> CommandEnvelo
             signature: signature_of(view, &by, *forge),
         }),
         Op::Conclude => Command::Conclude(Conclude {}),
+        Op::OpenRound { r, blank } => Command::OpenRound(OpenRound {
+            round_id: rid(&format!("r-{r}")),
+            reason: if *blank {
+                " ".into()
+            } else {
+                "tariff review".into()
+            },
+        }),
+        Op::DeclareAsset { a, kind } => Command::DeclareAsset(DeclareAsset {
+            asset_id: aid(&format!("a-{a}")),
+            kind: AssetKind::ALL[*kind],
+            description: "a depot".into(),
+        }),
+        Op::ReportProgress {
+            k,
+            money,
+            other_currency,
+        } => Command::ReportProgress(ReportProgress {
+            commitment_id: kid(&format!("k-{k}")),
+            note: "pipes laid".into(),
+            delivered: amount(*money).map(|mut a| {
+                if *other_currency {
+                    a.currency = "EUR".into();
+                }
+                a
+            }),
+        }),
+        Op::Fulfil { k } => Command::Fulfil(Fulfil {
+            commitment_id: kid(&format!("k-{k}")),
+            fulfilled_on: date(2028, 2, 1),
+            note: "done".into(),
+        }),
+        Op::ReportShortfall { f, k, severity } => Command::ReportShortfall(ReportShortfall {
+            shortfall_id: sid(&format!("s-{f}")),
+            commitment_id: kid(&format!("k-{k}")),
+            description: "kiosks shut early".into(),
+            severity: Severity::ALL[*severity],
+        }),
+        Op::ResolveShortfall { f, penalty } => Command::ResolveShortfall(ResolveShortfall {
+            shortfall_id: sid(&format!("s-{f}")),
+            resolution: "hours restored".into(),
+            penalty: amount(*penalty),
+        }),
+        Op::WithdrawPartner {
+            partner: i,
+            transfers,
+        } => Command::WithdrawPartner(WithdrawPartner {
+            partner_id: partner(PARTNERS[*i].0),
+            reason: "leaves the city".into(),
+            transfers: transfers
+                .iter()
+                .map(|(k, to, new)| Transfer {
+                    commitment_id: kid(&format!("k-{k}")),
+                    to: partner(PARTNERS.get(*to).map_or(STRANGER, |p| p.0)),
+                    new_commitment_id: kid(&format!("k-t{new}")),
+                })
+                .collect(),
+        }),
+        Op::Terminate => Command::Terminate(Terminate {
+            reason: "abandoned".into(),
+        }),
     };
     cmd(&by, command)
+}
+
+/// The amount a [`Money`] stands for.
+fn amount(money: Money) -> Option<Amount> {
+    match money {
+        Money::None => None,
+        Money::Good => Some(("1250.50", "KES")),
+        Money::BadValue => Some(("-3", "KES")),
+        Money::BadCurrency => Some(("3", "kes")),
+    }
+    .map(|(value, currency)| Amount {
+        value: value.into(),
+        currency: currency.into(),
+    })
 }
 
 /// What a run produced: every sealed event and the projection applied one by one.
@@ -556,8 +841,13 @@ fn run(steps: &[(Who, Op)]) -> Result<Run, TestCaseError> {
 /// (e) and (f): what must hold of every view.
 fn check_view(v: &AgreementView, events: &[RecordedEvent]) -> Result<(), TestCaseError> {
     // (e) awaiting_signature.
-    let expected: Vec<PartnerId> = if v.status == NegotiationStatus::Open {
-        v.signatories()
+    let expected: Vec<PartnerId> = if matches!(
+        v.status,
+        NegotiationStatus::Open | NegotiationStatus::Renegotiating
+    ) {
+        v.partners
+            .values()
+            .filter(|p| p.role == Role::Signatory && p.status == PartnerStatus::Active)
             .filter(|p| {
                 !v.signatures.iter().any(|s| {
                     s.partner_id == p.partner_id && s.agreement_version == v.agreement_version
@@ -612,7 +902,70 @@ fn check_view(v: &AgreementView, events: &[RecordedEvent]) -> Result<(), TestCas
         prop_assert_eq!(v.partners[&s.partner_id].role, Role::Signatory);
         prop_assert!(s.agreement_version <= v.agreement_version);
     }
-    // agreement_version counts adoptions and commitments made or withdrawn.
+    // A withdrawn partner holds no open objection and endorses no open proposal.
+    for p in v
+        .partners
+        .values()
+        .filter(|p| p.status == PartnerStatus::Withdrawn)
+    {
+        prop_assert!(
+            !v.objections
+                .values()
+                .any(|o| o.raised_by == p.partner_id && o.status == ObjectionStatus::Open)
+        );
+        prop_assert!(
+            !v.proposals
+                .values()
+                .any(|x| x.status == ProposalStatus::Open
+                    && (x.endorsed_by.contains(&p.partner_id) || x.proposed_by == p.partner_id))
+        );
+        prop_assert!(
+            !v.commitments
+                .values()
+                .any(|k| k.partner_id == p.partner_id && k.status == CommitmentStatus::Active)
+        );
+    }
+    // A transferred commitment names the active-or-later one that took it over.
+    for k in v.commitments.values() {
+        prop_assert_eq!(
+            k.status == CommitmentStatus::Transferred,
+            k.transferred_to.is_some()
+        );
+        if let Some(to) = &k.transferred_to {
+            prop_assert_eq!(
+                v.commitments[to].transferred_from.as_ref(),
+                Some(&k.commitment_id)
+            );
+        }
+        prop_assert_eq!(
+            k.status == CommitmentStatus::Fulfilled,
+            k.fulfilled_on.is_some()
+        );
+    }
+    // Renegotiating exactly while one round is open; in force from the last conclusion.
+    let open_rounds = v
+        .rounds
+        .values()
+        .filter(|r| r.status == RoundStatus::Open)
+        .count();
+    prop_assert_eq!(
+        open_rounds,
+        usize::from(v.status == NegotiationStatus::Renegotiating)
+    );
+    let last_conclusion = events.iter().rev().find_map(|e| match &e.event.body {
+        EventBody::NegotiationConcluded(c) => Some(c.agreement_version),
+        _ => None,
+    });
+    prop_assert_eq!(v.in_force_agreement_version, last_conclusion);
+    // Every shortfall is on a known commitment; every asset is a listed partner's.
+    for f in v.shortfalls.values() {
+        prop_assert!(v.commitments.contains_key(&f.commitment_id));
+    }
+    for a in v.assets.values() {
+        prop_assert!(v.partners.contains_key(&a.partner_id));
+    }
+    // agreement_version counts adoptions and commitments made or withdrawn, and
+    // partner withdrawals that changed a commitment.
     let bumps = events
         .iter()
         .filter(|e| bumps_agreement(&e.event.body))
@@ -649,12 +1002,27 @@ proptest! {
         prop_assert_eq!(folded.version, events.len() as u64);
         prop_assert_eq!(&folded.last_hash, &projection.last_hash);
 
-        // Only the first event opens; a concluded negotiation records nothing after.
+        // Only the first event opens; a terminated negotiation records nothing after;
+        // after a conclusion only the commands of contract version 2 are accepted until
+        // a round opens.
+        let mut concluded = false;
         for (i, e) in events.iter().enumerate() {
             let opening = matches!(e.event.body, EventBody::NegotiationOpened(_));
             prop_assert_eq!(opening, i == 0);
-            if matches!(e.event.body, EventBody::NegotiationConcluded(_)) {
-                prop_assert_eq!(i + 1, events.len(), "events after conclude");
+            if matches!(e.event.body, EventBody::NegotiationTerminated(_)) {
+                prop_assert_eq!(i + 1, events.len(), "events after terminate");
+            }
+            let name = e.event.body.type_name();
+            if concluded {
+                prop_assert!(
+                    EventBody::TYPES[14..].contains(&name),
+                    "{} while concluded", name
+                );
+            }
+            match e.event.body {
+                EventBody::NegotiationConcluded(_) => concluded = true,
+                EventBody::RoundOpened(_) => concluded = false,
+                _ => {}
             }
         }
     }
@@ -695,17 +1063,25 @@ fn the_generator_reaches_every_event_type() {
     let strategy = sequence();
     let mut seen = std::collections::BTreeMap::<&str, usize>::new();
     let mut concluded = 0;
+    let mut renegotiated = 0;
     for _ in 0..256 {
         let steps = strategy.new_tree(&mut runner).unwrap().current();
         let Run { events, projection } = run(&steps).unwrap();
         for e in &events {
             *seen.entry(e.event.body.type_name()).or_default() += 1;
         }
-        if projection
-            .view
-            .is_some_and(|v| v.status == NegotiationStatus::Concluded)
+        if events
+            .iter()
+            .any(|e| matches!(e.event.body, EventBody::NegotiationConcluded(_)))
         {
             concluded += 1;
+        }
+        if projection.view.is_some_and(|v| {
+            v.rounds
+                .values()
+                .any(|r| r.status == RoundStatus::Concluded)
+        }) {
+            renegotiated += 1;
         }
     }
     for t in EventBody::TYPES {
@@ -714,5 +1090,9 @@ fn the_generator_reaches_every_event_type() {
     assert!(
         concluded >= 5,
         "only {concluded} of 256 sequences concluded"
+    );
+    assert!(
+        renegotiated >= 5,
+        "only {renegotiated} of 256 sequences concluded a round"
     );
 }

@@ -98,13 +98,17 @@ fn all_thirteen_commands_and_event_types_are_used() {
     // Keys (`register_key`, `partner_key_registered`) came later; the minutes, written
     // by a secretariat without key material, do not use them.
     let out = run_sample();
-    let all_commands: BTreeSet<&str> = Command::NAMES
-        .into_iter()
+    // The commands and events of contract version 2 came later still: the sample of
+    // that life is `fieldbrook_sanitation.rs`'s.
+    let all_commands: BTreeSet<&str> = Command::NAMES[..14]
+        .iter()
+        .copied()
         .filter(|c| *c != "register_key")
         .collect();
     assert_eq!(out.commands, all_commands);
-    let all_types: BTreeSet<&str> = EventBody::TYPES
-        .into_iter()
+    let all_types: BTreeSet<&str> = EventBody::TYPES[..14]
+        .iter()
+        .copied()
         .filter(|t| *t != "partner_key_registered")
         .collect();
     assert_eq!(out.event_types, all_types);

@@ -79,6 +79,7 @@ mod tests {
             kind,
             role,
             public_key: None,
+            status: Default::default(),
         }
     }
 

@@ -8,12 +8,15 @@
 //! (`{"kind": "clause_agreed", "clause_id": "tariff", "clause_version": 1, ...}`).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use roundtable_domain::event::CommitmentTransfer;
 use roundtable_domain::event::EventBody;
 use roundtable_domain::view::NegotiationStatus;
-use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+use roundtable_domain::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
+};
 use roundtable_domain::{
-    Actor, AgreementView, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId,
-    Projection, ProposalId, RecordedEvent,
+    Actor, AgreementView, AssetId, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId,
+    Projection, ProposalId, RecordedEvent, RoundId, ShortfallId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -191,6 +194,9 @@ pub enum ChangeDetails {
         /// The due date, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         due: Option<NaiveDate>,
+        /// The committer's assets it draws on (left out when none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        assets: Vec<AssetId>,
     },
     /// `commitment_withdrawn`.
     CommitmentWithdrawn {
@@ -212,10 +218,96 @@ pub enum ChangeDetails {
     },
     /// `negotiation_concluded`.
     NegotiationConcluded {
-        /// The agreement version concluded.
+        /// The agreement version concluded: the agreement in force.
         agreement_version: u64,
         /// The signatories whose signatures concluded it.
         signatories: Vec<PartnerId>,
+        /// The round it ended, when it was a renegotiation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        round_id: Option<RoundId>,
+    },
+    /// `round_opened`: the agreement in force is renegotiated.
+    RoundOpened {
+        /// The round.
+        round_id: RoundId,
+        /// Why.
+        reason: String,
+        /// The agreement version in force when it opened.
+        from_agreement_version: u64,
+    },
+    /// `asset_declared`.
+    AssetDeclared {
+        /// The asset.
+        asset_id: AssetId,
+        /// The partner who brings it.
+        partner_id: String,
+        /// Its kind.
+        asset_kind: AssetKind,
+    },
+    /// `progress_reported`.
+    ProgressReported {
+        /// The commitment.
+        commitment_id: CommitmentId,
+        /// Who reported: the committer or `secretariat`.
+        reported_by: String,
+        /// The amount delivered with this report, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivered: Option<Amount>,
+    },
+    /// `commitment_fulfilled`.
+    CommitmentFulfilled {
+        /// The commitment.
+        commitment_id: CommitmentId,
+        /// Its committer.
+        partner_id: String,
+        /// The date it was fulfilled on.
+        fulfilled_on: NaiveDate,
+    },
+    /// `shortfall_reported`.
+    ShortfallReported {
+        /// The shortfall.
+        shortfall_id: ShortfallId,
+        /// The commitment that fell short.
+        commitment_id: CommitmentId,
+        /// Who reported it.
+        reported_by: String,
+        /// How serious.
+        severity: Severity,
+    },
+    /// `shortfall_resolved`.
+    ShortfallResolved {
+        /// The shortfall.
+        shortfall_id: ShortfallId,
+        /// The penalty, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        penalty: Option<Amount>,
+    },
+    /// `partner_withdrawn`, with its effects.
+    PartnerWithdrawn {
+        /// The partner who left.
+        partner_id: PartnerId,
+        /// Why.
+        reason: String,
+        /// Commitments passed on.
+        transfers: Vec<CommitmentTransfer>,
+        /// Its other commitments, now withdrawn.
+        withdrawn_commitments: Vec<CommitmentId>,
+        /// Its open proposals, now withdrawn.
+        withdrawn_proposals: Vec<ProposalId>,
+        /// Open objections on them, now moot.
+        mooted_objections: Vec<ObjectionId>,
+        /// Proposals it no longer endorses.
+        retracted_endorsements: Vec<ProposalId>,
+        /// Its objections, now withdrawn.
+        withdrawn_objections: Vec<ObjectionId>,
+    },
+    /// `negotiation_terminated`.
+    NegotiationTerminated {
+        /// Why.
+        reason: String,
+        /// The round abandoned, if one was open.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        abandoned_round: Option<RoundId>,
     },
 }
 
@@ -429,6 +521,7 @@ fn describe(event: &RecordedEvent, view: &AgreementView) -> (String, ChangeDetai
                     clause_id: e.clause_id.clone(),
                     amount: e.amount.clone(),
                     due: e.due,
+                    assets: e.assets.clone(),
                 },
             )
         }
@@ -468,14 +561,144 @@ fn describe(event: &RecordedEvent, view: &AgreementView) -> (String, ChangeDetai
             )
         }
         EventBody::NegotiationConcluded(e) => (
-            format!(
-                "negotiation concluded at agreement version {}, signed by {}",
-                e.agreement_version,
-                list(&e.signatories)
-            ),
+            match &e.round_id {
+                Some(r) => format!(
+                    "round {r} concluded: agreement version {} in force, signed by {}",
+                    e.agreement_version,
+                    list(&e.signatories)
+                ),
+                None => format!(
+                    "negotiation concluded at agreement version {}, signed by {}",
+                    e.agreement_version,
+                    list(&e.signatories)
+                ),
+            },
             ChangeDetails::NegotiationConcluded {
                 agreement_version: e.agreement_version,
                 signatories: e.signatories.clone(),
+                round_id: e.round_id.clone(),
+            },
+        ),
+        EventBody::RoundOpened(e) => (
+            format!(
+                "round {} opened to renegotiate agreement version {}: {}",
+                e.round_id, e.from_agreement_version, e.reason
+            ),
+            ChangeDetails::RoundOpened {
+                round_id: e.round_id.clone(),
+                reason: e.reason.clone(),
+                from_agreement_version: e.from_agreement_version,
+            },
+        ),
+        EventBody::AssetDeclared(e) => {
+            let by = partner(actor);
+            (
+                format!("asset {} ({}) declared by {by}", e.asset_id, e.kind),
+                ChangeDetails::AssetDeclared {
+                    asset_id: e.asset_id.clone(),
+                    partner_id: by,
+                    asset_kind: e.kind,
+                },
+            )
+        }
+        EventBody::ProgressReported(e) => {
+            let by = partner(actor);
+            let mut summary = format!(
+                "progress on commitment {} reported by {by}",
+                e.commitment_id
+            );
+            if let Some(d) = &e.delivered {
+                summary.push_str(&format!(": {} {} delivered", d.value, d.currency));
+            }
+            (
+                summary,
+                ChangeDetails::ProgressReported {
+                    commitment_id: e.commitment_id.clone(),
+                    reported_by: by,
+                    delivered: e.delivered.clone(),
+                },
+            )
+        }
+        EventBody::CommitmentFulfilled(e) => {
+            let by = partner(actor);
+            (
+                format!(
+                    "commitment {} by {by} fulfilled on {}",
+                    e.commitment_id, e.fulfilled_on
+                ),
+                ChangeDetails::CommitmentFulfilled {
+                    commitment_id: e.commitment_id.clone(),
+                    partner_id: by,
+                    fulfilled_on: e.fulfilled_on,
+                },
+            )
+        }
+        EventBody::ShortfallReported(e) => {
+            let by = partner(actor);
+            (
+                format!(
+                    "{} shortfall {} on commitment {} reported by {by}",
+                    e.severity, e.shortfall_id, e.commitment_id
+                ),
+                ChangeDetails::ShortfallReported {
+                    shortfall_id: e.shortfall_id.clone(),
+                    commitment_id: e.commitment_id.clone(),
+                    reported_by: by,
+                    severity: e.severity,
+                },
+            )
+        }
+        EventBody::ShortfallResolved(e) => {
+            let mut summary = format!("shortfall {} resolved", e.shortfall_id);
+            if let Some(p) = &e.penalty {
+                summary.push_str(&format!(" with a penalty of {} {}", p.value, p.currency));
+            }
+            (
+                summary,
+                ChangeDetails::ShortfallResolved {
+                    shortfall_id: e.shortfall_id.clone(),
+                    penalty: e.penalty.clone(),
+                },
+            )
+        }
+        EventBody::PartnerWithdrawn(e) => {
+            let mut summary = format!("partner {} withdrew", e.partner_id);
+            if !e.transfers.is_empty() {
+                let moved: Vec<String> = e
+                    .transfers
+                    .iter()
+                    .map(|t| format!("{} to {} as {}", t.commitment_id, t.to, t.new_commitment_id))
+                    .collect();
+                summary.push_str(&format!("; commitments passed on: {}", moved.join(", ")));
+            }
+            if !e.withdrawn_commitments.is_empty() {
+                summary.push_str(&format!(
+                    "; commitments withdrawn: {}",
+                    list(&e.withdrawn_commitments)
+                ));
+            }
+            (
+                summary,
+                ChangeDetails::PartnerWithdrawn {
+                    partner_id: e.partner_id.clone(),
+                    reason: e.reason.clone(),
+                    transfers: e.transfers.clone(),
+                    withdrawn_commitments: e.withdrawn_commitments.clone(),
+                    withdrawn_proposals: e.withdrawn_proposals.clone(),
+                    mooted_objections: e.mooted_objections.clone(),
+                    retracted_endorsements: e.retracted_endorsements.clone(),
+                    withdrawn_objections: e.withdrawn_objections.clone(),
+                },
+            )
+        }
+        EventBody::NegotiationTerminated(e) => (
+            match &e.abandoned_round {
+                Some(r) => format!("negotiation terminated, round {r} abandoned: {}", e.reason),
+                None => format!("negotiation terminated: {}", e.reason),
+            },
+            ChangeDetails::NegotiationTerminated {
+                reason: e.reason.clone(),
+                abandoned_round: e.abandoned_round.clone(),
             },
         ),
     }
@@ -585,5 +808,152 @@ impl ChangeReader {
             Some(view) => Ok(Change::of(event, view)),
             None => Err(corrupt("an event before the negotiation was opened".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use roundtable_domain::command::{
+        AdmitPartner, Commit, Conclude, OpenNegotiation, OpenRound, ProposalRef, Propose, Sign,
+        Terminate, Transfer, WithdrawPartner,
+    };
+    use roundtable_domain::vocab::{CommitmentKind, PartnerKind, Role};
+    use roundtable_domain::{Command, CommandEnvelope, CommandId, decide};
+
+    use super::*;
+
+    fn run(cmds: Vec<(&str, Command)>) -> Vec<Change> {
+        let mut p = Projection::new();
+        let mut changes = Vec::new();
+        for (i, (by, command)) in cmds.into_iter().enumerate() {
+            let cmd = CommandEnvelope {
+                command_id: CommandId::new(format!("c-{i}")).unwrap(),
+                negotiation_id: NegotiationId::new("n").unwrap(),
+                actor: Actor::parse(by).unwrap(),
+                occurred_at: Utc.timestamp_opt(1_800_000_000, 0).unwrap(),
+                command,
+            };
+            let event = decide(p.view.as_ref(), &cmd).unwrap_or_else(|r| panic!("#{i}: {r}"));
+            let e = RecordedEvent::seal(
+                &cmd,
+                event,
+                p.version + 1,
+                &p.last_hash.clone(),
+                Uuid::nil(),
+                Utc.timestamp_opt(0, 0).unwrap(),
+            );
+            p.apply(&e).unwrap();
+            changes.push(Change::of(&e, p.view.as_ref().unwrap()));
+        }
+        changes
+    }
+
+    fn admit(id: &str, kind: PartnerKind) -> (&'static str, Command) {
+        (
+            "secretariat",
+            Command::AdmitPartner(AdmitPartner {
+                partner_id: PartnerId::new(id).unwrap(),
+                name: id.to_uppercase(),
+                sector: kind.sector(),
+                kind,
+                role: Role::Signatory,
+                public_key: None,
+            }),
+        )
+    }
+
+    #[test]
+    fn the_events_after_the_signature_are_described() {
+        let k = |s: &str| CommitmentId::new(s).unwrap();
+        let changes = run(vec![
+            (
+                "secretariat",
+                Command::OpenNegotiation(OpenNegotiation {
+                    title: "t".into(),
+                    service: "water".into(),
+                    decision_rule: None,
+                }),
+            ),
+            admit("city", PartnerKind::Municipality),
+            admit("firm", PartnerKind::NationalFirm),
+            (
+                "city",
+                Command::Propose(Propose {
+                    proposal_id: ProposalId::new("p-1").unwrap(),
+                    clause_id: ClauseId::new("tariff").unwrap(),
+                    text: "x".into(),
+                    title: None,
+                    rationale: None,
+                }),
+            ),
+            (
+                "city",
+                Command::Endorse(ProposalRef {
+                    proposal_id: ProposalId::new("p-1").unwrap(),
+                }),
+            ),
+            (
+                "secretariat",
+                Command::Adopt(ProposalRef {
+                    proposal_id: ProposalId::new("p-1").unwrap(),
+                }),
+            ),
+            (
+                "firm",
+                Command::Commit(Commit {
+                    commitment_id: k("k-pipes"),
+                    description: "pipes".into(),
+                    kind: CommitmentKind::InKind,
+                    clause_id: None,
+                    amount: None,
+                    due: None,
+                    assets: Vec::new(),
+                }),
+            ),
+            ("city", Command::Sign(Sign::default())),
+            ("firm", Command::Sign(Sign::default())),
+            ("secretariat", Command::Conclude(Conclude {})),
+            (
+                "firm",
+                Command::WithdrawPartner(WithdrawPartner {
+                    partner_id: PartnerId::new("firm").unwrap(),
+                    reason: "sold".into(),
+                    transfers: vec![Transfer {
+                        commitment_id: k("k-pipes"),
+                        to: PartnerId::new("city").unwrap(),
+                        new_commitment_id: k("k-pipes-2"),
+                    }],
+                }),
+            ),
+            (
+                "secretariat",
+                Command::OpenRound(OpenRound {
+                    round_id: RoundId::new("r-1").unwrap(),
+                    reason: "the firm left".into(),
+                }),
+            ),
+            (
+                "secretariat",
+                Command::Terminate(Terminate {
+                    reason: "the province took over".into(),
+                }),
+            ),
+        ]);
+        let last: Vec<&str> = changes[10..].iter().map(|c| c.summary.as_str()).collect();
+        assert_eq!(
+            last,
+            [
+                "partner firm withdrew; commitments passed on: k-pipes to city as k-pipes-2",
+                "round r-1 opened to renegotiate agreement version 3: the firm left",
+                "negotiation terminated, round r-1 abandoned: the province took over",
+            ]
+        );
+        assert!(matches!(
+            &changes[10].details,
+            ChangeDetails::PartnerWithdrawn { transfers, .. } if transfers.len() == 1
+        ));
+        assert_eq!(changes[10].agreement_version, 3);
+        assert_eq!(changes[12].status, NegotiationStatus::Terminated);
     }
 }

@@ -121,6 +121,10 @@ enum Cmd {
         /// caller) or `recorded` (when the server recorded the event).
         #[arg(long, value_enum, default_value = "occurred", requires = "as_of")]
         time: Clock,
+        /// The date overdue commitments are computed against, YYYY-MM-DD (default:
+        /// today in UTC). The view says which date it used.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<chrono::NaiveDate>,
     },
     /// What changed between two versions: clauses (word by word), proposal and
     /// objection statuses, commitments, signatures gained and made stale.
@@ -395,6 +399,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             as_of_version,
             as_of,
             time,
+            today,
         } => {
             let id = negotiation(&negotiation_id)?;
             let at = match (as_of_version, as_of) {
@@ -422,7 +427,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let head = audit::describe(&point)
                     .map(|h| format!("{h}\n"))
                     .unwrap_or_default();
-                head + &render::agreement(&point.view)
+                let view = &point.view;
+                let in_force =
+                    if view.status == roundtable_domain::view::NegotiationStatus::Renegotiating {
+                        roundtable_app::history::in_force_view(&**backend.store(), &id, view.version)
+                            .await?
+                    } else {
+                        None
+                    };
+                let reading = render::Reading {
+                    today: today.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+                    today_given: today.is_some(),
+                    in_force: in_force.as_ref(),
+                };
+                head + &render::agreement(view, &reading)
             };
             quiet_on_closed_pipe(std::io::stdout().lock().write_all(text.as_bytes()))
         }
@@ -521,7 +539,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `roundtable list`: every negotiation with its status and versions.
 async fn list(backend: &Backend, json: bool) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     for id in backend.store().negotiations().await? {
@@ -540,10 +557,7 @@ async fn list(backend: &Backend, json: bool) -> anyhow::Result<ExitCode> {
             out.push_str(&row.to_string());
             out.push('\n');
         } else {
-            let status = match view.status {
-                roundtable_domain::view::NegotiationStatus::Open => "open",
-                roundtable_domain::view::NegotiationStatus::Concluded => "concluded",
-            };
+            let status = view.status.as_str();
             out.push_str(&format!(
                 "{:<24} {status:<10} {:>7} events  agreement v{:<4} {}\n",
                 view.negotiation_id, view.version, view.agreement_version, view.title

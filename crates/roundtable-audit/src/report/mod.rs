@@ -97,10 +97,7 @@ pub fn report_html(
 }
 
 fn status_word(s: NegotiationStatus) -> &'static str {
-    match s {
-        NegotiationStatus::Open => "open",
-        NegotiationStatus::Concluded => "concluded",
-    }
+    s.as_str()
 }
 
 fn json_word<T: serde::Serialize>(value: &T) -> String {

@@ -6,16 +6,20 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use chrono::NaiveDate;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use roundtable_domain::command::{
-    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, RegisterKey,
-    Sign, WithdrawCommitment, WithdrawObjection,
+    AdmitPartner, Commit, Conclude, DeclareAsset, Fulfil, Object, OpenNegotiation, OpenRound,
+    ProposalRef, Propose, RegisterKey, ReportProgress, ReportShortfall, ResolveShortfall, Sign,
+    Terminate, Transfer, WithdrawCommitment, WithdrawObjection, WithdrawPartner,
 };
-use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role, Sector};
+use roundtable_domain::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
+};
 use roundtable_domain::{
-    Actor, AgreementView, ClauseId, Command, CommandEnvelope, CommandId, CommitmentId, Event,
-    EventBody, NegotiationId, ObjectionId, PartnerId, Projection, ProposalId, RecordedEvent,
-    Rejection, RejectionKind, decide,
+    Actor, AgreementView, AssetId, ClauseId, Command, CommandEnvelope, CommandId, CommitmentId,
+    Event, EventBody, NegotiationId, ObjectionId, PartnerId, Projection, ProposalId, RecordedEvent,
+    Rejection, RejectionKind, RoundId, ShortfallId, decide,
 };
 use uuid::Uuid;
 
@@ -224,6 +228,7 @@ pub(crate) fn commitment(id: &str) -> Commit {
         clause_id: None,
         amount: None,
         due: None,
+        assets: Vec::new(),
     }
 }
 
@@ -325,6 +330,173 @@ pub(crate) fn register_key(partner_id: &str, key: &str) -> CommandEnvelope {
 
 pub(crate) fn conclude() -> CommandEnvelope {
     cmd("secretariat", Command::Conclude(Conclude {}))
+}
+
+pub(crate) fn rid(s: &str) -> RoundId {
+    RoundId::new(s).unwrap()
+}
+
+pub(crate) fn aid(s: &str) -> AssetId {
+    AssetId::new(s).unwrap()
+}
+
+pub(crate) fn sid(s: &str) -> ShortfallId {
+    ShortfallId::new(s).unwrap()
+}
+
+pub(crate) fn money(value: &str, currency: &str) -> Amount {
+    Amount {
+        value: value.into(),
+        currency: currency.into(),
+    }
+}
+
+pub(crate) fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// `open_round` by the secretariat.
+pub(crate) fn open_round(round: &str) -> CommandEnvelope {
+    cmd(
+        "secretariat",
+        Command::OpenRound(OpenRound {
+            round_id: rid(round),
+            reason: format!("reasons for {round}"),
+        }),
+    )
+}
+
+pub(crate) fn declare_asset(by: &str, asset: &str, kind: AssetKind) -> CommandEnvelope {
+    cmd(
+        by,
+        Command::DeclareAsset(DeclareAsset {
+            asset_id: aid(asset),
+            kind,
+            description: format!("asset {asset}"),
+        }),
+    )
+}
+
+/// `commit` drawing on `assets`.
+pub(crate) fn commit_assets(by: &str, id: &str, assets: &[&str]) -> CommandEnvelope {
+    cmd(
+        by,
+        Command::Commit(Commit {
+            assets: assets.iter().map(|a| aid(a)).collect(),
+            ..commitment(id)
+        }),
+    )
+}
+
+pub(crate) fn report_progress(
+    by: &str,
+    commitment: &str,
+    delivered: Option<Amount>,
+) -> CommandEnvelope {
+    cmd(
+        by,
+        Command::ReportProgress(ReportProgress {
+            commitment_id: kid(commitment),
+            note: format!("progress on {commitment}"),
+            delivered,
+        }),
+    )
+}
+
+pub(crate) fn fulfil(by: &str, commitment: &str, on: NaiveDate) -> CommandEnvelope {
+    cmd(
+        by,
+        Command::Fulfil(Fulfil {
+            commitment_id: kid(commitment),
+            fulfilled_on: on,
+            note: format!("{commitment} delivered"),
+        }),
+    )
+}
+
+pub(crate) fn report_shortfall(
+    by: &str,
+    shortfall: &str,
+    commitment: &str,
+    severity: Severity,
+) -> CommandEnvelope {
+    cmd(
+        by,
+        Command::ReportShortfall(ReportShortfall {
+            shortfall_id: sid(shortfall),
+            commitment_id: kid(commitment),
+            description: format!("{commitment} fell short"),
+            severity,
+        }),
+    )
+}
+
+pub(crate) fn resolve_shortfall(shortfall: &str, penalty: Option<Amount>) -> CommandEnvelope {
+    cmd(
+        "secretariat",
+        Command::ResolveShortfall(ResolveShortfall {
+            shortfall_id: sid(shortfall),
+            resolution: format!("{shortfall} settled"),
+            penalty,
+        }),
+    )
+}
+
+/// `(commitment_id, to, new_commitment_id)`.
+pub(crate) type T<'a> = (&'a str, &'a str, &'a str);
+
+/// `withdraw_partner` of `leaving`, issued by `by`.
+pub(crate) fn withdraw_partner(by: &str, leaving: &str, transfers: &[T<'_>]) -> CommandEnvelope {
+    cmd(
+        by,
+        Command::WithdrawPartner(WithdrawPartner {
+            partner_id: partner(leaving),
+            reason: format!("{leaving} leaves"),
+            transfers: transfers
+                .iter()
+                .map(|(k, to, new)| Transfer {
+                    commitment_id: kid(k),
+                    to: partner(to),
+                    new_commitment_id: kid(new),
+                })
+                .collect(),
+        }),
+    )
+}
+
+pub(crate) fn terminate() -> CommandEnvelope {
+    cmd(
+        "secretariat",
+        Command::Terminate(Terminate {
+            reason: "the service was taken over by the province".into(),
+        }),
+    )
+}
+
+/// [`concluded`] with an active commitment `k-pipes` by `operator` (USD 1000, due
+/// 2028-06-30) and `k-meters` by `city`, made before signing: concluded at agreement
+/// version 3, in force.
+pub(crate) fn in_force() -> Vec<CommandEnvelope> {
+    let mut cmds = agreed();
+    cmds.push(cmd(
+        "operator",
+        Command::Commit(Commit {
+            amount: Some(money("1000", "USD")),
+            due: Some(date(2028, 6, 30)),
+            kind: CommitmentKind::Finance,
+            ..commitment("k-pipes")
+        }),
+    ));
+    cmds.push(commit("city", "k-meters"));
+    cmds.extend([sign("city"), sign("operator"), sign("union"), conclude()]);
+    cmds
+}
+
+/// [`in_force`] with round `r-1` open (renegotiating).
+pub(crate) fn renegotiating() -> Vec<CommandEnvelope> {
+    let mut cmds = in_force();
+    cmds.push(open_round("r-1"));
+    cmds
 }
 
 /// Seals `event` as the next event of `p` (fixed ids and clock: the domain has neither).
@@ -536,5 +708,5 @@ pub(crate) fn bumps_agreement(body: &EventBody) -> bool {
         EventBody::ProposalAdopted(_)
             | EventBody::CommitmentMade(_)
             | EventBody::CommitmentWithdrawn(_)
-    )
+    ) || matches!(body, EventBody::PartnerWithdrawn(e) if e.agreement_version_raised)
 }

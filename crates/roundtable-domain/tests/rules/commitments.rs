@@ -26,6 +26,7 @@ fn commit_records_an_active_commitment_and_bumps_the_agreement_version() {
                 currency: "USD".into(),
             }),
             due: NaiveDate::from_ymd_opt(2027, 12, 31),
+            assets: Vec::new(),
         }),
     );
     let (e, accepted) = then_event!(given(agreed()).when(c), CommitmentMade);

@@ -34,8 +34,10 @@ fn one_of_each() -> Vec<CommandEnvelope> {
 
 #[test]
 fn one_of_each_covers_the_fourteen_commands() {
+    // The fourteen of version 1 come first in `Command::NAMES`; the commands of
+    // contract version 2 are covered in `rounds.rs`.
     let names: Vec<&str> = one_of_each().iter().map(|c| c.command.name()).collect();
-    assert_eq!(names, Command::NAMES);
+    assert_eq!(names, Command::NAMES[..14]);
 }
 
 #[test]
