@@ -385,8 +385,8 @@ pub struct Commit {
     /// Sum of money, if any.
     #[serde(default)]
     pub amount: Option<Amount>,
-    /// Due date, `YYYY-MM-DD`.
-    #[serde(default)]
+    /// Due date, exactly `YYYY-MM-DD`, 1900-01-01 to 9999-12-31 ([`crate::time::parse_date`]).
+    #[serde(default, deserialize_with = "crate::time::deserialize_optional_date")]
     pub due: Option<NaiveDate>,
 }
 
