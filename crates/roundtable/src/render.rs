@@ -488,7 +488,13 @@ mod tests {
         p.apply(&e).expect("applies");
         let v = p.view.expect("a view");
         let text = agreement(&v);
-        assert!(!text.chars().any(roundtable_domain::text::is_bidi_control), "{text}");
-        assert!(text.starts_with("[bidi controls shown] Water <U+202E>retaw"), "{text}");
+        assert!(
+            !text.chars().any(roundtable_domain::text::is_bidi_control),
+            "{text}"
+        );
+        assert!(
+            text.starts_with("[bidi controls shown] Water <U+202E>retaw"),
+            "{text}"
+        );
     }
 }
