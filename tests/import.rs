@@ -264,6 +264,10 @@ async fn bad_lines_are_rejected_by_line_and_record_nothing(store: Store) {
         (r#"{"negotiation_id": "bad input", "by": "secretariat", "do": "conclude"}"#.to_owned(), "negotiation_id"),
         (r#"{"negotiation_id": "bad-input", "by": "Lcc", "do": "sign"}"#.to_owned(), "by \"Lcc\""),
         (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "conclude", "at": "tomorrow"}"#.to_owned(), "\"at\""),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "conclude", "at": "9999-12-31T23:59:59-23:59"}"#.to_owned(), "is +10000-01-01T23:58:59Z in UTC, outside the accepted window"),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "conclude", "at": "0000-01-01T00:00:00+00:01"}"#.to_owned(), "outside the accepted window 1900-01-01T00:00:00Z"),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "commit", "commitment_id": "k", "description": "d", "kind": "finance", "due": "2027-1-1"}"#.to_owned(), "\"2027-1-1\" is not a date written YYYY-MM-DD"),
+        (r#"{"negotiation_id": "bad-input", "by": "secretariat", "do": "conclude", "do": "sign"}"#.to_owned(), "repeated key \"do\" at column"),
         (r#"[1, 2, 3]"#.to_owned(), "JSON object"),
     ];
     lines.extend(bad.iter().map(|(l, _)| l.clone()));

@@ -251,10 +251,17 @@ pub(crate) fn body_rejection(e: BytesRejection) -> ApiError {
 /// # Errors
 /// 400 `malformed_json` for JSON that does not parse; 422 `invalid_command` for JSON
 /// that is not a command (unknown `do`, unknown or missing field, wrong type, bad id,
-/// bad `at`).
+/// a key given twice, an `at` that is not RFC 3339 or is outside the window of
+/// [`roundtable_domain::time`]).
 pub fn parse_command(body: &[u8]) -> Result<(Command, Option<DateTime<Utc>>), ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))?;
+    let value = roundtable_domain::json::parse_unique_slice(body).map_err(|e| {
+        if e.is_data() {
+            // Well-formed JSON that gives a key twice: which value was meant is unknown.
+            invalid(e.to_string())
+        } else {
+            ApiError::bad_request("malformed_json", format!("malformed JSON: {e}"))
+        }
+    })?;
     let Value::Object(mut fields) = value else {
         return Err(invalid(
             "a command must be a JSON object such as {\"do\": \"sign\"}",
@@ -295,14 +302,9 @@ pub fn parse_command(body: &[u8]) -> Result<(Command, Option<DateTime<Utc>>), Ap
 fn at(fields: &mut Map<String, Value>) -> Result<Option<DateTime<Utc>>, ApiError> {
     match fields.remove("at") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => DateTime::parse_from_rfc3339(&s)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| {
-                invalid(format!(
-                    "\"at\" {:?} is not an RFC 3339 time such as 2027-03-02T09:30:00Z: {e}",
-                    s.chars().take(80).collect::<String>()
-                ))
-            }),
+        Some(Value::String(s)) => roundtable_domain::time::parse_instant("at", &s)
+            .map(Some)
+            .map_err(invalid),
         Some(other) => Err(invalid(format!(
             "\"at\" must be a string time, got {other}"
         ))),
@@ -367,5 +369,28 @@ mod tests {
                 .message()
                 .contains("unknown field")
         );
+    }
+    #[test]
+    fn bodies_refuse_times_and_dates_outside_the_window_and_repeated_keys() {
+        let err = |b: &str| parse_command(b.as_bytes()).unwrap_err();
+        for at in ["9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+00:01"] {
+            let e = err(&format!(r#"{{"do":"sign","at":"{at}"}}"#));
+            assert_eq!(e.code(), "invalid_command");
+            assert!(
+                e.message().contains(at) && e.message().contains("1900-01-01T00:00:00Z"),
+                "{}",
+                e.message()
+            );
+        }
+        for due in ["+10000-01-01", "-0001-01-01", "2027-1-1", " 2027-01-01"] {
+            let e = err(&format!(
+                r#"{{"do":"commit","commitment_id":"k","description":"d","kind":"finance","due":"{due}"}}"#
+            ));
+            assert_eq!(e.code(), "invalid_command", "{due}");
+            assert!(e.message().contains("due:"), "{}", e.message());
+        }
+        let e = err(r#"{"do":"sign","do":"propose","proposal_id":"p","clause_id":"c","text":"t"}"#);
+        assert_eq!(e.code(), "invalid_command");
+        assert_eq!(e.message(), "repeated key \"do\" at line 1 column 17");
     }
 }

@@ -351,7 +351,7 @@ pub(crate) fn verify_export(
             None,
         );
     };
-    let manifest: Manifest = match serde_json::from_str::<Value>(first) {
+    let manifest: Manifest = match roundtable_domain::json::parse_unique(first) {
         Ok(v) if v.get("format").and_then(Value::as_str) != Some(FORMAT) => {
             return (
                 run.fail(manifest_failure(format!(
@@ -380,6 +380,14 @@ pub(crate) fn verify_export(
                 );
             }
         },
+        Err(e) if e.is_data() => {
+            return (
+                run.fail(manifest_failure(format!(
+                    "the manifest gives a key twice: {e}"
+                ))),
+                None,
+            );
+        }
         Err(e) => {
             return (
                 run.fail(manifest_failure(format!("the manifest is not JSON: {e}"))),
@@ -395,8 +403,28 @@ pub(crate) fn verify_export(
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(line) {
+        match roundtable_domain::json::parse_unique(line) {
             Ok(Value::Object(m)) => entries.push(Entry::new(line_no, m)),
+            // No release writes a key twice; which value the hash was meant to cover
+            // cannot be told.
+            Err(e) if e.is_data() => {
+                run.report.events = entries.len() as u64;
+                let version = entries.last().and_then(|e| e.version).map(|v| v + 1);
+                return (
+                    run.fail(Failure {
+                        kind: Tampering::Edited,
+                        check: "hashes".into(),
+                        version,
+                        line: Some(line_no),
+                        event_id: None,
+                        reason: format!(
+                            "the line gives a key twice, {}: it was altered",
+                            e.to_string().replace(" at line 1 column ", " at column ")
+                        ),
+                    }),
+                    None,
+                );
+            }
             Ok(_) | Err(_) => {
                 let last = line_no == lines.len();
                 let (kind, check, reason) = if last && !ends_with_newline {

@@ -431,8 +431,8 @@ pub struct Commit {
     /// Sum of money, if any.
     #[serde(default)]
     pub amount: Option<Amount>,
-    /// Due date, `YYYY-MM-DD`.
-    #[serde(default)]
+    /// Due date, exactly `YYYY-MM-DD`, 1900-01-01 to 9999-12-31 ([`crate::time::parse_date`]).
+    #[serde(default, deserialize_with = "crate::time::deserialize_optional_date")]
     pub due: Option<NaiveDate>,
     /// The committer's own declared assets the commitment draws on (contract version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -533,7 +533,9 @@ pub struct ReportProgress {
 pub struct Fulfil {
     /// The committer's active commitment.
     pub commitment_id: CommitmentId,
-    /// The date it was fulfilled on, `YYYY-MM-DD`.
+    /// The date it was fulfilled on, exactly `YYYY-MM-DD`, 1900-01-01 to 9999-12-31
+    /// ([`crate::time::parse_date`]).
+    #[serde(deserialize_with = "crate::time::deserialize_date")]
     pub fulfilled_on: NaiveDate,
     /// A note, 1 to 20,000 characters.
     #[cfg_attr(

@@ -708,7 +708,7 @@ fn open_proposal<'a>(
 }
 
 pub(crate) fn non_blank(field: &str, value: &str, max_chars: usize) -> Result<(), Rejection> {
-    if value.trim().is_empty() {
+    if crate::text::is_blank(value) {
         return Err(Rejection::invalid(
             "blank_field",
             format!("{field} must not be empty"),

@@ -12,7 +12,7 @@
 //! negotiation, or [`GENESIS_HASH`] (64 zeros) for version 1. Changing, removing,
 //! inserting or reordering any event therefore breaks the chain from that point on.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -22,6 +22,7 @@ use crate::command::{CommandEnvelope, CommandId};
 use crate::event::{Event, EventBody};
 use crate::evolve::evolve;
 use crate::id::{Actor, NegotiationId};
+use crate::time::parse_stored_instant;
 use crate::view::AgreementView;
 
 /// `prev_hash` of a negotiation's first event: 64 zeros.
@@ -103,7 +104,7 @@ pub fn content_hash(envelope: &Map<String, Value>) -> String {
 }
 
 fn timestamp(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    crate::time::format_instant(t)
 }
 
 impl RecordedEvent {
@@ -281,8 +282,10 @@ impl RecordedEvent {
             version: u64,
             #[serde(borrow)]
             actor: Cow<'a, str>,
-            occurred_at: DateTime<Utc>,
-            recorded_at: DateTime<Utc>,
+            #[serde(borrow)]
+            occurred_at: Cow<'a, str>,
+            #[serde(borrow)]
+            recorded_at: Cow<'a, str>,
             #[serde(borrow)]
             command_id: Cow<'a, str>,
             #[serde(borrow)]
@@ -317,8 +320,8 @@ impl RecordedEvent {
             negotiation_id: NegotiationId::new(stored.negotiation_id.as_ref()).ok()?,
             version: stored.version,
             schema_version,
-            occurred_at: stored.occurred_at,
-            recorded_at: stored.recorded_at,
+            occurred_at: parse_stored_instant(&stored.occurred_at)?,
+            recorded_at: parse_stored_instant(&stored.recorded_at)?,
             command_id: CommandId::new(stored.command_id.as_ref()).ok()?,
             event: Event {
                 actor: Actor::parse(&stored.actor).ok()?,
@@ -356,10 +359,10 @@ impl RecordedEvent {
             event_type: event_type.clone(),
             reason: e.to_string(),
         })?;
+        // Times are read as any release wrote them, including the signed years an
+        // earlier release stored for instants outside today's window (crate::time).
         let parse_time = |k: &'static str| -> Result<DateTime<Utc>, DecodeError> {
-            DateTime::parse_from_rfc3339(str_field(&m, k)?)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| DecodeError::Field(k))
+            parse_stored_instant(str_field(&m, k)?).ok_or(DecodeError::Field(k))
         };
         Ok(RecordedEvent {
             event_id: Uuid::parse_str(str_field(&m, "event_id")?)

@@ -8,6 +8,9 @@
 //!   and folds them ([`Projection`]).
 //! - [`minutes`] parses the JSON Lines import format.
 //! - [`upcast`] reads events stored at older schema versions as the current schema.
+//! - [`time`] holds the window of accepted times and dates and the one date grammar;
+//!   [`text`] the blank check and the bidi controls; [`json`] the parser that refuses
+//!   repeated keys.
 //! - [`signing`] defines the agreement hash and the message a partner signs with its
 //!   Ed25519 key, and checks keys and signatures.
 //!
@@ -23,6 +26,7 @@ pub mod envelope;
 pub mod event;
 mod evolve;
 pub mod id;
+pub mod json;
 #[cfg(feature = "schemars")]
 pub mod json_schema;
 pub mod minutes;
@@ -30,6 +34,8 @@ pub mod rejection;
 #[cfg(feature = "utoipa")]
 mod schema;
 pub mod signing;
+pub mod text;
+pub mod time;
 pub mod upcast;
 pub mod view;
 pub mod vocab;

@@ -65,8 +65,8 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(None);
     }
-    let value: Value =
-        serde_json::from_str(trimmed).map_err(|e| LineError::new(None, malformed(&e)))?;
+    let value =
+        crate::json::parse_unique(trimmed).map_err(|e| LineError::new(None, malformed(&e)))?;
     let command_id = CommandId::new(format!("m-{}", sha256_hex(&to_canonical(&value))))
         .map_err(|e| LineError::new(None, e))?;
     let Value::Object(mut fields) = value else {
@@ -99,18 +99,9 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
     let actor = Actor::parse(&by).map_err(|e| LineError::new(cmd, e.to_string()))?;
     let at = match fields.remove("at") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(
-            DateTime::parse_from_rfc3339(&s)
-                .map_err(|e| {
-                    LineError::new(
-                        cmd,
-                        format!(
-                            "\"at\" {s:?} is not an RFC 3339 time such as 2027-03-02T09:30:00Z: {e}"
-                        ),
-                    )
-                })?
-                .with_timezone(&Utc),
-        ),
+        Some(Value::String(s)) => {
+            Some(crate::time::parse_instant("at", &s).map_err(|e| LineError::new(cmd, e))?)
+        }
         Some(other) => {
             return Err(LineError::new(
                 cmd,
@@ -130,12 +121,16 @@ pub fn parse_line(line: &str) -> Result<Option<MinutesCommand>, LineError> {
 }
 
 /// serde_json's message without its "at line 1 column N" (a line is one line), with
-/// the column first: `malformed JSON at column 70: trailing comma`.
+/// the column first: `malformed JSON at column 70: trailing comma`; a repeated key
+/// (well-formed JSON, but ambiguous) is `repeated key "do" at column 49`.
 fn malformed(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let reason = full
         .rsplit_once(" at line ")
         .map_or(full.as_str(), |(r, _)| r);
+    if e.is_data() {
+        return format!("{reason} at column {}", e.column());
+    }
     format!("malformed JSON at column {}: {reason}", e.column())
 }
 
@@ -221,5 +216,106 @@ mod tests {
         assert!(e.message.contains("by \"Big\""), "{e}");
         let e = err(r#"{"negotiation_id":"n","by":"x","do":"sign","extra":true}"#);
         assert!(e.message.contains("unknown field"), "{e}");
+    }
+    fn line(extra: &str) -> String {
+        format!(r#"{{"negotiation_id":"n","by":"x","do":"sign"{extra}}}"#)
+    }
+
+    fn commit_due(due: &str) -> String {
+        format!(
+            r#"{{"negotiation_id":"n","by":"x","do":"commit","commitment_id":"k","description":"d","kind":"finance","due":{due}}}"#
+        )
+    }
+
+    #[test]
+    fn refuses_an_at_outside_the_window_naming_field_value_and_window() {
+        for at in [
+            "9999-12-31T23:59:59-23:59",
+            "0000-01-01T00:00:00+00:01",
+            "1899-12-31T23:59:59Z",
+            "1900-01-01T00:30:00+01:00",
+        ] {
+            let e = err(&line(&format!(r#","at":"{at}""#)));
+            assert!(e.message.contains("\"at\""), "{e}");
+            assert!(e.message.contains(at), "the value as written: {e}");
+            assert!(
+                e.message.contains("1900-01-01T00:00:00Z")
+                    && e.message.contains("9999-12-31T23:59:59.999999999Z"),
+                "the window: {e}"
+            );
+        }
+        for at in [
+            "1900-01-01T00:00:00Z",
+            "1900-01-01T01:00:00+01:00",
+            "9999-12-31T23:59:59.999999999Z",
+            "9999-12-31T22:59:59-01:00",
+        ] {
+            let m = parse_line(&line(&format!(r#","at":"{at}""#)))
+                .unwrap_or_else(|e| panic!("{at}: {e}"))
+                .unwrap();
+            assert!(m.at.is_some());
+        }
+    }
+
+    #[test]
+    fn due_is_exactly_four_digit_year_month_day_in_the_window() {
+        for bad in [
+            "+10000-01-01",
+            "-0001-01-01",
+            "2027-1-1",
+            " 2027-01-01",
+            "2027-01-01 ",
+            "02027-01-01",
+            "1899-12-31",
+            "2027-02-30",
+            "２０２７-01-01",
+        ] {
+            let e = err(&commit_due(&format!("{bad:?}")));
+            assert!(
+                e.message.starts_with("invalid commit: due:"),
+                "{bad:?}: {e}"
+            );
+            assert!(
+                e.message.contains(&format!("{bad:?}")),
+                "names the value: {e}"
+            );
+        }
+        for good in ["1900-01-01", "2027-06-30", "9999-12-31"] {
+            parse_line(&commit_due(&format!("{good:?}"))).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        parse_line(&commit_due("null")).expect("an explicit null is no due date");
+    }
+
+    #[test]
+    fn fulfilled_on_has_the_same_grammar_as_due() {
+        let fulfil = |on: &str| {
+            format!(
+                r#"{{"negotiation_id":"n","by":"x","do":"fulfil","commitment_id":"k","note":"done","fulfilled_on":{on:?}}}"#
+            )
+        };
+        for bad in ["+10000-01-01", "-0001-01-01", "2027-1-1", " 2027-01-01"] {
+            let e = err(&fulfil(bad));
+            assert!(
+                e.message.starts_with("invalid fulfil: fulfilled_on:"),
+                "{bad:?}: {e}"
+            );
+        }
+        parse_line(&fulfil("2028-05-01")).expect("a plain date");
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_with_its_key_and_column() {
+        let e = err(r#"{"negotiation_id":"n","by":"x","do":"sign","do":"propose"}"#);
+        assert!(e.message.contains("repeated key \"do\""), "{e}");
+        assert_eq!(e.message, "repeated key \"do\" at column 47");
+        let e = err(
+            r#"{"negotiation_id":"n","by":"x","do":"commit","commitment_id":"k","description":"d","kind":"finance","amount":{"value":"1","currency":"USD","value":"9"}}"#,
+        );
+        assert!(e.message.contains("repeated key \"value\""), "nested: {e}");
+        // The same key in two different objects is not a repeat.
+        parse_line(
+            r#"{"negotiation_id":"n","by":"x","do":"commit","commitment_id":"k","description":"d","kind":"finance","amount":{"value":"1","currency":"USD"}}"#,
+        )
+        .expect("one value per key");
     }
 }

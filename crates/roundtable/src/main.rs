@@ -428,13 +428,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|h| format!("{h}\n"))
                     .unwrap_or_default();
                 let view = &point.view;
-                let in_force =
-                    if view.status == roundtable_domain::view::NegotiationStatus::Renegotiating {
-                        roundtable_app::history::in_force_view(&**backend.store(), &id, view.version)
-                            .await?
-                    } else {
-                        None
-                    };
+                let in_force = if view.status
+                    == roundtable_domain::view::NegotiationStatus::Renegotiating
+                {
+                    roundtable_app::history::in_force_view(&**backend.store(), &id, view.version)
+                        .await?
+                } else {
+                    None
+                };
                 let reading = render::Reading {
                     today: today.unwrap_or_else(|| chrono::Utc::now().date_naive()),
                     today_given: today.is_some(),

@@ -572,13 +572,23 @@ fn assets(out: &mut String, v: &AgreementView) {
     }
 }
 
+/// What marks a text that holds bidi controls, shown in front of it.
+const BIDI_MARK: &str = "[bidi controls shown] ";
+
 /// `text` with every control character shown as an escape (`\u{1b}`), so that text
 /// written by a partner can never move the cursor, clear or recolour a terminal.
-/// Line breaks are kept for [`wrap`] to handle.
+/// Line breaks are kept for [`wrap`] to handle. Bidi controls (U+202E and the like,
+/// [`roundtable_domain::text::is_bidi_control`]), which could reorder what is shown,
+/// are written `<U+202E>` and the text is marked with a leading [`BIDI_MARK`].
 fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    if roundtable_domain::text::has_bidi_controls(text) {
+        out.push_str(BIDI_MARK);
+    }
     for c in text.chars() {
-        if c.is_control() && c != '\n' {
+        if roundtable_domain::text::is_bidi_control(c) {
+            let _ = write!(out, "<U+{:04X}>", u32::from(c));
+        } else if c.is_control() && c != '\n' {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
@@ -958,5 +968,58 @@ mod tests {
         let mut out = String::new();
         wrap(&mut out, "one\ntwo", "  ");
         assert_eq!(out, "  one\n  two\n");
+    }
+
+    #[test]
+    fn bidi_controls_are_shown_escaped_and_the_text_marked() {
+        assert_eq!(
+            clean("pay \u{202E}001$\u{202C} now"),
+            "[bidi controls shown] pay <U+202E>001$<U+202C> now"
+        );
+        assert_eq!(
+            one_line("a\u{2066}b\u{2069}\u{200F}"),
+            "[bidi controls shown] a<U+2066>b<U+2069><U+200F>"
+        );
+        assert_eq!(clean("plain العربية"), "plain العربية");
+        let m = roundtable_domain::minutes::parse_line(
+            r#"{"at":"2027-03-02T09:00:00Z","negotiation_id":"n","by":"secretariat","do":"open_negotiation","title":"Water \u202Eretaw","service":"water"}"#,
+        )
+        .expect("parses")
+        .expect("a command");
+        let cmd = roundtable_domain::CommandEnvelope {
+            command_id: m.command_id,
+            negotiation_id: m.negotiation_id,
+            actor: m.actor,
+            occurred_at: m.at.expect("at"),
+            command: m.command,
+        };
+        let event = roundtable_domain::decide(None, &cmd).expect("accepted");
+        let e = RecordedEvent::seal(
+            &cmd,
+            event,
+            1,
+            roundtable_domain::GENESIS_HASH,
+            uuid::Uuid::nil(),
+            cmd.occurred_at,
+        );
+        let mut p = roundtable_domain::Projection::new();
+        p.apply(&e).expect("applies");
+        let v = p.view.expect("a view");
+        let text = agreement(
+            &v,
+            &Reading {
+                today: NaiveDate::from_ymd_opt(2027, 5, 1).unwrap(),
+                today_given: false,
+                in_force: None,
+            },
+        );
+        assert!(
+            !text.chars().any(roundtable_domain::text::is_bidi_control),
+            "{text}"
+        );
+        assert!(
+            text.starts_with("[bidi controls shown] Water <U+202E>retaw"),
+            "{text}"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The audit report (`roundtable report ID > report.html`): one self-contained HTML
 //! file, readable in a browser with no network: inline CSS and an inline SVG timeline,
 //! no script. Every string from the negotiation is HTML-escaped (maud escapes every
-//! interpolated value).
+//! interpolated value), and text partners wrote is bidi-isolated: in `<bdi>` in the
+//! page, with its bidi controls shown as `<U+202E>` where no element can isolate it.
 //!
 //! Sections: the integrity result; the agreement as it stands (clauses, commitments,
 //! signatures); key numbers (`id="n-..."`, equal to `roundtable view --json`); the
@@ -69,13 +70,13 @@ pub fn report_html(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Audit report: " (view.title) }
+                title { "Audit report: " (plain(&view.title)) }
                 style { (PreEscaped(CSS)) }
             }
             body {
-                h1 { (view.title) }
+                h1 { (user(&view.title)) }
                 p.sub {
-                    "Negotiation " code { (view.negotiation_id) } " · service " (view.service)
+                    "Negotiation " code { (view.negotiation_id) } " · service " (user(&view.service))
                     " · decision rule " (view.decision_rule.as_str())
                     " · " strong #status { (status_word(view.status)) }
                 }
@@ -94,6 +95,19 @@ pub fn report_html(
         }
     };
     page.into_string()
+}
+
+/// Text a partner wrote, kept exactly as entered but isolated in a `<bdi>` element, so
+/// that bidi controls in it (U+202E and the like) cannot reorder what surrounds it.
+fn user(text: &str) -> Markup {
+    html! { bdi { (text) } }
+}
+
+/// Text a partner wrote, for places no element can isolate (the page title, SVG
+/// tooltips and labels): bidi controls shown as `<U+202E>`
+/// ([`roundtable_domain::text::escape_bidi_controls`]).
+fn plain(text: &str) -> std::borrow::Cow<'_, str> {
+    roundtable_domain::text::escape_bidi_controls(text)
 }
 
 fn status_word(s: NegotiationStatus) -> &'static str {
@@ -140,7 +154,7 @@ fn integrity(r: &VerifyReport) -> Markup {
                     @if let Some(l) = f.line { "Line " (l) ". " }
                     @if let Some(id) = &f.event_id { "Event " span.hash { (id) } ". " }
                     br;
-                    (f.reason)
+                    (user(&f.reason))
                 }
             }
         }
@@ -263,7 +277,7 @@ fn agreement(v: &AgreementView) -> Markup {
         @for c in v.clauses.values() {
             div.clause data-clause=(c.clause_id) {
                 h3 { "Clause " (c.clause_id) " " span.muted { "version " (c.version) ", from proposal " (c.adopted_from) } }
-                p { (c.text) }
+                p { (user(&c.text)) }
             }
         }
         h3 { "Commitments in force" }
@@ -275,12 +289,12 @@ fn agreement(v: &AgreementView) -> Markup {
                 @for k in &active {
                     tr data-commitment=(k.commitment_id) {
                         td { (k.commitment_id) }
-                        td { (name(&k.partner_id)) }
+                        td { (user(&name(&k.partner_id))) }
                         td { (k.kind.as_str()) }
                         td { (k.clause_id.as_ref().map_or("", |c| c.as_str())) }
                         td.num { @if let Some(a) = &k.amount { (a.value) " " (a.currency) } }
                         td { @if let Some(d) = &k.due { (d.to_string()) } }
-                        td { (k.description) }
+                        td { (user(&k.description)) }
                     }
                 }
             }
@@ -290,7 +304,7 @@ fn agreement(v: &AgreementView) -> Markup {
             tr { th { "partner" } th.num { "agreement version" } th { "counts now" } }
             @for s in &v.signatures {
                 tr {
-                    td { (name(&s.partner_id)) }
+                    td { (user(&name(&s.partner_id))) }
                     td.num { (s.agreement_version) }
                     td { @if s.agreement_version == v.agreement_version { "yes" } @else { "no (stale)" } }
                 }
@@ -299,7 +313,7 @@ fn agreement(v: &AgreementView) -> Markup {
         @if !v.awaiting_signature.is_empty() {
             p { "Awaiting signature: "
                 @for (i, p) in v.awaiting_signature.iter().enumerate() {
-                    @if i > 0 { ", " } (name(p))
+                    @if i > 0 { ", " } (user(&name(p)))
                 }
             }
         }
@@ -333,7 +347,7 @@ fn participation_section(
                     @for p in &members {
                         @let x = part.get(&p.partner_id).unwrap_or(&none);
                         tr data-partner=(p.partner_id) {
-                            td { (p.name) " " span.muted { "(" (p.partner_id) ")" } }
+                            td { (user(&p.name)) " " span.muted { "(" (p.partner_id) ")" } }
                             td { (p.kind.as_str()) }
                             td { (p.role.as_str()) }
                             td.num { (x.proposals) }
@@ -352,7 +366,7 @@ fn participation_section(
         } @else {
             ul #never-endorsed {
                 @for p in &never_endorsed {
-                    li data-partner=(p.partner_id) { (p.name) " (" (p.partner_id) ", " (sector_label(p.sector)) ", " (p.role.as_str()) ")" }
+                    li data-partner=(p.partner_id) { (user(&p.name)) " (" (p.partner_id) ", " (sector_label(p.sector)) ", " (p.role.as_str()) ")" }
                 }
             }
         }
@@ -367,7 +381,7 @@ fn participation_section(
                     } @else {
                         @for (i, p) in present.iter().enumerate() {
                             @if i > 0 { ", " }
-                            (p.name) " (" (if p.role == Role::Signatory { "signatory" } else { "observer" }) ")"
+                            (user(&p.name)) " (" (if p.role == Role::Signatory { "signatory" } else { "observer" }) ")"
                         }
                     }
                 }
@@ -383,7 +397,7 @@ fn proposals_and_objections(v: &AgreementView) -> Markup {
             tr { th { "proposal" } th { "clause" } th { "by" } th { "status" } th { "endorsed by" } th { "objections" } }
             @for p in v.proposals.values() {
                 tr data-proposal=(p.proposal_id) {
-                    td { (p.proposal_id) @if let Some(t) = &p.title { br; span.muted { (t) } } }
+                    td { (p.proposal_id) @if let Some(t) = &p.title { br; span.muted { (user(t)) } } }
                     td { (p.clause_id) }
                     td { (p.proposed_by) }
                     td { (json_word(&p.status)) }
@@ -394,7 +408,7 @@ fn proposals_and_objections(v: &AgreementView) -> Markup {
                                 (o.objection_id) " by " (o.raised_by)
                                 @if o.blocking { " (blocking)" }
                                 ": " (json_word(&o.status))
-                                br; span.muted { (o.grounds) }
+                                br; span.muted { (user(&o.grounds)) }
                             }
                         }
                     }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use roundtable_domain::AgreementView;
 
+use super::plain;
 use super::story::{Mark, MarkKind, SECTORS, sector_colour, sector_label};
 
 /// Quiet stretches longer than this are drawn this long.
@@ -161,7 +162,7 @@ pub(crate) fn timeline_svg(marks: &[Mark], view: &AgreementView) -> Markup {
                 g.lane data-partner=(partner.map_or("secretariat", |p| p.partner_id.as_str())) {
                     rect x="0" y=(f(y)) width=(f(width)) height=(f(LANE_H)) fill=(tint) {}
                     rect x="0" y=(f(y)) width="6" height=(f(LANE_H)) fill=(colour) {}
-                    @let label = partner.map_or_else(|| "Secretariat".to_owned(), |p| format!("{} ({})", p.name, p.partner_id));
+                    @let label = partner.map_or_else(|| "Secretariat".to_owned(), |p| format!("{} ({})", plain(&p.name), p.partner_id));
                     text.lane-label x="12" y=(f(y + LANE_H / 2.0 + 4.0)) fill=(colour) {
                         title { (label) }
                         (shorten(&label))
@@ -187,7 +188,7 @@ pub(crate) fn timeline_svg(marks: &[Mark], view: &AgreementView) -> Markup {
                 @let lane = lane_of(m.lane.as_ref());
                 @let colour = lanes[lane].0.map_or("#333333", |p| sector_colour(p.sector).0);
                 g.mark data-kind=(m.kind.as_str()) data-partner=(m.lane.as_ref().map_or("secretariat", |p| p.as_str())) data-version=(m.version) {
-                    title { (m.title) }
+                    title { (plain(&m.title)) }
                     (shape(m.kind, m.strong, scale.x(m.at), y_of(lane), colour))
                 }
             }

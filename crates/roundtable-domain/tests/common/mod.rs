@@ -710,3 +710,27 @@ pub(crate) fn bumps_agreement(body: &EventBody) -> bool {
             | EventBody::CommitmentWithdrawn(_)
     ) || matches!(body, EventBody::PartnerWithdrawn(e) if e.agreement_version_raised)
 }
+
+/// Whether `actual` holds everything `frozen` holds: the same scalars, arrays of the
+/// same length whose items hold the frozen items, objects with every frozen key
+/// (fields added to the view since are allowed). Returns where they differ.
+pub(crate) fn holds(
+    actual: &serde_json::Value,
+    frozen: &serde_json::Value,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    match (actual, frozen) {
+        (Value::Object(a), Value::Object(f)) => f.iter().try_for_each(|(k, fv)| match a.get(k) {
+            Some(av) => holds(av, fv, &format!("{at}.{k}")),
+            None => Err(format!("{at}.{k} is missing")),
+        }),
+        (Value::Array(a), Value::Array(f)) if a.len() == f.len() => a
+            .iter()
+            .zip(f)
+            .enumerate()
+            .try_for_each(|(i, (av, fv))| holds(av, fv, &format!("{at}[{i}]"))),
+        (a, f) if a == f => Ok(()),
+        (a, f) => Err(format!("{at} is {a}, was {f}")),
+    }
+}

@@ -157,6 +157,39 @@ fn open_negotiation_needs_a_title_and_a_service() {
 }
 
 #[test]
+fn text_of_only_invisible_characters_is_blank() {
+    let titled = |title: &str| {
+        cmd(
+            "secretariat",
+            Command::OpenNegotiation(OpenNegotiation {
+                title: title.into(),
+                service: "water".into(),
+                decision_rule: None,
+            }),
+        )
+    };
+    for invisible in [
+        "\u{200B}",
+        "\u{200B}\u{200C}\u{200D}",
+        "\u{2060}\u{FEFF}",
+        " \u{00AD} \u{FEFF}\t",
+        "\u{202E}\u{2066}\u{200F}",
+        "\u{E0020}\u{FE0F}",
+    ] {
+        let r = given([])
+            .when(titled(invisible))
+            .rejected(RejectionKind::Invalid, "blank_field");
+        assert!(r.message.contains("title"), "{invisible:?}: {}", r.message);
+    }
+    // A visible character among them is text, stored exactly as given.
+    let (e, _) = then_event!(
+        given([]).when(titled("\u{200B}Lakeside\u{202E}")),
+        NegotiationOpened
+    );
+    assert_eq!(e.title, "\u{200B}Lakeside\u{202E}");
+}
+
+#[test]
 fn admit_partner_lists_the_partner() {
     let (e, accepted) = then_event!(
         given([open(DecisionRule::Consent)]).when(admit(
