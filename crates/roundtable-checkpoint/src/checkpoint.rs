@@ -117,7 +117,7 @@ impl Checkpoint {
                         what: "missing",
                     });
                 }
-                Some(l) if l.is_empty() => {
+                Some(&"") => {
                     return Err(CheckpointError::Line {
                         line: i + 1,
                         what: "empty",
@@ -264,7 +264,11 @@ impl LogCheckpoint {
             const HASH: &str = "last-event-hash followed by 64 lower-case hex digits";
             const AT: &str = "last-event-recorded-at followed by an RFC 3339 UTC time ending in Z";
             let hash = ext(0, LAST_HASH, HASH)?;
-            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            if hash.len() != 64
+                || !hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
                 return Err(CheckpointError::Extension {
                     line: 4,
                     found: shorten(&c.extensions[0]),

@@ -49,7 +49,9 @@ pub enum KeyError {
     #[error("the key material is not standard base64: {0}")]
     Base64(String),
     /// A signature type this build does not use.
-    #[error("signature type 0x{0:02x} is not one Roundtable uses (0x01 Ed25519, 0x04 cosignature/v1)")]
+    #[error(
+        "signature type 0x{0:02x} is not one Roundtable uses (0x01 Ed25519, 0x04 cosignature/v1)"
+    )]
     UnknownType(u8),
     /// A signature type other than the one required here.
     #[error("the key has signature type 0x{found:02x}; 0x{expected:02x} is needed here")]
@@ -95,7 +97,11 @@ fn check_type(t: u8) -> Result<(), KeyError> {
 }
 
 fn parse_id(s: &str) -> Result<u32, KeyError> {
-    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() != 8
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(KeyError::KeyIdFormat(s.chars().take(16).collect()));
     }
     u32::from_str_radix(s, 16).map_err(|_| KeyError::KeyIdFormat(s.to_owned()))
@@ -142,10 +148,9 @@ impl VerifierKey {
             what: "verifier key",
             form: "<name>+<8 hex digits>+<base64 of type and public key>",
         };
-        let s = s.trim_end_matches('\n');
-        let mut parts = s.split('+');
-        let (Some(name), Some(id), Some(material), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // Names and ids hold no `+`; the base64 may.
+        let mut parts = s.trim_end_matches('\n').splitn(3, '+');
+        let (Some(name), Some(id), Some(material)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(shape);
         };
@@ -264,9 +269,8 @@ impl SignerKey {
         let Some(rest) = s.trim_end_matches('\n').strip_prefix(PRIVATE_PREFIX) else {
             return Err(shape);
         };
-        let mut parts = rest.split('+');
-        let (Some(name), Some(id), Some(material), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id), Some(material)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(shape);
         };

@@ -53,7 +53,9 @@ pub enum NoteError {
         at: usize,
     },
     /// A control character other than newline (tabs and carriage returns included).
-    #[error("the note holds control character U+{code:04X} at byte {at}; only newlines are allowed")]
+    #[error(
+        "the note holds control character U+{code:04X} at byte {at}; only newlines are allowed"
+    )]
     ControlCharacter {
         /// The character's code point.
         code: u32,
@@ -238,7 +240,9 @@ fn parse_signature_line(line: &str, number: usize) -> Result<NoteSignature, Note
         )));
     };
     let Some((name, b64)) = rest.split_once(' ') else {
-        return Err(bad("it has no space between the key name and the signature".into()));
+        return Err(bad(
+            "it has no space between the key name and the signature".into(),
+        ));
     };
     check_key_name(name).map_err(|e| bad(e.to_string()))?;
     let raw = STANDARD

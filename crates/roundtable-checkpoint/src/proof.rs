@@ -22,6 +22,15 @@ pub enum ProofError {
         /// The new size.
         new: u64,
     },
+    /// A consistency proof from the empty tree: every tree extends it, so there is
+    /// nothing to prove (and transparency-dev's verifier refuses it too).
+    #[error(
+        "a consistency proof from the empty tree to size {new} proves nothing; every tree extends the empty one"
+    )]
+    FromEmptyTree {
+        /// The new size.
+        new: u64,
+    },
     /// The proof has more or fewer hashes than the sizes call for.
     #[error("the proof has {found} hashes; these sizes need {expected}")]
     WrongLength {
@@ -130,8 +139,9 @@ pub fn verify_inclusion(
 /// Verifies that the tree of `old` leaves with root `old_root` is a prefix of the tree
 /// of `new` leaves with root `new_root` (RFC 9162 2.1.4.2).
 ///
-/// When `old` is 0 the proof must be empty and `old_root` the empty root; when
-/// `old == new` the proof must be empty and the roots equal.
+/// When `old == new` the proof must be empty and the roots equal (the empty root for
+/// size 0); from size 0 to a larger size there is nothing to prove
+/// ([`ProofError::FromEmptyTree`]: the caller knows every tree extends the empty one).
 ///
 /// # Errors
 /// [`ProofError`] naming why it does not verify.
@@ -145,16 +155,24 @@ pub fn verify_consistency(
     if old > new {
         return Err(ProofError::SizesOutOfOrder { old, new });
     }
-    if old == 0 || old == new {
+    if old == 0 && new > 0 {
+        return Err(ProofError::FromEmptyTree { new });
+    }
+    if old == new {
         if !proof.is_empty() {
             return Err(ProofError::WrongLength {
                 expected: 0,
                 found: proof.len(),
             });
         }
+        // Nothing to prove but the roots themselves: one root for one size, and the
+        // empty tree's root for size 0.
         let want = if old == 0 { empty_root() } else { *new_root };
         if *old_root != want {
             return Err(mismatch(&want, old_root));
+        }
+        if *new_root != want {
+            return Err(mismatch(&want, new_root));
         }
         return Ok(());
     }

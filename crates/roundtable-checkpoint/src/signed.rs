@@ -105,11 +105,7 @@ pub fn cosign_text(
 }
 
 /// Checks one signature line against the key it names.
-fn check(
-    key: &VerifierKey,
-    text: &str,
-    s: &NoteSignature,
-) -> Result<Option<u64>, SignatureError> {
+fn check(key: &VerifierKey, text: &str, s: &NoteSignature) -> Result<Option<u64>, SignatureError> {
     let invalid = || SignatureError::Invalid {
         name: s.name.clone(),
         key_id: s.key_id,

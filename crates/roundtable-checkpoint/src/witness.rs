@@ -38,7 +38,9 @@ pub enum WitnessError {
         new: u64,
     },
     /// The log shows a history that does not extend the one held: two views.
-    #[error("split view of {origin}: the checkpoint at size {new_size} (root {new_root}) does not extend the one held at size {held_size} (root {held_root}): {reason}")]
+    #[error(
+        "split view of {origin}: the checkpoint at size {new_size} (root {new_root}) does not extend the one held at size {held_size} (root {held_root}): {reason}"
+    )]
     SplitView {
         /// The origin.
         origin: String,
@@ -137,10 +139,7 @@ pub fn check_extends(
     new: &LogCheckpoint,
     proof: &[Hash],
 ) -> Result<(), WitnessError> {
-    let (held_origin, new_origin) = (
-        held.to_checkpoint().origin,
-        new.to_checkpoint().origin,
-    );
+    let (held_origin, new_origin) = (held.to_checkpoint().origin, new.to_checkpoint().origin);
     if held_origin != new_origin {
         return Err(WitnessError::OtherLog {
             held: held_origin,
@@ -165,13 +164,14 @@ pub fn check_extends(
     if new.size == held.size && new.root != held.root {
         return Err(split("two different roots for the same size".into()));
     }
-    verify_consistency(held.size, new.size, &held.root, &new.root, proof).map_err(
-        |e: ProofError| split(format!("the consistency proof does not verify: {e}")),
-    )?;
+    // Every tree extends the empty one: nothing to prove from size 0.
+    if held.size > 0 {
+        verify_consistency(held.size, new.size, &held.root, &new.root, proof).map_err(
+            |e: ProofError| split(format!("the consistency proof does not verify: {e}")),
+        )?;
+    }
     if new.size == held.size && new.last_event != held.last_event {
-        return Err(split(
-            "the same tree names a different last event".into(),
-        ));
+        return Err(split("the same tree names a different last event".into()));
     }
     Ok(())
 }
