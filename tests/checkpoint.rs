@@ -11,7 +11,9 @@ use std::path::Path;
 use common::{Run, Store, sample_minutes};
 use roundtable_checkpoint::merkle::Hash;
 use roundtable_checkpoint::{verify_consistency, verify_inclusion};
-use roundtable_domain::{Projection, RecordedEvent, canonical::to_canonical, envelope::content_hash};
+use roundtable_domain::{
+    Projection, RecordedEvent, canonical::to_canonical, envelope::content_hash,
+};
 use serde_json::Value;
 
 const ID: &str = "harbourside-waste";
@@ -37,7 +39,9 @@ fn p(path: &Path) -> String {
 /// agreement hash and the manifest recomputed. Returns the forged version.
 fn forge(export: &Path, out: &Path, from: &str, to: &str) -> u64 {
     let text = std::fs::read_to_string(export).unwrap();
-    let mut lines = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap());
+    let mut lines = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap());
     let mut manifest = lines.next().unwrap();
     let mut events: Vec<Value> = lines.collect();
     let at = events
@@ -56,12 +60,19 @@ fn forge(export: &Path, out: &Path, from: &str, to: &str) -> u64 {
         }
     };
     let decode = |v: &[Value]| -> Vec<RecordedEvent> {
-        v.iter().map(|e| RecordedEvent::from_json(e.clone()).unwrap()).collect()
+        v.iter()
+            .map(|e| RecordedEvent::from_json(e.clone()).unwrap())
+            .collect()
     };
     rechain(&mut events);
     for i in 0..events.len() {
-        if events[i]["type"] == "agreement_signed" && events[i]["data"].get("agreement_hash").is_some() {
-            let view = Projection::fold(&decode(&events[..i])).unwrap().view.unwrap();
+        if events[i]["type"] == "agreement_signed"
+            && events[i]["data"].get("agreement_hash").is_some()
+        {
+            let view = Projection::fold(&decode(&events[..i]))
+                .unwrap()
+                .view
+                .unwrap();
             events[i]["data"]["agreement_hash"] =
                 Value::String(roundtable_domain::signing::agreement_hash(&view));
             rechain(&mut events);
@@ -69,7 +80,8 @@ fn forge(export: &Path, out: &Path, from: &str, to: &str) -> u64 {
     }
     manifest["first_hash"] = events[0]["hash"].clone();
     manifest["last_hash"] = events[events.len() - 1]["hash"].clone();
-    manifest["view"] = serde_json::to_value(Projection::fold(&decode(&events)).unwrap().view).unwrap();
+    manifest["view"] =
+        serde_json::to_value(Projection::fold(&decode(&events)).unwrap().view).unwrap();
     let mut bytes = Vec::new();
     for v in std::iter::once(&manifest).chain(&events) {
         bytes.extend(to_canonical(v));
@@ -89,20 +101,52 @@ fn a_forged_export_fails_against_a_checkpoint_taken_before_it() {
     let public = dir.path().join("log.key.pub");
 
     // The operator's log key: private, mode 0600; its public key printed and kept.
-    let made = store.run(&["keys", "log-generate", "--name", "roundtable.example.org", "--key-file", &p(&key)]);
+    let made = store.run(&[
+        "keys",
+        "log-generate",
+        "--name",
+        "roundtable.example.org",
+        "--key-file",
+        &p(&key),
+    ]);
     assert_eq!(made.code, 0, "{made:?}");
-    assert!(made.stdout.starts_with("roundtable.example.org+"), "{}", made.stdout);
+    assert!(
+        made.stdout.starts_with("roundtable.example.org+"),
+        "{}",
+        made.stdout
+    );
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    assert!(std::fs::read_to_string(&key).unwrap().starts_with("PRIVATE+KEY+roundtable.example.org+"));
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("PRIVATE+KEY+roundtable.example.org+")
+    );
     assert_eq!(std::fs::read_to_string(&public).unwrap(), made.stdout);
-    let again = store.run(&["keys", "log-generate", "--name", "x.example", "--key-file", &p(&key)]);
-    assert_eq!(again.code, 2, "an existing key is never overwritten: {again:?}");
+    let again = store.run(&[
+        "keys",
+        "log-generate",
+        "--name",
+        "x.example",
+        "--key-file",
+        &p(&key),
+    ]);
+    assert_eq!(
+        again.code, 2,
+        "an existing key is never overwritten: {again:?}"
+    );
 
     // Checkpoints of the genuine history, and its export.
     let cp = |size: Option<u64>, name: &str| {
         let file = dir.path().join(name);
-        let mut args = vec!["checkpoint".to_owned(), ID.into(), "--log-key".into(), p(&key), "-o".into(), p(&file)];
+        let mut args = vec![
+            "checkpoint".to_owned(),
+            ID.into(),
+            "--log-key".into(),
+            p(&key),
+            "-o".into(),
+            p(&file),
+        ];
         if let Some(n) = size {
             args.extend(["--size".into(), n.to_string()]);
         }
@@ -113,7 +157,10 @@ fn a_forged_export_fails_against_a_checkpoint_taken_before_it() {
     };
     let whole = cp(None, "whole.cp");
     let text = std::fs::read_to_string(&whole).unwrap();
-    assert!(text.starts_with("roundtable.example.org/negotiations/harbourside-waste\n73\n"), "{text}");
+    assert!(
+        text.starts_with("roundtable.example.org/negotiations/harbourside-waste\n73\n"),
+        "{text}"
+    );
     assert!(text.contains("\nlast-event-hash "), "{text}");
     let genuine = dir.path().join("genuine.export");
     assert_eq!(store.run(&["export", ID, "-o", &p(&genuine)]).code, 0);
@@ -123,19 +170,51 @@ fn a_forged_export_fails_against_a_checkpoint_taken_before_it() {
     let k = forge(&genuine, &forged, "1480000.00", "148000.00");
     let plain = offline(dir.path(), &["verify", &p(&forged)]);
     assert_eq!(plain.code, 0, "{plain:?}");
-    assert!(plain.stdout.contains("self-consistency only"), "{}", plain.stdout);
+    assert!(
+        plain.stdout.contains("self-consistency only"),
+        "{}",
+        plain.stdout
+    );
 
     // Against the checkpoint of the whole genuine history it fails.
-    let anchored = offline(dir.path(), &["verify", &p(&forged), "--checkpoint", &p(&whole), "--log-key", &p(&public)]);
+    let anchored = offline(
+        dir.path(),
+        &[
+            "verify",
+            &p(&forged),
+            "--checkpoint",
+            &p(&whole),
+            "--log-key",
+            &p(&public),
+        ],
+    );
     assert_eq!(anchored.code, 1, "{anchored:?}");
-    assert!(anchored.stdout.contains("FAIL anchor"), "{}", anchored.stdout);
-    assert!(anchored.stdout.contains("FAILED: forked at version 1"), "{}", anchored.stdout);
+    assert!(
+        anchored.stdout.contains("FAIL anchor"),
+        "{}",
+        anchored.stdout
+    );
+    assert!(
+        anchored.stdout.contains("FAILED: forked at version 1"),
+        "{}",
+        anchored.stdout
+    );
     // With checkpoints at the versions before and of the forged event, it is named.
     let before = cp(Some(k - 1), "before.cp");
     let at = cp(Some(k), "at.cp");
     let exact = offline(
         dir.path(),
-        &["verify", &p(&forged), "--checkpoint", &p(&before), "--checkpoint", &p(&at), "--log-key", &p(&public), "--json"],
+        &[
+            "verify",
+            &p(&forged),
+            "--checkpoint",
+            &p(&before),
+            "--checkpoint",
+            &p(&at),
+            "--log-key",
+            &p(&public),
+            "--json",
+        ],
     );
     assert_eq!(exact.code, 1, "{exact:?}");
     let report: Value = serde_json::from_str(&exact.stdout).unwrap();
@@ -144,11 +223,24 @@ fn a_forged_export_fails_against_a_checkpoint_taken_before_it() {
     // The genuine export extends them all.
     let ok = offline(
         dir.path(),
-        &["verify", &p(&genuine), "--checkpoint", &p(&whole), "--checkpoint", &p(&before), "--log-key", &p(&public)],
+        &[
+            "verify",
+            &p(&genuine),
+            "--checkpoint",
+            &p(&whole),
+            "--checkpoint",
+            &p(&before),
+            "--log-key",
+            &p(&public),
+        ],
     );
     assert_eq!(ok.code, 0, "{ok:?}");
     assert!(ok.stdout.contains("ok   anchor"), "{}", ok.stdout);
-    assert!(!ok.stdout.contains("self-consistency only"), "{}", ok.stdout);
+    assert!(
+        !ok.stdout.contains("self-consistency only"),
+        "{}",
+        ok.stdout
+    );
 
     // After a rotation old checkpoints still verify with the kept public keys, and a
     // checkpoint of the new key does too; the old key alone does not vouch for it.
@@ -157,17 +249,54 @@ fn a_forged_export_fails_against_a_checkpoint_taken_before_it() {
     assert_eq!(rotated.code, 0, "{rotated:?}");
     assert_ne!(rotated.stdout.trim(), old_public);
     assert_eq!(std::fs::read_to_string(&public).unwrap().lines().count(), 2);
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let newer = cp(None, "newer.cp");
     for c in [&whole, &newer] {
-        let r = offline(dir.path(), &["verify", &p(&genuine), "--checkpoint", &p(c), "--log-key", &p(&public)]);
+        let r = offline(
+            dir.path(),
+            &[
+                "verify",
+                &p(&genuine),
+                "--checkpoint",
+                &p(c),
+                "--log-key",
+                &p(&public),
+            ],
+        );
         assert_eq!(r.code, 0, "{r:?}");
     }
-    let r = offline(dir.path(), &["verify", &p(&genuine), "--checkpoint", &p(&newer), "--log-key", &old_public]);
+    let r = offline(
+        dir.path(),
+        &[
+            "verify",
+            &p(&genuine),
+            "--checkpoint",
+            &p(&newer),
+            "--log-key",
+            &old_public,
+        ],
+    );
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stdout.contains("no signature is by a trusted key"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("no signature is by a trusted key"),
+        "{}",
+        r.stdout
+    );
     // A private key is refused where the public one belongs.
-    let r = offline(dir.path(), &["verify", &p(&genuine), "--checkpoint", &p(&whole), "--log-key", &p(&key)]);
+    let r = offline(
+        dir.path(),
+        &[
+            "verify",
+            &p(&genuine),
+            "--checkpoint",
+            &p(&whole),
+            "--log-key",
+            &p(&key),
+        ],
+    );
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("private key"), "{}", r.stderr);
 }
@@ -176,31 +305,73 @@ fn hashes(v: &Value) -> Vec<Hash> {
     v.as_array()
         .unwrap()
         .iter()
-        .map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .map(|h| {
+            hex::decode(h.as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
         .collect()
 }
 
 fn hash(v: &Value) -> Hash {
-    hex::decode(v.as_str().unwrap()).unwrap().try_into().unwrap()
+    hex::decode(v.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap()
 }
 
 #[test]
 fn proofs_from_the_cli_verify_against_the_checkpoint_roots() {
     let store = Store::embedded();
-    assert_eq!(store.import(&sample_minutes("harbourside-waste.jsonl"), &[]).code, 0);
+    assert_eq!(
+        store
+            .import(&sample_minutes("harbourside-waste.jsonl"), &[])
+            .code,
+        0
+    );
     let incl = store.run(&["prove", ID, "--inclusion", "26", "--size", "60"]);
     assert_eq!(incl.code, 0, "{incl:?}");
     let j: Value = serde_json::from_str(&incl.stdout).unwrap();
-    assert_eq!((j["leaf_index"].as_u64(), j["tree_size"].as_u64()), (Some(25), Some(60)));
-    verify_inclusion(25, 60, &hash(&j["leaf_hash"]), &hashes(&j["proof"]), &hash(&j["root"])).unwrap();
+    assert_eq!(
+        (j["leaf_index"].as_u64(), j["tree_size"].as_u64()),
+        (Some(25), Some(60))
+    );
+    verify_inclusion(
+        25,
+        60,
+        &hash(&j["leaf_hash"]),
+        &hashes(&j["proof"]),
+        &hash(&j["root"]),
+    )
+    .unwrap();
     let cons = store.run(&["prove", ID, "--consistency", "26", "73"]);
     assert_eq!(cons.code, 0, "{cons:?}");
     let c: Value = serde_json::from_str(&cons.stdout).unwrap();
-    verify_consistency(26, 73, &hash(&c["old_root"]), &hash(&c["new_root"]), &hashes(&c["proof"])).unwrap();
+    verify_consistency(
+        26,
+        73,
+        &hash(&c["old_root"]),
+        &hash(&c["new_root"]),
+        &hashes(&c["proof"]),
+    )
+    .unwrap();
     // The root at 73 is the one a checkpoint signs.
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k");
-    assert_eq!(store.run(&["keys", "log-generate", "--name", "d.example", "--key-file", &p(&key)]).code, 0);
+    assert_eq!(
+        store
+            .run(&[
+                "keys",
+                "log-generate",
+                "--name",
+                "d.example",
+                "--key-file",
+                &p(&key)
+            ])
+            .code,
+        0
+    );
     let note = store.run(&["checkpoint", ID, "--log-key", &p(&key)]);
     let root_line = note.stdout.lines().nth(2).unwrap().to_owned();
     use base64::Engine;
@@ -209,7 +380,15 @@ fn proofs_from_the_cli_verify_against_the_checkpoint_roots() {
     // Bad requests are named.
     let bad = store.run(&["prove", ID, "--inclusion", "80", "--size", "73"]);
     assert_eq!(bad.code, 2, "{bad:?}");
-    assert!(bad.stderr.contains("outside a tree of size 73"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("outside a tree of size 73"),
+        "{}",
+        bad.stderr
+    );
     let bad = store.run(&["prove", ID, "--consistency", "10", "500"]);
-    assert!(bad.stderr.contains("beyond the 73 leaves"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("beyond the 73 leaves"),
+        "{}",
+        bad.stderr
+    );
 }

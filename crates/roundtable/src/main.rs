@@ -165,7 +165,12 @@ enum Cmd {
         negotiation: Option<String>,
         /// A checkpoint signed by the log (a file written by `roundtable checkpoint`),
         /// that the export must extend; repeat for more. Needs --log-key.
-        #[arg(long, value_name = "CP", requires = "log_key", conflicts_with = "negotiation")]
+        #[arg(
+            long,
+            value_name = "CP",
+            requires = "log_key",
+            conflicts_with = "negotiation"
+        )]
         checkpoint: Vec<PathBuf>,
         /// The log's verifier key, or a file of them one a line (the .pub file beside
         /// the log key, old keys included). Checkpoints the export carries count too.
@@ -196,7 +201,12 @@ enum Cmd {
         /// The negotiation.
         negotiation_id: String,
         /// Prove that the event at this version is in the tree of --size events.
-        #[arg(long, value_name = "VERSION", conflicts_with = "consistency", required_unless_present = "consistency")]
+        #[arg(
+            long,
+            value_name = "VERSION",
+            conflicts_with = "consistency",
+            required_unless_present = "consistency"
+        )]
         inclusion: Option<u64>,
         /// The tree size of the inclusion proof (default: every event).
         #[arg(long, value_name = "N", requires = "inclusion")]
@@ -527,7 +537,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             secret_file,
         }) => audit::sign_agreement(&backend, &negotiation(&negotiation_id)?, &secret_file).await,
         Cmd::Keys(KeysCmd::Generate) => audit::generate_key(),
-        Cmd::Keys(KeysCmd::LogGenerate { name, key_file }) => checkpoint::generate(&name, &key_file),
+        Cmd::Keys(KeysCmd::LogGenerate { name, key_file }) => {
+            checkpoint::generate(&name, &key_file)
+        }
         Cmd::Keys(KeysCmd::LogRotate { key_file }) => checkpoint::rotate(&key_file),
         Cmd::Checkpoint {
             negotiation_id,
