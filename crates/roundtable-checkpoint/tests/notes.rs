@@ -432,3 +432,123 @@ fn a_witness_refuses_a_split_view_and_a_rollback() {
     // A log key cannot serve as a witness key.
     assert!(Witness::new(log_key(), vec![]).is_err());
 }
+
+/// A signed-note reader written here from c2sp.org/signed-note alone, sharing nothing
+/// with the crate: the text, and each signature line's name, key id and bytes.
+fn independent_parse(note: &str) -> (String, Vec<(String, u32, Vec<u8>)>) {
+    use base64::Engine;
+    let cut = note.rfind("\n\n").expect("a blank line");
+    let text = note[..cut + 1].to_owned();
+    let sigs = note[cut + 2..]
+        .lines()
+        .map(|l| {
+            let rest = l.strip_prefix("\u{2014} ").expect("an em dash and a space");
+            let (name, b64) = rest.split_once(' ').expect("name and signature");
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap();
+            let id = u32::from_be_bytes(raw[..4].try_into().unwrap());
+            (name.to_owned(), id, raw[4..].to_vec())
+        })
+        .collect();
+    (text, sigs)
+}
+
+#[test]
+fn an_independent_reader_and_raw_ed25519_agree_with_the_cosigned_checkpoint() {
+    use ed25519_dalek::{Signature, VerifyingKey};
+    use sha2::{Digest, Sha256};
+    let all = leaves(20);
+    let w = witness();
+    let cosigned = w
+        .check(None, &signed(20, &all), &[], 1_700_000_000)
+        .unwrap();
+    let (text, sigs) = independent_parse(&cosigned.note);
+    assert_eq!(sigs.len(), 2);
+    let log_pub = log_key().verifier().public_key();
+    let wit_pub = w.verifier().public_key();
+    let id = |name: &str, t: u8, key: &[u8; 32]| {
+        let mut h = Sha256::new();
+        h.update(name.as_bytes());
+        h.update([b'\n', t]);
+        h.update(key);
+        u32::from_be_bytes(h.finalize()[..4].try_into().unwrap())
+    };
+    assert_eq!(sigs[0].0, "roundtable.example.org");
+    assert_eq!(sigs[0].1, id("roundtable.example.org", 0x01, &log_pub));
+    VerifyingKey::from_bytes(&log_pub)
+        .unwrap()
+        .verify_strict(
+            text.as_bytes(),
+            &Signature::from_bytes(&sigs[0].2.clone().try_into().unwrap()),
+        )
+        .unwrap();
+    assert_eq!(sigs[1].1, id("witness.example/auditor", 0x04, &wit_pub));
+    let ts = u64::from_be_bytes(sigs[1].2[..8].try_into().unwrap());
+    assert_eq!(ts, 1_700_000_000);
+    let message = format!("cosignature/v1\ntime {ts}\n{text}");
+    VerifyingKey::from_bytes(&wit_pub)
+        .unwrap()
+        .verify_strict(
+            message.as_bytes(),
+            &Signature::from_bytes(&sigs[1].2[8..].try_into().unwrap()),
+        )
+        .unwrap();
+    // And the root line is the base64 of the tree's root.
+    use base64::Engine;
+    let root = Frontier::of(&all, 20).unwrap().root();
+    assert_eq!(
+        text.lines().nth(2),
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .encode(root)
+                .as_str()
+        )
+    );
+}
+
+#[test]
+fn two_witnesses_shown_two_histories_expose_the_split_view() {
+    // The log shows history A to one witness and history B to another; each cosigns
+    // what it saw, having nothing else to compare with.
+    let a = leaves(60);
+    let mut b = a.clone();
+    b[44] = leaf_hash(b"the other story");
+    let w1 = witness();
+    let w2 = Witness::new(
+        SignerKey::from_seed("witness.example/donor", COSIGNATURE_V1, [10; 32]).unwrap(),
+        vec![log_key().verifier()],
+    )
+    .unwrap();
+    let seen1 = w1.check(None, &signed(60, &a), &[], 5).unwrap();
+    let seen2 = w2.check(None, &signed(60, &b), &[], 5).unwrap();
+    // Anyone holding both cosigned checkpoints finds them inconsistent.
+    let e =
+        roundtable_checkpoint::witness::check_extends(&seen1.checkpoint, &seen2.checkpoint, &[])
+            .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            WitnessError::SplitView {
+                held_size: 60,
+                new_size: 60,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // And a witness that saw A refuses B when the log later offers it, with any proof.
+    let later = signed(60, &b);
+    assert!(matches!(
+        w1.check(Some(&seen1.checkpoint), &later, &[], 6),
+        Err(WitnessError::SplitView { .. })
+    ));
+    // Extending B further does not help: from A's checkpoint B's growth is no extension.
+    let mut b80 = b.clone();
+    b80.extend(leaves(80).into_iter().skip(60));
+    let proof = consistency_proof(&b80, 60, 80).unwrap();
+    assert!(matches!(
+        w1.check(Some(&seen1.checkpoint), &signed(80, &b80), &proof, 7),
+        Err(WitnessError::SplitView { .. })
+    ));
+}
