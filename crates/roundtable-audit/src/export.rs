@@ -59,6 +59,11 @@ pub struct Manifest {
     /// The agreement view after the last event, as the exporter recorded it (the JSON
     /// of `roundtable view --json`).
     pub view: Value,
+    /// Signed checkpoints of this negotiation's log (C2SP signed notes, docs/AUDIT.md
+    /// "Checkpoints"), oldest first. Absent in exports without any, including every
+    /// export written before checkpoints existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<String>,
 }
 
 /// Why an export cannot be written.
@@ -104,6 +109,21 @@ pub fn export_with_tool(
     projected_view: Option<&AgreementView>,
     tool: &str,
 ) -> Result<Vec<u8>, ExportError> {
+    export_with_checkpoints(events, projected_view, tool, &[])
+}
+
+/// [`export_with_tool`], carrying signed checkpoints of the log in the manifest (each
+/// a signed note; [`crate::anchor::sign_checkpoint`] makes one). A verifier that
+/// trusts the log's key checks the events against them.
+///
+/// # Errors
+/// As [`export`].
+pub fn export_with_checkpoints(
+    events: &[RecordedEvent],
+    projected_view: Option<&AgreementView>,
+    tool: &str,
+    checkpoints: &[String],
+) -> Result<Vec<u8>, ExportError> {
     let (Some(first), Some(last)) = (events.first(), events.last()) else {
         return Err(ExportError::Empty);
     };
@@ -131,6 +151,7 @@ pub fn export_with_tool(
         signature_scheme: SIGNATURE_SCHEME.to_owned(),
         tool: tool.to_owned(),
         view: view_json(view),
+        checkpoints: checkpoints.to_vec(),
     };
     let mut out = to_canonical(&serde_json::to_value(&manifest).unwrap_or(Value::Null));
     out.push(b'\n');

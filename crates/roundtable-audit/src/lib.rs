@@ -7,6 +7,8 @@
 //! - [`verify`]: checks an export with no server and no store (or the live store),
 //!   naming the first bad event and the kind of tampering, re-checking the rules and
 //!   every Ed25519 signature, and that folding reproduces the recorded view;
+//! - [`anchor`]: verifying an export against checkpoints signed by the log's key, and
+//!   making checkpoints and inclusion and consistency proofs of a negotiation's events;
 //! - [`import`]: the events of a verified export, for an empty store;
 //! - [`report`]: one self-contained HTML audit report.
 //!
@@ -14,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod anchor;
 pub mod asof;
 pub mod diff;
 pub mod export;
@@ -23,6 +26,7 @@ pub mod report;
 pub mod signing;
 pub mod verify;
 
+pub use anchor::{Anchor, verify_anchored};
 pub use asof::{AsOfError, TimeAxis, TimePoint, as_of_time, as_of_version, time_point};
 pub use diff::{AgreementDiff, diff};
 pub use export::{ExportError, Manifest, export};

@@ -55,6 +55,9 @@ pub enum Tampering {
     BadSignature,
     /// Folding the events does not give the recorded (or projected) view.
     ViewMismatch,
+    /// The events do not extend a checkpoint the log signed: the history was
+    /// rewritten (every hash recomputed) from some version on.
+    Forked,
 }
 
 impl Tampering {
@@ -70,6 +73,7 @@ impl Tampering {
             Tampering::RuleBroken => "rule_broken",
             Tampering::BadSignature => "bad_signature",
             Tampering::ViewMismatch => "view_mismatch",
+            Tampering::Forked => "forked",
         }
     }
 }
@@ -175,6 +179,16 @@ impl fmt::Display for VerifyReport {
                 self.signatures_verified,
                 self.last_hash.as_deref().unwrap_or("-")
             )?;
+            if !self
+                .checks
+                .iter()
+                .any(|c| c.name == crate::anchor::ANCHOR_CHECK)
+            {
+                writeln!(
+                    f,
+                    "proved: self-consistency only. No checkpoint anchored these events, so a history rewritten with every hash recomputed would pass too; verify against a checkpoint signed by the log (--checkpoint CP --log-key KEY) to prove it is the history the log recorded"
+                )?;
+            }
         }
         Ok(())
     }

@@ -151,11 +151,19 @@ pub(crate) async fn export(
     write_to(output, &export.bytes, &what)
 }
 
-/// `roundtable verify FILE` (no store needed).
-pub(crate) fn verify_file(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+/// `roundtable verify FILE [--checkpoint CP... --log-key KEY]` (no store needed).
+pub(crate) fn verify_file(
+    file: &Path,
+    anchor: Option<&roundtable_audit::Anchor>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(file).with_context(|| format!("cannot read export {}", file.display()))?;
-    print_report(&roundtable_audit::verify(&bytes), json)
+    let report = match anchor {
+        Some(a) => roundtable_audit::verify_anchored(&bytes, a),
+        None => roundtable_audit::verify(&bytes),
+    };
+    print_report(&report, json)
 }
 
 /// `roundtable verify --negotiation ID`: the live store, and the projected view

@@ -6,6 +6,7 @@
 
 mod audit;
 mod backend;
+mod checkpoint;
 mod config;
 mod import;
 mod ocds;
@@ -166,9 +167,57 @@ enum Cmd {
         /// Verify this negotiation in the live store instead.
         #[arg(long)]
         negotiation: Option<String>,
+        /// A checkpoint signed by the log (a file written by `roundtable checkpoint`),
+        /// that the export must extend; repeat for more. Needs --log-key.
+        #[arg(
+            long,
+            value_name = "CP",
+            requires = "log_key",
+            conflicts_with = "negotiation"
+        )]
+        checkpoint: Vec<PathBuf>,
+        /// The log's verifier key, or a file of them one a line (the .pub file beside
+        /// the log key, old keys included). Checkpoints the export carries count too.
+        #[arg(long, value_name = "KEY", conflicts_with = "negotiation")]
+        log_key: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a checkpoint of a negotiation's log signed by the operator's log key: a
+    /// C2SP signed note of the Merkle tree of its events (docs/AUDIT.md).
+    Checkpoint {
+        /// The negotiation.
+        negotiation_id: String,
+        /// The log key file (`roundtable keys log-generate`).
+        #[arg(long, value_name = "FILE")]
+        log_key: PathBuf,
+        /// Checkpoint the first N events instead of all.
+        #[arg(long, value_name = "N")]
+        size: Option<u64>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Print an inclusion proof of one event, or a consistency proof between two tree
+    /// sizes, as JSON (RFC 9162; docs/AUDIT.md).
+    Prove {
+        /// The negotiation.
+        negotiation_id: String,
+        /// Prove that the event at this version is in the tree of --size events.
+        #[arg(
+            long,
+            value_name = "VERSION",
+            conflicts_with = "consistency",
+            required_unless_present = "consistency"
+        )]
+        inclusion: Option<u64>,
+        /// The tree size of the inclusion proof (default: every event).
+        #[arg(long, value_name = "N", requires = "inclusion")]
+        size: Option<u64>,
+        /// Prove that the tree of OLD events is a prefix of the tree of NEW events.
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
+        consistency: Option<Vec<u64>>,
     },
     /// Write the audit report: one self-contained HTML file.
     Report {
@@ -266,6 +315,25 @@ enum KeysCmd {
     /// Print a new key pair as JSON: keep `secret_key` private; the secretariat registers
     /// `public_key` (admit_partner's public_key, or register_key).
     Generate,
+    /// Make the operator's log key (Ed25519, a C2SP note key named after the
+    /// deployment) that signs checkpoints; written with mode 0600, its public key
+    /// appended to FILE.pub and printed.
+    LogGenerate {
+        /// The deployment's name, such as roundtable.example.org (checkpoint origins
+        /// are <name>/negotiations/<id>).
+        #[arg(long)]
+        name: String,
+        /// Where to write the private key.
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+    },
+    /// Replace the log key by a new one of the same name; the old public key stays in
+    /// FILE.pub, so checkpoints signed before still verify.
+    LogRotate {
+        /// The log key file.
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+    },
     /// Print the signature of the agreement as it stands now, for a `sign` command.
     Sign {
         /// The negotiation.
@@ -353,9 +421,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Verify {
             file: Some(file),
             json,
+            checkpoint,
+            log_key,
             ..
-        } => return audit::verify_file(file, *json),
+        } => {
+            let anchor = match log_key {
+                Some(key) => Some(checkpoint::anchor(checkpoint, key)?),
+                None => None,
+            };
+            return audit::verify_file(file, anchor.as_ref(), *json);
+        }
         Cmd::Keys(KeysCmd::Generate) => return audit::generate_key(),
+        Cmd::Keys(KeysCmd::LogGenerate { name, key_file }) => {
+            return checkpoint::generate(name, key_file);
+        }
+        Cmd::Keys(KeysCmd::LogRotate { key_file }) => return checkpoint::rotate(key_file),
         Cmd::Token(TokenCmd::Issue(args)) => return services::issue_token(args),
         _ => {}
     }
@@ -472,6 +552,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             secret_file,
         }) => audit::sign_agreement(&backend, &negotiation(&negotiation_id)?, &secret_file).await,
         Cmd::Keys(KeysCmd::Generate) => audit::generate_key(),
+        Cmd::Keys(KeysCmd::LogGenerate { name, key_file }) => {
+            checkpoint::generate(&name, &key_file)
+        }
+        Cmd::Keys(KeysCmd::LogRotate { key_file }) => checkpoint::rotate(&key_file),
+        Cmd::Checkpoint {
+            negotiation_id,
+            log_key,
+            size,
+            output,
+        } => {
+            checkpoint::checkpoint(
+                &backend,
+                &negotiation(&negotiation_id)?,
+                &log_key,
+                size,
+                output.as_deref(),
+            )
+            .await
+        }
+        Cmd::Prove {
+            negotiation_id,
+            inclusion,
+            size,
+            consistency,
+        } => {
+            checkpoint::prove(
+                &backend,
+                &negotiation(&negotiation_id)?,
+                inclusion,
+                size,
+                consistency.as_deref(),
+            )
+            .await
+        }
         Cmd::Token(TokenCmd::Issue(args)) => services::issue_token(&args),
         Cmd::Serve {
             listen,
