@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use common::{Run, Store, shared_scenario, write_minutes};
+use common::{Run, Store, sample_minutes, write_minutes};
 use roundtable_domain::view::NegotiationStatus;
 
 on_both_backends!(
@@ -14,8 +14,8 @@ on_both_backends!(
     signatures_made_with_partner_keys_verify_offline,
 );
 
-fn lakeside(store: &Store) {
-    let run = store.import(&shared_scenario("lakeside-water.jsonl"), &[]);
+fn harbourside(store: &Store) {
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
 }
 
@@ -25,34 +25,40 @@ fn view_json(run: &Run) -> serde_json::Value {
 }
 
 async fn time_travel_and_diff_follow_the_log(store: Store) {
-    lakeside(&store);
-    let v = view_json(&store.run(&["view", "lakeside-water", "--json", "--as-of-version", "24"]));
+    harbourside(&store);
+    let v = view_json(&store.run(&[
+        "view",
+        "harbourside-waste",
+        "--json",
+        "--as-of-version",
+        "24",
+    ]));
     assert_eq!(v["version"], 24);
     assert_eq!(v["clauses"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["status"], "open");
     // Between the first and second meeting days: the view after the first day.
     let day1 = view_json(&store.run(&[
         "view",
-        "lakeside-water",
+        "harbourside-waste",
         "--json",
         "--as-of",
-        "2027-02-01T18:00:00Z",
+        "2027-05-04T18:00:00Z",
     ]));
-    assert_eq!(day1["version"], 27);
+    assert_eq!(day1["version"], 26);
     // Every event was recorded just now, long after its business time.
     let recorded = view_json(&store.run(&[
         "view",
-        "lakeside-water",
+        "harbourside-waste",
         "--json",
         "--as-of",
         "2100-01-01",
         "--time",
         "recorded",
     ]));
-    assert_eq!(recorded["version"], 84);
+    assert_eq!(recorded["version"], 73);
     let none_yet = store.run(&[
         "view",
-        "lakeside-water",
+        "harbourside-waste",
         "--as-of",
         "2020-01-01",
         "--time",
@@ -62,23 +68,23 @@ async fn time_travel_and_diff_follow_the_log(store: Store) {
         none_yet.code, 1,
         "nothing was recorded by 2020: {none_yet:?}"
     );
-    let before = store.run(&["view", "lakeside-water", "--as-of", "2027-01-01"]);
+    let before = store.run(&["view", "harbourside-waste", "--as-of", "2027-01-01"]);
     assert_eq!(before.code, 1, "{before:?}");
     assert!(
         before.stderr.contains("had not been opened yet"),
         "{}",
         before.stderr
     );
-    let bad = store.run(&["view", "lakeside-water", "--as-of", "yesterday"]);
+    let bad = store.run(&["view", "harbourside-waste", "--as-of", "yesterday"]);
     assert_eq!(bad.code, 2, "{bad:?}");
 
     let diff = store.run(&[
         "diff",
-        "lakeside-water",
+        "harbourside-waste",
         "--from",
         "24",
         "--to",
-        "84",
+        "73",
         "--json",
     ]);
     let d: serde_json::Value = view_json(&diff);
@@ -88,8 +94,8 @@ async fn time_travel_and_diff_follow_the_log(store: Store) {
         .iter()
         .filter_map(|c| c["clause_id"].as_str())
         .collect();
-    assert_eq!(added, ["tariff", "small-providers", "staff", "monitoring"]);
-    let text = store.run(&["diff", "lakeside-water", "--from", "24"]);
+    assert_eq!(added, ["pickers", "workers", "fees"]);
+    let text = store.run(&["diff", "harbourside-waste", "--from", "24"]);
     assert_eq!(text.code, 0, "{text:?}");
     assert!(
         text.stdout.contains("status: open -> concluded"),
@@ -99,12 +105,12 @@ async fn time_travel_and_diff_follow_the_log(store: Store) {
 }
 
 async fn exports_verify_offline_and_tampering_is_named(store: Store) {
-    lakeside(&store);
+    harbourside(&store);
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("lakeside.export");
+    let file = dir.path().join("harbourside.export");
     let run = store.run(&[
         "export",
-        "lakeside-water",
+        "harbourside-waste",
         "--output",
         &file.display().to_string(),
     ]);
@@ -125,7 +131,7 @@ async fn exports_verify_offline_and_tampering_is_named(store: Store) {
     assert_eq!(ok.code, 0, "{ok:?}");
     assert!(
         ok.stdout
-            .contains("verified: negotiation lakeside-water, 84 events"),
+            .contains("verified: negotiation harbourside-waste, 73 events"),
         "{}",
         ok.stdout
     );
@@ -140,8 +146,8 @@ async fn exports_verify_offline_and_tampering_is_named(store: Store) {
         .map(str::to_owned)
         .collect();
     let mut edited = lines.clone();
-    assert!(edited[10].contains("2027-02-01T"), "{}", edited[10]);
-    edited[10] = edited[10].replacen("2027-02-01T", "2027-02-11T", 1);
+    assert!(edited[10].contains("2027-05-04T"), "{}", edited[10]);
+    edited[10] = edited[10].replacen("2027-05-04T", "2027-05-14T", 1);
     let mut removed = lines.clone();
     removed.remove(20);
     let mut swapped = lines.clone();
@@ -173,14 +179,17 @@ async fn exports_verify_offline_and_tampering_is_named(store: Store) {
     assert!(refused.stderr.contains("is refused"), "{}", refused.stderr);
     let loaded = other.run(&["import-export", &file.display().to_string()]);
     assert_eq!(loaded.code, 0, "{loaded:?}");
-    assert_eq!(other.view("lakeside-water"), store.view("lakeside-water"));
+    assert_eq!(
+        other.view("harbourside-waste"),
+        store.view("harbourside-waste")
+    );
     let again = other.run(&["import-export", &file.display().to_string()]);
     assert_eq!(again.code, 1, "{again:?}");
 
     // The live store verifies, and the report is one self-contained page.
-    let live = store.run(&["verify", "--negotiation", "lakeside-water"]);
+    let live = store.run(&["verify", "--negotiation", "harbourside-waste"]);
     assert_eq!(live.code, 0, "{live:?}");
-    let report = store.run(&["report", "lakeside-water"]);
+    let report = store.run(&["report", "harbourside-waste"]);
     assert_eq!(report.code, 0, "{report:?}");
     assert!(
         report.stdout.starts_with("<!DOCTYPE html>")
@@ -193,9 +202,9 @@ async fn exports_verify_offline_and_tampering_is_named(store: Store) {
         "the report loads something"
     );
     for partner in [
-        "Lakeside City Council",
-        "Municipal Workers' Union, Lakeside branch",
-        "Output-Based Aid Facility",
+        "Harbourside City Council",
+        "Municipal Sanitation Workers' Union",
+        "Urban Resilience Fund",
     ] {
         let escaped = partner.replace('\'', "&#39;");
         assert!(
@@ -298,10 +307,10 @@ async fn signatures_made_with_partner_keys_verify_offline(store: Store) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_live_catches_a_stored_view_altered_behind_the_projector() {
     let store = Store::embedded();
-    lakeside(&store);
+    harbourside(&store);
     let once = store.run(&["project", "--once"]);
     assert_eq!(once.code, 0, "{once:?}");
-    let healthy = store.run(&["verify", "--negotiation", "lakeside-water"]);
+    let healthy = store.run(&["verify", "--negotiation", "harbourside-waste"]);
     assert_eq!(healthy.code, 0, "{healthy:?}");
     assert!(
         healthy.stdout.contains("ok   view"),
@@ -315,7 +324,7 @@ async fn verify_live_catches_a_stored_view_altered_behind_the_projector() {
     let db = rusqlite::Connection::open(dir.path().join("roundtable.db")).expect("open the file");
     let body: Vec<u8> = db
         .query_row(
-            "SELECT body FROM views WHERE negotiation_id = 'lakeside-water'",
+            "SELECT body FROM views WHERE negotiation_id = 'harbourside-waste'",
             [],
             |r| r.get(0),
         )
@@ -325,13 +334,13 @@ async fn verify_live_catches_a_stored_view_altered_behind_the_projector() {
         .replace("\"status\":\"concluded\"", "\"status\":\"open\"");
     let changed = db
         .execute(
-            "UPDATE views SET body = ?1 WHERE negotiation_id = 'lakeside-water'",
+            "UPDATE views SET body = ?1 WHERE negotiation_id = 'harbourside-waste'",
             [forged.as_bytes()],
         )
         .expect("update behind the projector's back");
     assert_eq!(changed, 1);
     drop(db);
-    let caught = store.run(&["verify", "--negotiation", "lakeside-water"]);
+    let caught = store.run(&["verify", "--negotiation", "harbourside-waste"]);
     assert_eq!(caught.code, 1, "{caught:?}");
     assert!(
         caught.stdout.contains("FAILED: view_mismatch"),

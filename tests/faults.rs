@@ -645,7 +645,7 @@ async fn post_until_acknowledged(
     ledger: &Ledger,
 ) -> Option<Ack> {
     let actor = client.map_or("secretariat", |c| c.partner.as_str());
-    let id = roundtable_api::commands::keyed_command_id(
+    let id = roundtable_app::commands::keyed_command_id(
         &Actor::parse(actor).expect("an actor"),
         negotiation,
         key,

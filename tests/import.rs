@@ -6,13 +6,13 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Store, read_lines, sample_minutes, shared_scenario, write_minutes};
+use common::{Store, read_lines, sample_minutes, test_data, write_minutes};
 use roundtable_domain::view::{
     CommitmentStatus, NegotiationStatus, ObjectionStatus, ProposalStatus,
 };
 
 on_both_backends!(
-    lakeside_minutes_conclude_as_the_rules_say,
+    sample_minutes_conclude_as_the_rules_say,
     a_moved_line_stops_the_import_and_the_original_completes_it,
     bad_lines_are_rejected_by_line_and_record_nothing,
     freshwater_consultation_imports_whole,
@@ -21,22 +21,22 @@ on_both_backends!(
     partner_text_cannot_drive_the_terminal,
 );
 
-async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
-    let file = shared_scenario("lakeside-water.jsonl");
+async fn sample_minutes_conclude_as_the_rules_say(store: Store) {
+    let file = sample_minutes("harbourside-waste.jsonl");
     let run = store.import(&file, &[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .contains("84 applied, 0 already recorded, 0 rejected"),
+            .contains("73 applied, 0 already recorded, 0 rejected"),
         "{}",
         run.stdout
     );
 
-    let v = store.view("lakeside-water");
+    let v = store.view("harbourside-waste");
     assert_eq!(v.status, NegotiationStatus::Concluded);
-    assert_eq!(v.version, 84);
+    assert_eq!(v.version, 73);
     assert_eq!(v.agreement_version, 16);
-    assert_eq!(v.partners.len(), 11);
+    assert_eq!(v.partners.len(), 9);
     let clauses: Vec<(&str, u32, &str)> = v
         .clauses
         .values()
@@ -45,11 +45,10 @@ async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
     assert_eq!(
         clauses,
         vec![
-            ("coverage", 1, "p-coverage-2"),
-            ("tariff", 1, "p-tariff-2"),
-            ("small-providers", 1, "p-vendors-2"),
-            ("staff", 1, "p-staff-2"),
-            ("monitoring", 2, "p-monitoring-2"),
+            ("collection", 2, "p-collection-3"),
+            ("pickers", 1, "p-pickers-1"),
+            ("workers", 1, "p-workers-2"),
+            ("fees", 1, "p-fees-1"),
         ]
     );
     let proposals: Vec<(&str, ProposalStatus)> = v
@@ -65,49 +64,40 @@ async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
     assert_eq!(
         proposals,
         vec![
-            ("p-coverage-1", superseded),
-            ("p-coverage-2", adopted),
-            ("p-tariff-1", superseded),
-            ("p-tariff-2", adopted),
-            ("p-vendors-1", superseded),
-            ("p-vendors-2", adopted),
-            ("p-staff-1", withdrawn),
-            ("p-staff-2", adopted),
-            ("p-monitoring-1", adopted),
-            ("p-monitoring-2", adopted),
+            ("p-collection-1", superseded),
+            ("p-collection-2", adopted),
+            ("p-pickers-1", adopted),
+            ("p-workers-1", withdrawn),
+            ("p-workers-2", adopted),
+            ("p-fees-1", adopted),
+            ("p-collection-3", adopted),
         ]
     );
-    let endorsers: Vec<&str> = v.proposals["p-coverage-2"]
+    let endorsers: Vec<&str> = v.proposals["p-collection-2"]
         .endorsed_by
         .iter()
         .map(|p| p.as_str())
         .collect();
-    assert_eq!(
-        endorsers,
-        [
-            "settlements-fed",
-            "clean-water-trust",
-            "lcc",
-            "kiosk-assoc",
-            "aquaglobal"
-        ]
-    );
+    assert_eq!(endorsers, ["pickers-coop", "residents", "hcc"]);
     let objections: Vec<(&str, ObjectionStatus)> = v
         .objections
         .values()
         .map(|o| (o.objection_id.as_str(), o.status))
         .collect();
-    let (moot, withdrawn) = (ObjectionStatus::Moot, ObjectionStatus::Withdrawn);
+    let (moot, noted, withdrawn) = (
+        ObjectionStatus::Moot,
+        ObjectionStatus::Noted,
+        ObjectionStatus::Withdrawn,
+    );
     assert_eq!(
         objections,
         vec![
-            ("o-coverage-too-few", moot),
-            ("o-coverage-cost", withdrawn),
-            ("o-tariff-indexation", moot),
-            ("o-tariff-level", moot),
-            ("o-vendors-exclusivity", moot),
-            ("o-vendors-quality", moot),
-            ("o-staff-terms", moot),
+            ("o-collection-distance", moot),
+            ("o-collection-canals", moot),
+            ("o-collection-trucks", noted),
+            ("o-pickers-offtake", withdrawn),
+            ("o-pickers-safety", noted),
+            ("o-workers-probation", moot),
         ]
     );
     let withdrawn: Vec<&str> = v
@@ -116,8 +106,8 @@ async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
         .filter(|c| c.status == CommitmentStatus::Withdrawn)
         .map(|c| c.commitment_id.as_str())
         .collect();
-    assert_eq!(withdrawn, ["c-civil-trenching"]);
-    assert_eq!(v.commitments.len(), 9);
+    assert_eq!(withdrawn, ["c-clearway-haulage"]);
+    assert_eq!(v.commitments.len(), 10);
     let at = |version: u64| -> Vec<&str> {
         v.signatures
             .iter()
@@ -127,39 +117,32 @@ async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
     };
     assert_eq!(
         at(15),
-        [
-            "lcc",
-            "aquaglobal",
-            "lakeside-civil",
-            "kiosk-assoc",
-            "clean-water-trust"
-        ]
+        ["hcc", "clearway", "pickers-coop", "greenhands", "residents"]
     );
     assert_eq!(
         at(16),
         [
-            "lcc",
-            "aquaglobal",
-            "lakeside-civil",
-            "kiosk-assoc",
-            "clean-water-trust",
-            "settlements-fed",
-            "mwu"
+            "hcc",
+            "clearway",
+            "pickers-coop",
+            "greenhands",
+            "residents",
+            "sanitation-union"
         ]
     );
-    assert_eq!(v.signatures.len(), 12);
+    assert_eq!(v.signatures.len(), 11);
     assert!(v.awaiting_signature.is_empty());
 
-    let (events, projection) = store.verified_events("lakeside-water");
-    assert_eq!(events.len(), 84);
+    let (events, projection) = store.verified_events("harbourside-waste");
+    assert_eq!(events.len(), 73);
     assert_eq!(
         projection.view.expect("opened").last_event_hash,
         v.last_event_hash
     );
     if let Store::Nats(server) = &store {
         assert_eq!(
-            messages_on(&server.url(), "roundtable.events.lakeside-water").await,
-            84
+            messages_on(&server.url(), "roundtable.events.harbourside-waste").await,
+            73
         );
     }
 
@@ -169,7 +152,7 @@ async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
     assert!(
         again
             .stdout
-            .contains("0 applied, 84 already recorded, 0 rejected"),
+            .contains("0 applied, 73 already recorded, 0 rejected"),
         "{}",
         again.stdout
     );
@@ -178,7 +161,7 @@ async fn lakeside_minutes_conclude_as_the_rules_say(store: Store) {
         "{}",
         again.stdout
     );
-    assert_eq!(store.events("lakeside-water").len(), 84);
+    assert_eq!(store.events("harbourside-waste").len(), 73);
 }
 
 async fn messages_on(url: &str, subject: &str) -> u64 {
@@ -200,16 +183,16 @@ async fn messages_on(url: &str, subject: &str) -> u64 {
 }
 
 async fn a_moved_line_stops_the_import_and_the_original_completes_it(store: Store) {
-    let original = shared_scenario("lakeside-water.jsonl");
+    let original = sample_minutes("harbourside-waste.jsonl");
     let mut lines = read_lines(&original);
-    // Move the adoption of p-coverage-2 to just after its proposal, before anyone endorses it.
+    // Move the adoption of p-collection-2 to just after its proposal, before anyone endorses it.
     let adopt = lines
         .iter()
-        .position(|l| l.contains(r#""do": "adopt", "proposal_id": "p-coverage-2""#))
+        .position(|l| l.contains(r#""do": "adopt", "proposal_id": "p-collection-2""#))
         .expect("adopt line");
     let propose = lines
         .iter()
-        .position(|l| l.contains(r#""proposal_id": "p-coverage-2", "clause_id""#))
+        .position(|l| l.contains(r#""proposal_id": "p-collection-2", "clause_id""#))
         .expect("propose line");
     let moved = lines.remove(adopt);
     lines.insert(propose + 1, moved);
@@ -234,22 +217,22 @@ async fn a_moved_line_stops_the_import_and_the_original_completes_it(store: Stor
         .iter()
         .filter(|l| l.trim_start().starts_with('{'))
         .count();
-    assert_eq!(store.events("lakeside-water").len(), recorded_before);
+    assert_eq!(store.events("harbourside-waste").len(), recorded_before);
 
     let fixed = store.import(&original, &[]);
     assert_eq!(fixed.code, 0, "{fixed:?}");
     assert!(
         fixed.stdout.contains(&format!(
             "{} applied, {recorded_before} already recorded, 0 rejected",
-            84 - recorded_before
+            73 - recorded_before
         )),
         "{}",
         fixed.stdout
     );
-    let (events, projection) = store.verified_events("lakeside-water");
-    assert_eq!(events.len(), 84);
+    let (events, projection) = store.verified_events("harbourside-waste");
+    assert_eq!(events.len(), 73);
     let command_ids: BTreeSet<_> = events.iter().map(|e| e.command_id.clone()).collect();
-    assert_eq!(command_ids.len(), 84, "no command recorded twice");
+    assert_eq!(command_ids.len(), 73, "no command recorded twice");
     assert_eq!(
         projection.view.expect("opened").status,
         NegotiationStatus::Concluded
@@ -325,7 +308,7 @@ async fn bad_lines_are_rejected_by_line_and_record_nothing(store: Store) {
 }
 
 async fn freshwater_consultation_imports_whole(store: Store) {
-    let run = store.import(&shared_scenario("polis-freshwater.jsonl"), &[]);
+    let run = store.import(&test_data("polis-freshwater/polis-freshwater.jsonl"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
     let v = store.view("nz-freshwater");
     assert_eq!(v.status, NegotiationStatus::Open);
@@ -350,13 +333,13 @@ async fn project_sample_minutes_conclude(store: Store) {
 }
 
 async fn a_dry_run_reports_without_recording(store: Store) {
-    let original = shared_scenario("lakeside-water.jsonl");
+    let original = sample_minutes("harbourside-waste.jsonl");
     let mut lines = read_lines(&original);
     // Make the union's blocking objection malformed: a real import with --keep-going
     // would go on to adopt over it; a dry run shows every consequence first.
     let objection = lines
         .iter()
-        .position(|l| l.contains(r#""objection_id": "o-staff-terms""#))
+        .position(|l| l.contains(r#""objection_id": "o-workers-probation""#))
         .expect("objection line");
     lines[objection] = lines[objection].replace(r#""blocking": true"#, r#""blocking": "true""#);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -375,25 +358,25 @@ async fn a_dry_run_reports_without_recording(store: Store) {
         dry.stdout
     );
     assert!(
-        store.events("lakeside-water").is_empty(),
+        store.events("harbourside-waste").is_empty(),
         "a dry run recorded something"
     );
     // Against a store that already holds the first part, a dry run counts it as recorded.
     let first_part: Vec<String> = read_lines(&original).into_iter().take(30).collect();
     let head = write_minutes(dir.path(), "head.jsonl", &first_part);
     assert_eq!(store.import(&head, &[]).code, 0);
-    let recorded = store.events("lakeside-water").len();
+    let recorded = store.events("harbourside-waste").len();
     let dry = store.import(&original, &["--dry-run"]);
     assert_eq!(dry.code, 0, "{dry:?}");
     assert!(
         dry.stdout.contains(&format!(
             "{} would be applied, {recorded} already recorded, 0 rejected",
-            84 - recorded
+            73 - recorded
         )),
         "{}",
         dry.stdout
     );
-    assert_eq!(store.events("lakeside-water").len(), recorded);
+    assert_eq!(store.events("harbourside-waste").len(), recorded);
 }
 
 async fn partner_text_cannot_drive_the_terminal(store: Store) {

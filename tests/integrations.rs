@@ -2,12 +2,12 @@
 //! servers:
 //!
 //! - `change_feed_consumer.py` (nats-py) on a real `nats-server` (test kit) where
-//!   `roundtable serve` projected the Lakeside minutes: a consumer started after the
+//!   `roundtable serve` projected the sample minutes (Harbourside): a consumer started after the
 //!   negotiation concluded gets every change from the beginning, in order; stopped half
 //!   way and started again with the same durable name, it resumes with no gap and no
 //!   repeat;
 //! - `webhook_receiver.py`, a real HTTP server, registered as a webhook with
-//!   `roundtable serve` (`POST /v1/webhooks`) before the Lakeside minutes are imported:
+//!   `roundtable serve` (`POST /v1/webhooks`) before the sample minutes (Harbourside) are imported:
 //!   its first answers are 500 and the deliveries are tried again, and it ends with
 //!   every change applied once, in order; a receiver holding another secret refuses
 //!   every delivery. Fed by Roundtable's own deliverer directly, a repeated delivery is
@@ -24,12 +24,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{Store, shared_scenario, workspace_root};
+use common::{Store, sample_minutes, workspace_root};
 use roundtable_store::{Change, ChangeReader, Selection, Webhook, WebhookId};
 use roundtable_webhooks::{Deliverer, UrlPolicy, WebhookConfig};
 
-const LAKESIDE: &str = "lakeside-water";
-const LAKESIDE_EVENTS: u64 = 84;
+const SAMPLE: &str = "harbourside-waste";
+const SAMPLE_EVENTS: u64 = 73;
 
 /// Fails with the pip line when a Python module is missing.
 fn require_python_module(module: &str, pin: &str) {
@@ -58,7 +58,7 @@ fn consume(url: &str, durable: &str, extra: &[&str]) -> Vec<u64> {
     let script = workspace_root().join("docs/examples/change_feed_consumer.py");
     let out = Command::new("python3")
         .arg(&script)
-        .args(["--server", url, "--durable", durable, LAKESIDE])
+        .args(["--server", url, "--durable", durable, SAMPLE])
         .args(extra)
         .output()
         .expect("python3 runs");
@@ -73,14 +73,14 @@ fn consume(url: &str, durable: &str, extra: &[&str]) -> Vec<u64> {
     assert!(
         lines
             .next()
-            .is_some_and(|l| l.starts_with("consuming roundtable.changes.lakeside-water")),
+            .is_some_and(|l| l.starts_with("consuming roundtable.changes.harbourside-waste")),
         "{stdout}"
     );
     lines
         .map(|line| {
-            // lakeside-water v23 proposal_adopted: clause coverage agreed at version 1
+            // harbourside-waste v23 proposal_adopted: clause collection agreed at version 1
             let version = line
-                .strip_prefix("lakeside-water v")
+                .strip_prefix("harbourside-waste v")
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|v| v.parse().ok());
             version.unwrap_or_else(|| panic!("not a change line: {line:?}\n{stdout}"))
@@ -105,7 +105,7 @@ async fn the_change_feed_consumer_reads_every_change_and_resumes_without_gaps() 
         .spawn()
         .expect("roundtable serve starts");
     let _serve = Killed(serve);
-    let run = store.import(&shared_scenario("lakeside-water.jsonl"), &[]);
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
 
     // Wait until every change is in the stream ROUNDTABLE_CHANGES.
@@ -117,8 +117,8 @@ async fn the_change_feed_consumer_reads_every_change_and_resumes_without_gaps() 
             Ok(mut stream) => stream.info().await.map_or(0, |i| i.state.messages),
             Err(_) => 0,
         };
-        if stored >= LAKESIDE_EVENTS {
-            assert_eq!(stored, LAKESIDE_EVENTS, "one change per event");
+        if stored >= SAMPLE_EVENTS {
+            assert_eq!(stored, SAMPLE_EVENTS, "one change per event");
             break;
         }
         assert!(
@@ -130,23 +130,23 @@ async fn the_change_feed_consumer_reads_every_change_and_resumes_without_gaps() 
 
     // Started after the conclusion: every change from the beginning, in order.
     let all = consume(&url, "example-all", &["--idle", "2"]);
-    assert_eq!(all, (1..=LAKESIDE_EVENTS).collect::<Vec<_>>());
+    assert_eq!(all, (1..=SAMPLE_EVENTS).collect::<Vec<_>>());
 
     // Stopped half way, started again with the same durable name: no gap, no repeat.
     let first = consume(&url, "example-resume", &["--count", "40", "--batch", "16"]);
     assert_eq!(first, (1..=40).collect::<Vec<_>>());
     let rest = consume(&url, "example-resume", &["--idle", "2"]);
-    assert_eq!(rest, (41..=LAKESIDE_EVENTS).collect::<Vec<_>>());
+    assert_eq!(rest, (41..=SAMPLE_EVENTS).collect::<Vec<_>>());
     // Nothing left for it.
     assert!(consume(&url, "example-resume", &["--idle", "1"]).is_empty());
 }
 
-/// The Lakeside changes, derived from the log of an embedded store.
-fn lakeside_changes() -> Vec<Change> {
+/// The sample minutes' changes, derived from the log of an embedded store.
+fn sample_changes() -> Vec<Change> {
     let store = Store::embedded();
-    let run = store.import(&shared_scenario("lakeside-water.jsonl"), &[]);
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let events = store.events(LAKESIDE);
+    let events = store.events(SAMPLE);
     let mut reader = ChangeReader::new(events[0].negotiation_id.clone());
     events
         .iter()
@@ -231,7 +231,7 @@ impl Receiver {
 
 /// The versions of `negotiation` accepted, in the order the receiver printed them.
 fn accepted(lines: &[String], webhook: &str) -> Vec<u64> {
-    let prefix = format!("accepted {webhook}:lakeside-water:");
+    let prefix = format!("accepted {webhook}:harbourside-waste:");
     lines
         .iter()
         .filter_map(|l| l.strip_prefix(prefix.as_str()))
@@ -309,7 +309,7 @@ async fn the_webhook_receiver_gets_every_change_from_serve_once_and_refuses_anot
     for url in [&receiver.url, &impostor.url] {
         let r = client
             .post(format!("{base}/v1/webhooks"))
-            .json(&serde_json::json!({"url": url, "negotiations": [LAKESIDE], "secret": secret}))
+            .json(&serde_json::json!({"url": url, "negotiations": [SAMPLE], "secret": secret}))
             .send()
             .await
             .expect("POST /v1/webhooks");
@@ -318,17 +318,17 @@ async fn the_webhook_receiver_gets_every_change_from_serve_once_and_refuses_anot
         assert_eq!(status, 201, "{body}");
         ids.push(body["id"].as_str().expect("a webhook id").to_owned());
     }
-    let run = store.import(&shared_scenario("lakeside-water.jsonl"), &[]);
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
 
     let hook = ids[0].clone();
     let lines = receiver.wait_for(Duration::from_secs(120), |lines| {
-        accepted(lines, &hook).len() as u64 >= LAKESIDE_EVENTS
+        accepted(lines, &hook).len() as u64 >= SAMPLE_EVENTS
     });
     // Every change once, in order, after de-duplication.
     assert_eq!(
         accepted(lines, &hook),
-        (1..=LAKESIDE_EVENTS).collect::<Vec<_>>(),
+        (1..=SAMPLE_EVENTS).collect::<Vec<_>>(),
         "{lines:#?}"
     );
     let failed = lines
@@ -340,7 +340,7 @@ async fn the_webhook_receiver_gets_every_change_from_serve_once_and_refuses_anot
     let refused = impostor.wait_for(Duration::from_secs(30), |lines| !lines.is_empty());
     assert!(
         refused.iter().all(|l| l.starts_with(&format!(
-            "rejected {other}:lakeside-water:1: signature does not match"
+            "rejected {other}:harbourside-waste:1: signature does not match"
         ))),
         "{refused:#?}"
     );
@@ -351,7 +351,7 @@ async fn the_webhook_receiver_gets_every_change_from_serve_once_and_refuses_anot
 async fn the_webhook_receiver_applies_a_repeated_delivery_once() {
     let secret = "a-shared-secret-of-the-example-receiver";
     let mut receiver = Receiver::start(secret, 0);
-    let changes = lakeside_changes();
+    let changes = sample_changes();
     // Roundtable's own deliverer (what serve's worker posts with); loopback allowed.
     let deliverer = Deliverer::new(
         &WebhookConfig::default(),
@@ -381,11 +381,11 @@ async fn the_webhook_receiver_applies_a_repeated_delivery_once() {
         "{lines:#?}"
     );
     assert_eq!(
-        lines[30], "duplicate wh-example:lakeside-water:23",
+        lines[30], "duplicate wh-example:harbourside-waste:23",
         "{lines:#?}"
     );
     assert_eq!(
-        lines[31], "rejected wh-example:lakeside-water:31: signature does not match",
+        lines[31], "rejected wh-example:harbourside-waste:31: signature does not match",
         "{lines:#?}"
     );
 }

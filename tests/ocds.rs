@@ -1,8 +1,8 @@
-//! `roundtable export-ocds` end to end: the concluded Lakeside agreement, imported
+//! `roundtable export-ocds` end to end: the concluded Harbourside agreement (the sample minutes), imported
 //! through the binary, exported as an OCDS release package and, with `--compiled`, as a
 //! record package; then `tests/ocds/check_ocds.py` checks with the reference tools that
 //! every release validates against the OCDS release schema with the PPP profile
-//! (`../shared/ocds/`, Python's `jsonschema`), and that `ocdsmerge` merging the releases
+//! (`tests/data/ocds-ppp/`, Python's `jsonschema`), and that `ocdsmerge` merging the releases
 //! gives exactly the compiled release Roundtable wrote.
 //!
 //! Needs `python3 -m pip install ocdsmerge==0.8.0 jsonschema==4.26.0` (.ci/run does it);
@@ -12,13 +12,13 @@ mod common;
 
 use std::process::Command;
 
-use common::{Store, shared_scenario, workspace_root};
+use common::{Store, sample_minutes, workspace_root};
 use serde_json::Value;
 
 #[test]
-fn the_lakeside_export_validates_and_ocdsmerge_gives_the_compiled_release() {
+fn the_sample_export_validates_and_ocdsmerge_gives_the_compiled_release() {
     let store = Store::embedded();
-    let run = store.import(&shared_scenario("lakeside-water.jsonl"), &[]);
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
     let dir = tempfile::tempdir().expect("temp dir");
     let releases = dir.path().join("releases.json");
@@ -30,7 +30,7 @@ fn the_lakeside_export_validates_and_ocdsmerge_gives_the_compiled_release() {
         "ocds-a1b2c3",
     ];
     let out = |path: &std::path::Path| path.display().to_string();
-    let mut args = vec!["export-ocds", "lakeside-water", "-o"];
+    let mut args = vec!["export-ocds", "harbourside-waste", "-o"];
     let releases_arg = out(&releases);
     args.push(&releases_arg);
     args.extend(common);
@@ -40,7 +40,7 @@ fn the_lakeside_export_validates_and_ocdsmerge_gives_the_compiled_release() {
         run.stderr.contains("wrote the OCDS release package"),
         "{run:?}"
     );
-    let mut args = vec!["export-ocds", "lakeside-water", "--compiled", "-o"];
+    let mut args = vec!["export-ocds", "harbourside-waste", "--compiled", "-o"];
     let record_arg = out(&record);
     args.push(&record_arg);
     args.extend(common);
@@ -50,12 +50,15 @@ fn the_lakeside_export_validates_and_ocdsmerge_gives_the_compiled_release() {
     let package: Value =
         serde_json::from_slice(&std::fs::read(&releases).expect("read")).expect("JSON");
     assert_eq!(package["publishedDate"], "2027-03-01T12:00:00Z");
-    assert_eq!(package["releases"][0]["ocid"], "ocds-a1b2c3-lakeside-water");
+    assert_eq!(
+        package["releases"][0]["ocid"],
+        "ocds-a1b2c3-harbourside-waste"
+    );
 
     let root = workspace_root();
     let check = Command::new("python3")
         .arg(root.join("tests/ocds/check_ocds.py"))
-        .arg(root.join("../shared/ocds/ppp-release-schema.json"))
+        .arg(root.join("tests/data/ocds-ppp/release-schema.json"))
         .arg(&releases)
         .arg(&record)
         .output()
@@ -73,24 +76,31 @@ fn the_lakeside_export_validates_and_ocdsmerge_gives_the_compiled_release() {
         }
     );
     let summary: Value = serde_json::from_str(stdout.trim()).expect("one line of JSON");
-    assert_eq!(summary["releases"], 9, "{summary}");
+    // The opening, four clauses agreed for the first time, the amendment of `collection`
+    // (version 2), the union's commitment made after five signatures, the conclusion.
+    assert_eq!(summary["releases"], 8, "{summary}");
     assert_eq!(
         summary["compiled_id"],
-        "ocds-a1b2c3-lakeside-water-2027-02-09T10:34:00Z"
+        "ocds-a1b2c3-harbourside-waste-2027-06-08T11:15:00Z"
     );
 }
 
 #[test]
 fn export_ocds_of_an_unknown_negotiation_fails_clearly() {
     let store = Store::embedded();
-    let run = store.import(&shared_scenario("lakeside-water.jsonl"), &[]);
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
     let run = store.run(&["export-ocds", "no-such-negotiation"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("no recorded events"), "{run:?}");
     let run = store.run(&["export-ocds", "Bad.Id"]);
     assert_eq!(run.code, 2, "{run:?}");
-    let run = store.run(&["export-ocds", "lakeside-water", "--ocid-prefix", "ocds x"]);
+    let run = store.run(&[
+        "export-ocds",
+        "harbourside-waste",
+        "--ocid-prefix",
+        "ocds x",
+    ]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("ocid prefix"), "{run:?}");
 }

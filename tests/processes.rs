@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Run, Store, shared_scenario, write_minutes};
+use common::{Run, Store, sample_minutes, test_data, write_minutes};
 use roundtable_domain::EventBody;
 
 fn admit(partner: &str, name: &str) -> String {
@@ -112,7 +112,7 @@ async fn two_importers_race_on_nats() {
 /// An import killed with SIGKILL leaves a store that reopens with an intact chain;
 /// running the file again completes it with no event twice.
 async fn killed_import_resumes(store: Store) {
-    let file = shared_scenario("polis-freshwater.jsonl");
+    let file = test_data("polis-freshwater/polis-freshwater.jsonl");
     let mut child = store
         .command(&["import", &file.display().to_string()])
         .stdout(Stdio::null())
@@ -183,7 +183,7 @@ async fn an_unknown_negotiation_is_a_clear_error() {
     // Once something is recorded, an unknown negotiation is named.
     assert_eq!(
         store
-            .import(&shared_scenario("lakeside-water.jsonl"), &[])
+            .import(&sample_minutes("harbourside-waste.jsonl"), &[])
             .code,
         0
     );
@@ -200,7 +200,7 @@ async fn an_unknown_negotiation_is_a_clear_error() {
     let listed = store.run(&["list"]);
     assert_eq!(listed.code, 0, "{listed:?}");
     assert!(
-        listed.stdout.contains("lakeside-water") && listed.stdout.contains("concluded"),
+        listed.stdout.contains("harbourside-waste") && listed.stdout.contains("concluded"),
         "{}",
         listed.stdout
     );
@@ -227,7 +227,7 @@ async fn an_unreachable_nats_server_is_a_clear_error() {
             "--nats-url",
             &url,
             "import",
-            &shared_scenario("lakeside-water.jsonl")
+            &sample_minutes("harbourside-waste.jsonl")
                 .display()
                 .to_string(),
         ])
@@ -253,7 +253,7 @@ async fn a_nats_server_older_than_2_10_is_refused() {
         .await
         .expect("old server starts");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
-        .args(["--nats-url", &server.url(), "view", "lakeside-water"])
+        .args(["--nats-url", &server.url(), "view", "harbourside-waste"])
         .output()
         .expect("runs");
     let run = Run::from(output);
@@ -270,7 +270,7 @@ async fn an_import_rides_out_a_short_nats_outage() {
         unreachable!("nats")
     };
     let url = server.url();
-    let file = shared_scenario("polis-freshwater.jsonl");
+    let file = test_data("polis-freshwater/polis-freshwater.jsonl");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
         .args(["--nats-url", &url, "import", &file.display().to_string()])
         .stdout(Stdio::piped())

@@ -3,7 +3,7 @@
 //! the test kit (the embedded store only for the fuzzer, which is faster there), driven
 //! over HTTP with tokens minted by `roundtable token issue`.
 //!
-//! - the Lakeside minutes sent through the API end in the view the importer gives, and
+//! - the sample minutes (Harbourside) sent through the API end in the view the importer gives, and
 //!   the projector announces each event once, in order;
 //! - tokens outside their scope, and missing, expired or foreign tokens, record nothing;
 //! - idempotency keys, `If-Match`, and bad input (4xx with the error shape, never 5xx);
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Store, shared_scenario};
+use common::{Store, sample_minutes, test_data};
 use futures::StreamExt;
 use harness::{Api, Secret, Service, minutes};
 use roundtable_domain::Projection;
@@ -30,9 +30,9 @@ use serde_json::{Value, json};
 /// The schemathesis release CI installs (.ci/run); the test runs whatever is installed.
 const SCHEMATHESIS_PIN: &str = "schemathesis==4.32.5 openapi-spec-validator==0.9.0";
 
-/// The negotiation of the Lakeside minutes and its final version.
-const LAKESIDE: &str = "lakeside-water";
-const LAKESIDE_EVENTS: u64 = 84;
+/// The negotiation of the sample minutes (Harbourside) and its final version.
+const SAMPLE: &str = "harbourside-waste";
+const SAMPLE_EVENTS: u64 = 73;
 
 /// The JSON of `roundtable view ID --json` (the fold of the log).
 fn folded_view(store: &Store, negotiation: &str) -> Value {
@@ -57,7 +57,7 @@ async fn set_up(api: &Api, token: &str, negotiation: &str, partners: &[(&str, &s
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lakeside_minutes_sent_to_serve_on_nats_end_in_the_imported_view() {
+async fn the_sample_minutes_sent_to_serve_on_nats_end_in_the_imported_view() {
     let store = Store::nats().await;
     let Store::Nats(server) = &store else {
         unreachable!()
@@ -78,25 +78,25 @@ async fn the_lakeside_minutes_sent_to_serve_on_nats_end_in_the_imported_view() {
     let mut tokens: BTreeMap<String, String> = BTreeMap::new();
     let mut business_times = Vec::new();
     let mut sent = 0;
-    for (line, mut fields) in minutes(&shared_scenario("lakeside-water.jsonl")) {
+    for (line, mut fields) in minutes(&sample_minutes("harbourside-waste.jsonl")) {
         let negotiation = fields.remove("negotiation_id").expect("negotiation_id");
         let negotiation = negotiation.as_str().expect("a string id").to_owned();
-        assert_eq!(negotiation, LAKESIDE);
+        assert_eq!(negotiation, SAMPLE);
         let by = fields.remove("by").expect("by");
         let by = by.as_str().expect("a string actor").to_owned();
         let token = tokens
             .entry(by.clone())
             .or_insert_with(|| match by.as_str() {
-                "secretariat" => secret.token("secretariat", Some(LAKESIDE), None),
-                partner => secret.token("partner", Some(LAKESIDE), Some(partner)),
+                "secretariat" => secret.token("secretariat", Some(SAMPLE), None),
+                partner => secret.token("partner", Some(SAMPLE), Some(partner)),
             })
             .clone();
         business_times.push(fields["at"].as_str().expect("at").to_owned());
-        let key = format!("lakeside-line-{line}");
+        let key = format!("sample-line-{line}");
         let r = api
             .command(
                 &token,
-                LAKESIDE,
+                SAMPLE,
                 &Value::Object(fields),
                 &[("idempotency-key", &key)],
             )
@@ -107,12 +107,12 @@ async fn the_lakeside_minutes_sent_to_serve_on_nats_end_in_the_imported_view() {
         assert_eq!(r.header("etag"), Some(format!("\"{sent}\"").as_str()));
         assert_eq!(r.body["event"]["actor"], by.as_str(), "line {line}");
     }
-    assert_eq!(sent, LAKESIDE_EVENTS);
+    assert_eq!(sent, SAMPLE_EVENTS);
 
-    // The projection catches up: the view at version 84, served with its ETag.
-    let auditor = secret.token("auditor", Some(LAKESIDE), None);
-    let r = api.view_at_least(&auditor, LAKESIDE, LAKESIDE_EVENTS).await;
-    assert_eq!(r.header("etag"), Some("\"84\""), "{r:?}");
+    // The projection catches up: the view at version 73, served with its ETag.
+    let auditor = secret.token("auditor", Some(SAMPLE), None);
+    let r = api.view_at_least(&auditor, SAMPLE, SAMPLE_EVENTS).await;
+    assert_eq!(r.header("etag"), Some("\"73\""), "{r:?}");
     assert_eq!(r.header("roundtable-view-behind"), None);
     let view = r.body;
     assert_eq!(
@@ -121,14 +121,14 @@ async fn the_lakeside_minutes_sent_to_serve_on_nats_end_in_the_imported_view() {
             &view["version"],
             &view["agreement_version"]
         ),
-        (&json!("concluded"), &json!(84), &json!(16))
+        (&json!("concluded"), &json!(73), &json!(16))
     );
     // It is the fold of the log...
-    assert_eq!(view, folded_view(&store, LAKESIDE));
+    assert_eq!(view, folded_view(&store, SAMPLE));
     // ...and what importing the same minutes gives, but for the hash of the last event
     // (event ids and recording times differ between two stores).
     let imported = Store::embedded();
-    let run = imported.import(&shared_scenario("lakeside-water.jsonl"), &[]);
+    let run = imported.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
     let strip = |mut v: Value| {
         v.as_object_mut()
@@ -136,15 +136,15 @@ async fn the_lakeside_minutes_sent_to_serve_on_nats_end_in_the_imported_view() {
             .remove("last_event_hash");
         v
     };
-    assert_eq!(strip(view), strip(folded_view(&imported, LAKESIDE)));
+    assert_eq!(strip(view), strip(folded_view(&imported, SAMPLE)));
 
     // One notification per event, in version order, each naming the event and the
     // agreement version and status after it.
     let mut received: Vec<Value> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while received.len() < LAKESIDE_EVENTS as usize && Instant::now() < deadline {
+    while received.len() < SAMPLE_EVENTS as usize && Instant::now() < deadline {
         if let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(1), changes.next()).await {
-            assert_eq!(m.subject.as_str(), "roundtable.changes.lakeside-water");
+            assert_eq!(m.subject.as_str(), "roundtable.changes.harbourside-waste");
             received.push(serde_json::from_slice(&m.payload).expect("notification is JSON"));
         }
     }
@@ -154,16 +154,16 @@ async fn the_lakeside_minutes_sent_to_serve_on_nats_end_in_the_imported_view() {
     }
     assert_eq!(
         received.len(),
-        LAKESIDE_EVENTS as usize,
+        SAMPLE_EVENTS as usize,
         "one notification per event: {received:#?}"
     );
-    let (events, _) = store.verified_events(LAKESIDE);
+    let (events, _) = store.verified_events(SAMPLE);
     let mut fold = Projection::new();
     for (i, (note, event)) in received.iter().zip(&events).enumerate() {
         fold.apply(event).expect("chain");
         let after = fold.view.as_ref().expect("opened");
         assert_eq!(note["version"], i as u64 + 1, "in version order: {note}");
-        assert_eq!(note["negotiation_id"], LAKESIDE);
+        assert_eq!(note["negotiation_id"], SAMPLE);
         assert_eq!(note["event_id"], event.event_id.to_string());
         assert_eq!(note["event_type"], event.event_type());
         assert_eq!(note["actor"], event.event.actor.to_string());
@@ -571,14 +571,14 @@ async fn a_projector_killed_during_a_long_import_ends_with_the_views_of_a_rebuil
     // A first negotiation, projected while the projector runs.
     assert_eq!(
         store
-            .import(&shared_scenario("lakeside-water.jsonl"), &[])
+            .import(&sample_minutes("harbourside-waste.jsonl"), &[])
             .code,
         0
     );
-    api.view_at_least(&token, LAKESIDE, LAKESIDE_EVENTS).await;
+    api.view_at_least(&token, SAMPLE, SAMPLE_EVENTS).await;
 
     // The long import; the projector is killed once its view is part-way.
-    let file = shared_scenario("polis-freshwater.jsonl");
+    let file = test_data("polis-freshwater/polis-freshwater.jsonl");
     let mut import = store
         .command(&["import", &file.display().to_string()])
         .stdout(Stdio::piped())
@@ -647,7 +647,7 @@ async fn a_projector_killed_during_a_long_import_ends_with_the_views_of_a_rebuil
     let (list, views) = read_all().await;
     assert_eq!(
         views.keys().map(String::as_str).collect::<Vec<_>>(),
-        [LAKESIDE, "nz-freshwater"]
+        [SAMPLE, "nz-freshwater"]
     );
     let freshwater: Value = serde_json::from_slice(&views["nz-freshwater"].1).expect("JSON");
     assert_eq!(freshwater["version"], FRESHWATER_EVENTS);
@@ -888,7 +888,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     // Something to read: a concluded negotiation, and an open one with a proposal.
     assert_eq!(
         store
-            .import(&shared_scenario("lakeside-water.jsonl"), &[])
+            .import(&sample_minutes("harbourside-waste.jsonl"), &[])
             .code,
         0
     );

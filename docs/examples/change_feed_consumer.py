@@ -18,12 +18,12 @@ change again. It acknowledges a change only once it is applied.
 
     pip install nats-py==2.16.0
     python3 docs/examples/change_feed_consumer.py --server nats://127.0.0.1:4222 --durable portal
-    python3 docs/examples/change_feed_consumer.py --durable portal lakeside-water --count 10
-    python3 docs/examples/change_feed_consumer.py --durable audit-2027 --since 2027-02-09T00:00:00Z
+    python3 docs/examples/change_feed_consumer.py --durable portal harbourside-waste --count 10
+    python3 docs/examples/change_feed_consumer.py --durable audit-2027 --since 2027-06-08T00:00:00Z
 
 It prints one line per change applied:
 
-    lakeside-water v23 proposal_adopted: clause coverage agreed at version 1
+    harbourside-waste v23 proposal_adopted: clause collection agreed at version 1
 
 and stops on Ctrl-C, after --count changes, or after --idle seconds with nothing new.
 """

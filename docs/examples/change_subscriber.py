@@ -11,7 +11,7 @@ integration reads the view (GET /negotiations/{id}/view) for the facts.
 
     pip install nats-py
     python3 docs/examples/change_subscriber.py                      # every negotiation
-    python3 docs/examples/change_subscriber.py lakeside-water       # one negotiation
+    python3 docs/examples/change_subscriber.py harbourside-waste    # one negotiation
     python3 docs/examples/change_subscriber.py --server nats://host:4222 --count 10
 
 Stops on Ctrl-C, or after --count notifications.

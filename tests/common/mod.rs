@@ -40,9 +40,9 @@ pub fn workspace_root() -> PathBuf {
         .expect("workspace root")
 }
 
-/// A file of `../shared/scenarios/`.
-pub fn shared_scenario(name: &str) -> PathBuf {
-    workspace_root().join("../shared/scenarios").join(name)
+/// A file of the vendored third-party test data (`tests/data/`, with its licences).
+pub fn test_data(name: &str) -> PathBuf {
+    workspace_root().join("tests/data").join(name)
 }
 
 /// A file of the project's own sample minutes.

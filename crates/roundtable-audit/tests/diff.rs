@@ -1,4 +1,4 @@
-//! What changed: the Lakeside negotiation between its first adoption and its
+//! What changed: the sample negotiation (Harbourside) between its first adoption and its
 //! conclusion, spelt out from the minutes; an amendment's word-level diff.
 
 #[path = "common/mod.rs"]
@@ -14,17 +14,17 @@ use common::*;
 
 #[test]
 fn from_the_first_adoption_to_the_conclusion() {
-    let (events, _) = lakeside();
+    let (events, _) = sample();
     let first_adoption = first_of(&events, "proposal_adopted");
     assert_eq!(
-        first_adoption, 24,
-        "line 27 of the minutes adopts p-coverage-2"
+        first_adoption, 23,
+        "line 27 of the minutes adopts p-collection-2"
     );
     let from = as_of_version(&events, first_adoption).unwrap().unwrap();
-    let to = as_of_version(&events, 84).unwrap().unwrap();
+    let to = as_of_version(&events, 73).unwrap().unwrap();
     let d = diff(Some(&from), &to);
 
-    assert_eq!((d.from_version, d.to_version), (24, 84));
+    assert_eq!((d.from_version, d.to_version), (23, 73));
     assert_eq!((d.from_agreement_version, d.to_agreement_version), (2, 16));
     assert_eq!(
         d.status,
@@ -36,8 +36,8 @@ fn from_the_first_adoption_to_the_conclusion() {
     );
     assert!(d.keys_registered.is_empty());
 
-    // Clauses: four added (monitoring amended in between, so at version 2); coverage,
-    // agreed at the first adoption, unchanged.
+    // Clauses: three added; collection, agreed at the first adoption, amended to
+    // version 2 in between.
     let added: Vec<(&str, u32, &str)> = d
         .clauses_added
         .iter()
@@ -46,15 +46,30 @@ fn from_the_first_adoption_to_the_conclusion() {
     assert_eq!(
         added,
         [
-            ("tariff", 1, "p-tariff-2"),
-            ("small-providers", 1, "p-vendors-2"),
-            ("staff", 1, "p-staff-2"),
-            ("monitoring", 2, "p-monitoring-2"),
+            ("pickers", 1, "p-pickers-1"),
+            ("workers", 1, "p-workers-2"),
+            ("fees", 1, "p-fees-1"),
         ]
     );
-    assert!(d.clauses_changed.is_empty());
+    let changed: Vec<(&str, u32, u32, &str, &str)> = d
+        .clauses_changed
+        .iter()
+        .map(|c| {
+            (
+                c.clause_id.as_str(),
+                c.from_version,
+                c.to_version,
+                c.from_adopted_from.as_str(),
+                c.to_adopted_from.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [("collection", 1, 2, "p-collection-2", "p-collection-3")]
+    );
 
-    // Proposals: all made after the first adoption; p-coverage-1/2 did not change.
+    // Proposals: all made after the first adoption; p-collection-1/2 did not change.
     let proposals: Vec<(&str, Option<ProposalStatus>, ProposalStatus)> = d
         .proposals
         .iter()
@@ -64,19 +79,16 @@ fn from_the_first_adoption_to_the_conclusion() {
     assert_eq!(
         proposals,
         [
-            ("p-tariff-1", None, Superseded),
-            ("p-tariff-2", None, Adopted),
-            ("p-vendors-1", None, Superseded),
-            ("p-vendors-2", None, Adopted),
-            ("p-staff-1", None, Withdrawn),
-            ("p-staff-2", None, Adopted),
-            ("p-monitoring-1", None, Adopted),
-            ("p-monitoring-2", None, Adopted),
+            ("p-pickers-1", None, Adopted),
+            ("p-workers-1", None, Withdrawn),
+            ("p-workers-2", None, Adopted),
+            ("p-fees-1", None, Adopted),
+            ("p-collection-3", None, Adopted),
         ]
     );
 
-    // Objections: five raised after it, all moot by the end; the two on coverage
-    // (moot and withdrawn by then) did not change.
+    // Objections: three raised after it; the three on collection (moot, moot and noted
+    // by then) did not change.
     let objections: Vec<(&str, Option<ObjectionStatus>, ObjectionStatus)> = d
         .objections
         .iter()
@@ -85,15 +97,13 @@ fn from_the_first_adoption_to_the_conclusion() {
     assert_eq!(
         objections,
         [
-            ("o-tariff-indexation", None, ObjectionStatus::Moot),
-            ("o-tariff-level", None, ObjectionStatus::Moot),
-            ("o-vendors-exclusivity", None, ObjectionStatus::Moot),
-            ("o-vendors-quality", None, ObjectionStatus::Moot),
-            ("o-staff-terms", None, ObjectionStatus::Moot),
+            ("o-pickers-offtake", None, ObjectionStatus::Withdrawn),
+            ("o-pickers-safety", None, ObjectionStatus::Noted),
+            ("o-workers-probation", None, ObjectionStatus::Moot),
         ]
     );
 
-    // Commitments: eight made (c-oba-connections came before), one withdrawn.
+    // Commitments: nine made (c-fund-equipment came before), one withdrawn.
     let made: Vec<(&str, CommitmentStatus)> = d
         .commitments_made
         .iter()
@@ -103,14 +113,15 @@ fn from_the_first_adoption_to_the_conclusion() {
     assert_eq!(
         made,
         [
-            ("c-aquaglobal-capex", Active),
-            ("c-lcc-sites", Active),
-            ("c-civil-trenching", Gone),
-            ("c-kiosk-operations", Active),
-            ("c-nwrb-testing", Active),
-            ("c-cwt-liaison", Active),
-            ("c-civil-trenching-2", Active),
-            ("c-mwu-training", Active),
+            ("c-clearway-haulage", Gone),
+            ("c-hcc-land", Active),
+            ("c-epa-depot-licence", Active),
+            ("c-fund-protection", Active),
+            ("c-coop-sorting", Active),
+            ("c-hcc-id-cards", Active),
+            ("c-hcc-budget", Active),
+            ("c-clearway-haulage-2", Active),
+            ("c-union-training", Active),
         ]
     );
     let withdrawn: Vec<&str> = d
@@ -118,26 +129,20 @@ fn from_the_first_adoption_to_the_conclusion() {
         .iter()
         .map(|k| k.commitment_id.as_str())
         .collect();
-    assert_eq!(withdrawn, ["c-civil-trenching"]);
+    assert_eq!(withdrawn, ["c-clearway-haulage"]);
 
     // Signatures: five at version 15, made stale by the union's late commitment, then
-    // all seven signatories at version 16.
+    // all six signatories at version 16.
     let sig =
         |s: &roundtable_domain::view::Signature| (s.partner_id.to_string(), s.agreement_version);
     let gained: Vec<(String, u64)> = d.signatures_gained.iter().map(sig).collect();
-    let first_five = [
-        "lcc",
-        "aquaglobal",
-        "lakeside-civil",
-        "kiosk-assoc",
-        "clean-water-trust",
-    ];
+    let first_five = ["hcc", "clearway", "pickers-coop", "greenhands", "residents"];
     let mut expected: Vec<(String, u64)> =
         first_five.iter().map(|p| ((*p).to_owned(), 15)).collect();
     expected.extend(
         first_five
             .iter()
-            .chain(&["settlements-fed", "mwu"])
+            .chain(&["sanitation-union"])
             .map(|p| ((*p).to_owned(), 16)),
     );
     assert_eq!(gained, expected);
@@ -146,16 +151,18 @@ fn from_the_first_adoption_to_the_conclusion() {
 
     let text = d.to_text();
     for needle in [
-        "version 24 -> 84 (agreement version 2 -> 16)",
+        "version 23 -> 73 (agreement version 2 -> 16)",
         "status: open -> concluded",
-        "clauses added (4):",
-        "monitoring v2 (from p-monitoring-2)",
-        "p-staff-1 on staff by lcc: new, withdrawn",
-        "o-tariff-level on p-tariff-1 by settlements-fed (blocking): new, moot",
+        "clauses added (3):",
+        "fees v1 (from p-fees-1)",
+        "clauses changed (1):",
+        "collection v1 -> v2 (p-collection-2 -> p-collection-3)",
+        "p-workers-1 on workers by clearway: new, withdrawn",
+        "o-workers-probation on p-workers-1 by sanitation-union (blocking): new, moot",
         "commitments withdrawn (1):",
-        "c-civil-trenching by lakeside-civil (service_delivery, 1150000.00 USD), now withdrawn",
+        "c-clearway-haulage by clearway (service_delivery, 1480000.00 USD), now withdrawn",
         "signatures made stale (5):",
-        "mwu at agreement version 16",
+        "sanitation-union at agreement version 16",
     ] {
         assert!(text.contains(needle), "{needle:?} not in:\n{text}");
     }
@@ -163,13 +170,14 @@ fn from_the_first_adoption_to_the_conclusion() {
 
 #[test]
 fn an_amendment_shows_a_word_level_diff_of_the_clause() {
-    let (events, _) = lakeside();
+    let (events, _) = sample();
     let adoptions: Vec<u64> = events
         .iter()
         .filter(|e| e.event_type() == "proposal_adopted")
         .map(|e| e.version)
         .collect();
-    // The last two adoptions: p-monitoring-1, then its amendment p-monitoring-2.
+    // The last two adoptions: p-fees-1, then p-collection-3, which amends collection
+    // (agreed at version 1 from p-collection-2).
     let [.., first, second] = adoptions[..] else {
         panic!("{adoptions:?}")
     };
@@ -179,11 +187,11 @@ fn an_amendment_shows_a_word_level_diff_of_the_clause() {
     assert!(d.clauses_added.is_empty());
     assert_eq!(d.clauses_changed.len(), 1);
     let c = &d.clauses_changed[0];
-    assert_eq!(c.clause_id.as_str(), "monitoring");
+    assert_eq!(c.clause_id.as_str(), "collection");
     assert_eq!((c.from_version, c.to_version), (1, 2));
     assert_eq!(
         (c.from_adopted_from.as_str(), c.to_adopted_from.as_str()),
-        ("p-monitoring-1", "p-monitoring-2")
+        ("p-collection-2", "p-collection-3")
     );
     let old: String = c
         .words
@@ -197,16 +205,16 @@ fn an_amendment_shows_a_word_level_diff_of_the_clause() {
         .filter(|w| w.op != WordOp::Deleted)
         .map(|w| w.text.as_str())
         .collect();
-    assert_eq!(old, from.clauses["monitoring"].text);
-    assert_eq!(new, to.clauses["monitoring"].text);
+    assert_eq!(old, from.clauses["collection"].text);
+    assert_eq!(new, to.clauses["collection"].text);
     let inserted: String = c
         .words
         .iter()
         .filter(|w| w.op == WordOp::Inserted)
         .map(|w| w.text.as_str())
         .collect();
-    assert!(inserted.contains("regulator"), "{inserted:?}");
-    assert!(inserted.contains("publishes"), "{inserted:?}");
+    assert!(inserted.contains("November"), "{inserted:?}");
+    assert!(inserted.contains("March"), "{inserted:?}");
     // The words both versions share are not reported as changed.
     let equal: String = c
         .words
@@ -216,7 +224,7 @@ fn an_amendment_shows_a_word_level_diff_of_the_clause() {
         .collect();
     assert!(
         equal.starts_with(
-            "Ward water committees check kiosk opening hours, prices and queues and report"
+            "Cooperative members collect bagged household waste door to door with handcarts"
         ),
         "{equal:?}"
     );
@@ -225,8 +233,8 @@ fn an_amendment_shows_a_word_level_diff_of_the_clause() {
             .iter()
             .map(|p| (p.proposal_id.as_str(), p.from, p.to))
             .collect::<Vec<_>>(),
-        [("p-monitoring-2", None, ProposalStatus::Adopted)],
-        "proposed after p-monitoring-1 was adopted"
+        [("p-collection-3", None, ProposalStatus::Adopted)],
+        "proposed after p-fees-1 was adopted"
     );
     assert!(d.to_text().contains("{+"), "{}", d.to_text());
 }
@@ -240,17 +248,17 @@ fn word_diff_marks_deleted_and_inserted_words() {
 
 #[test]
 fn a_diff_from_nothing_lists_everything_and_a_view_against_itself_nothing() {
-    let (_, views) = lakeside();
-    let last = &views[83];
+    let (_, views) = sample();
+    let last = &views[72];
     let d = diff(None, last);
-    assert_eq!(d.partners_admitted.len(), 11);
-    assert_eq!(d.clauses_added.len(), 5);
+    assert_eq!(d.partners_admitted.len(), 9);
+    assert_eq!(d.clauses_added.len(), 4);
     assert_eq!(d.proposals.len(), last.proposals.len());
-    assert_eq!(d.signatures_gained.len(), 12);
+    assert_eq!(d.signatures_gained.len(), 11);
     let same = diff(Some(last), last);
     assert!(same.is_empty(), "{same:?}");
     assert!(same.to_text().contains("no changes"));
     // It serializes for the HTTP API.
     let json = serde_json::to_value(&d).unwrap();
-    assert_eq!(json["clauses_added"][0]["clause_id"], "coverage");
+    assert_eq!(json["clauses_added"][0]["clause_id"], "collection");
 }

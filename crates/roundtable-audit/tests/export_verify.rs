@@ -1,5 +1,5 @@
-//! Export, offline verification and the tampering it catches, on the Lakeside
-//! minutes; `verify_live` against a projected view; importing an export.
+//! Export, offline verification and the tampering it catches, on the sample minutes
+//! (Harbourside); `verify_live` against a projected view; importing an export.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -15,14 +15,14 @@ use serde_json::{Value, json};
 
 use common::*;
 
-fn lakeside_export() -> (
+fn sample_export() -> (
     Vec<u8>,
     Vec<roundtable_domain::RecordedEvent>,
     AgreementView,
 ) {
-    let (events, views) = lakeside();
-    let bytes = export(&events, Some(&views[83])).unwrap();
-    (bytes, events, views[83].clone())
+    let (events, views) = sample();
+    let bytes = export(&events, Some(&views[72])).unwrap();
+    (bytes, events, views[72].clone())
 }
 
 /// Asserts the report failed with `kind` at `version`, and returns the failure's reason.
@@ -36,17 +36,17 @@ fn failed(r: &VerifyReport, kind: Tampering, version: u64) -> String {
 
 #[test]
 fn an_export_verifies_offline() {
-    let (bytes, events, view) = lakeside_export();
+    let (bytes, events, view) = sample_export();
     let text = String::from_utf8(bytes.clone()).unwrap();
-    assert_eq!(text.lines().count(), 85, "a manifest and 84 events");
+    assert_eq!(text.lines().count(), 74, "a manifest and 73 events");
     assert!(text.ends_with('\n'));
     let manifest: Manifest = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(manifest.format, FORMAT);
     assert_eq!(manifest.format_version, 1);
-    assert_eq!(manifest.negotiation_id, "lakeside-water");
-    assert_eq!(manifest.event_count, 84);
+    assert_eq!(manifest.negotiation_id, "harbourside-waste");
+    assert_eq!(manifest.event_count, 73);
     assert_eq!(manifest.first_hash, events[0].hash);
-    assert_eq!(manifest.last_hash, events[83].hash);
+    assert_eq!(manifest.last_hash, events[72].hash);
     assert_eq!(manifest.hash_algorithm, "sha256");
     assert!(manifest.hashed_bytes.contains("canonical JSON"));
     assert!(manifest.tool.starts_with("roundtable "));
@@ -57,16 +57,16 @@ fn an_export_verifies_offline() {
     }
     let r = verify(&bytes);
     assert!(r.ok, "{r}");
-    assert_eq!(r.events, 84);
-    assert_eq!(r.last_hash.as_deref(), Some(events[83].hash.as_str()));
-    assert_eq!(r.negotiation_id.as_deref(), Some("lakeside-water"));
+    assert_eq!(r.events, 73);
+    assert_eq!(r.last_hash.as_deref(), Some(events[72].hash.as_str()));
+    assert_eq!(r.negotiation_id.as_deref(), Some("harbourside-waste"));
     assert!(
         r.checks.iter().all(|c| c.outcome == CheckOutcome::Passed),
         "{r}"
     );
     assert!(
         r.to_string()
-            .contains("verified: negotiation lakeside-water, 84 events")
+            .contains("verified: negotiation harbourside-waste, 73 events")
     );
     // Without a projected view the fold is recorded, and verifies too.
     assert!(verify(&export(&events, None).unwrap()).ok);
@@ -74,40 +74,43 @@ fn an_export_verifies_offline() {
 
 #[test]
 fn one_byte_of_one_events_data_changed_is_edited() {
-    let (bytes, events, _) = lakeside_export();
+    let (bytes, events, _) = sample_export();
     let mut text = String::from_utf8(bytes).unwrap();
-    // "120 water kiosks" in the adopted coverage proposal (version 15) becomes "920".
-    let line_start: usize = text.lines().take(15).map(|l| l.len() + 1).sum();
-    let line_len = text.lines().nth(15).unwrap().len();
+    // "25 fenced transfer points" in the adopted collection proposal (version 17)
+    // becomes "95".
+    let line_start: usize = text.lines().take(17).map(|l| l.len() + 1).sum();
+    let line_len = text.lines().nth(17).unwrap().len();
     let at = text[line_start..line_start + line_len]
-        .find("120 water")
+        .find("25 fenced")
         .unwrap()
         + line_start;
     text.replace_range(at..=at, "9");
     let r = verify(text.as_bytes());
-    let reason = failed(&r, Tampering::Edited, 15);
+    let reason = failed(&r, Tampering::Edited, 17);
     let f = r.failure.as_ref().unwrap();
-    assert_eq!(f.line, Some(16));
-    assert_eq!(f.event_id, Some(events[14].event_id.to_string()));
+    assert_eq!(f.line, Some(18));
+    assert_eq!(f.event_id, Some(events[16].event_id.to_string()));
     assert!(reason.contains("does not match its hash"), "{reason}");
 }
 
 #[test]
 fn an_edited_event_with_its_hash_recomputed_is_edited() {
-    let (bytes, _, _) = lakeside_export();
+    let (bytes, _, _) = sample_export();
     let mut l = Lines::parse(&bytes);
-    let e = l.event(40).as_object_mut().unwrap();
+    // The text of p-workers-2 (version 42).
+    let e = l.event(42).as_object_mut().unwrap();
+    assert_eq!(e["data"]["proposal_id"], "p-workers-2");
     e.get_mut("data").unwrap()["text"] = json!("Something else entirely.");
     let h = content_hash(e);
     e.insert("hash".into(), Value::String(h));
     let r = verify(&l.bytes());
-    let reason = failed(&r, Tampering::Edited, 40);
+    let reason = failed(&r, Tampering::Edited, 42);
     assert!(reason.contains("hash recomputed"), "{reason}");
 }
 
 #[test]
 fn one_event_removed_is_removed() {
-    let (bytes, _, _) = lakeside_export();
+    let (bytes, _, _) = sample_export();
     let mut l = Lines::parse(&bytes);
     let gone = l.events.remove(29);
     let r = verify(&l.bytes());
@@ -122,7 +125,7 @@ fn one_event_removed_is_removed() {
 
 #[test]
 fn two_events_swapped_are_reordered() {
-    let (bytes, _, _) = lakeside_export();
+    let (bytes, _, _) = sample_export();
     let mut l = Lines::parse(&bytes);
     l.events.swap(49, 50);
     let r = verify(&l.bytes());
@@ -133,7 +136,7 @@ fn two_events_swapped_are_reordered() {
 
 #[test]
 fn one_event_inserted_is_inserted() {
-    let (bytes, _, _) = lakeside_export();
+    let (bytes, _, _) = sample_export();
     // A forged endorsement slipped in after version 20, linked and hashed properly.
     let mut l = Lines::parse(&bytes);
     let mut forged = l.event(19).clone();
@@ -172,50 +175,50 @@ fn one_event_inserted_is_inserted() {
     // An event of another negotiation.
     let mut l = Lines::parse(&bytes);
     let e = l.event(10).as_object_mut().unwrap();
-    e.insert("negotiation_id".into(), json!("harbourside-waste"));
+    e.insert("negotiation_id".into(), json!("another-negotiation"));
     let h = content_hash(e);
     e.insert("hash".into(), Value::String(h));
     let r = verify(&l.bytes());
     let reason = failed(&r, Tampering::Inserted, 10);
-    assert!(reason.contains("harbourside-waste"), "{reason}");
+    assert!(reason.contains("another-negotiation"), "{reason}");
 
     // An event appended after the last the manifest lists.
     let mut l = Lines::parse(&bytes);
-    let mut extra = l.event(84).clone();
+    let mut extra = l.event(73).clone();
     let m = extra.as_object_mut().unwrap();
-    m.insert("version".into(), json!(85));
-    m.insert("prev_hash".into(), l.events[83]["hash"].clone());
+    m.insert("version".into(), json!(74));
+    m.insert("prev_hash".into(), l.events[72]["hash"].clone());
     let h = content_hash(m);
     m.insert("hash".into(), Value::String(h));
     l.events.push(extra);
-    failed(&verify(&l.bytes()), Tampering::Inserted, 85);
+    failed(&verify(&l.bytes()), Tampering::Inserted, 74);
 }
 
 #[test]
 fn the_tail_cut_off_is_truncated() {
-    let (bytes, _, _) = lakeside_export();
+    let (bytes, _, _) = sample_export();
     let mut l = Lines::parse(&bytes);
-    l.events.truncate(74);
+    l.events.truncate(64);
     let r = verify(&l.bytes());
-    let reason = failed(&r, Tampering::Truncated, 75);
-    assert!(reason.contains("ends after version 74"), "{reason}");
-    assert!(reason.contains("84 events"), "{reason}");
+    let reason = failed(&r, Tampering::Truncated, 65);
+    assert!(reason.contains("ends after version 64"), "{reason}");
+    assert!(reason.contains("73 events"), "{reason}");
 
     // Cut in the middle of a line.
     let text = String::from_utf8(bytes).unwrap();
     let cut = &text[..text.len() - 40];
     let r = verify(cut.as_bytes());
-    failed(&r, Tampering::Truncated, 84);
-    assert_eq!(r.failure.as_ref().unwrap().line, Some(85));
+    failed(&r, Tampering::Truncated, 73);
+    assert_eq!(r.failure.as_ref().unwrap().line, Some(74));
 }
 
 #[test]
 fn a_recorded_view_that_folding_does_not_reproduce_fails() {
-    let (bytes, _, _) = lakeside_export();
+    let (bytes, _, _) = sample_export();
     let mut l = Lines::parse(&bytes);
     l.manifest["view"]["clauses"][0]["text"] = json!("The Operator shall connect 12 kiosks.");
     let r = verify(&l.bytes());
-    let reason = failed(&r, Tampering::ViewMismatch, 84);
+    let reason = failed(&r, Tampering::ViewMismatch, 73);
     assert!(reason.contains("clauses[0].text"), "{reason}");
 }
 
@@ -223,12 +226,13 @@ fn a_recorded_view_that_folding_does_not_reproduce_fails() {
 fn a_log_rewritten_whole_is_caught_by_the_rules() {
     // A forger rewrites the chain from scratch so that every hash links: an adoption
     // nobody endorsed. The rules, judged again, refuse it.
-    let (bytes, _, _) = lakeside_export();
+    let (bytes, _, _) = sample_export();
     let mut l = Lines::parse(&bytes);
-    // Drop the five endorsements of p-tariff-2 but keep its adoption (versions 34-37, 45).
-    l.events.retain(|e| {
-        !(e["type"] == "proposal_endorsed" && e["data"]["proposal_id"] == "p-tariff-2")
-    });
+    // Drop the three endorsements of p-fees-1 but keep its adoption (versions 48-50, 51).
+    let before = l.events.len();
+    l.events
+        .retain(|e| !(e["type"] == "proposal_endorsed" && e["data"]["proposal_id"] == "p-fees-1"));
+    assert_eq!(l.events.len(), before - 3);
     for (i, e) in l.events.iter_mut().enumerate() {
         e["version"] = json!(i + 1);
     }
@@ -250,8 +254,8 @@ fn a_file_that_is_not_an_export_is_malformed() {
 
 #[test]
 fn export_refuses_a_projected_view_that_differs_from_the_fold() {
-    let (events, views) = lakeside();
-    let mut wrong = views[83].clone();
+    let (events, views) = sample();
+    let mut wrong = views[72].clone();
     wrong.title = "Another title".into();
     assert_eq!(
         export(&events, Some(&wrong)),
@@ -262,8 +266,8 @@ fn export_refuses_a_projected_view_that_differs_from_the_fold() {
 
 #[test]
 fn verify_live_passes_on_a_healthy_store_and_fails_on_an_altered_view() {
-    let (events, views) = lakeside();
-    let r = verify_live(&events, Some(&views[83]));
+    let (events, views) = sample();
+    let r = verify_live(&events, Some(&views[72]));
     assert!(r.ok, "{r}");
     assert!(
         r.checks
@@ -271,24 +275,24 @@ fn verify_live_passes_on_a_healthy_store_and_fails_on_an_altered_view() {
             .any(|c| c.name == "view" && c.outcome == CheckOutcome::Passed)
     );
     // A stored view altered behind the projector's back.
-    let mut altered = views[83].clone();
+    let mut altered = views[72].clone();
     altered
         .commitments
-        .get_mut("c-mwu-training")
+        .get_mut("c-union-training")
         .unwrap()
         .description = "Nothing.".into();
     let r = verify_live(&events, Some(&altered));
     assert!(!r.ok);
     let f = r.failure.as_ref().unwrap();
     assert_eq!(f.kind, Tampering::ViewMismatch);
-    assert!(f.reason.contains("commitments[8].description"), "{r}");
+    assert!(f.reason.contains("commitments[9].description"), "{r}");
     // A stale view (the projector fell behind) is a mismatch too.
-    let r = verify_live(&events, Some(&views[80]));
+    let r = verify_live(&events, Some(&views[70]));
     assert_eq!(r.failure.unwrap().kind, Tampering::ViewMismatch);
     // Events missing from the live log are named as for an export.
     let mut gapped = events.clone();
     gapped.remove(9);
-    let r = verify_live(&gapped, Some(&views[83]));
+    let r = verify_live(&gapped, Some(&views[72]));
     let f = r.failure.unwrap();
     assert_eq!(
         (f.kind, f.version, f.line),
@@ -298,11 +302,11 @@ fn verify_live_passes_on_a_healthy_store_and_fails_on_an_altered_view() {
 
 #[test]
 fn import_export_returns_the_events_of_a_verified_export_and_refuses_a_tampered_one() {
-    let (bytes, events, view) = lakeside_export();
+    let (bytes, events, view) = sample_export();
     let v = import_export(&bytes).unwrap();
     assert_eq!(v.events, events);
     assert_eq!(v.view, view);
-    assert_eq!(v.manifest.event_count, 84);
+    assert_eq!(v.manifest.event_count, 73);
     let mut l = Lines::parse(&bytes);
     l.events.swap(3, 4);
     match import_export(&l.bytes()) {
@@ -316,7 +320,9 @@ fn import_export_returns_the_events_of_a_verified_export_and_refuses_a_tampered_
 #[test]
 fn a_long_negotiation_exports_verifies_and_reports() {
     // The freshwater consultation: 3,748 events, 116 partners.
-    let (events, views) = run(&commands(&scenario("polis-freshwater.jsonl")));
+    let (events, views) = run(&commands(&repository_file(
+        "tests/data/polis-freshwater/polis-freshwater.jsonl",
+    )));
     let view = views.last().unwrap();
     let bytes = export(&events, Some(view)).unwrap();
     let r = verify(&bytes);
@@ -329,7 +335,7 @@ fn a_long_negotiation_exports_verifies_and_reports() {
 
 #[test]
 fn a_byte_that_breaks_an_events_json_is_edited_too() {
-    let (bytes, _, _) = lakeside_export();
+    let (bytes, _, _) = sample_export();
     let text = String::from_utf8(bytes).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     lines[8] = lines[8].replacen('"', "'", 1);

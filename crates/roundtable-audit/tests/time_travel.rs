@@ -1,4 +1,4 @@
-//! Time travel on the Lakeside minutes: the view after every version equals what the
+//! Time travel on the sample minutes (Harbourside): the view after every version equals what the
 //! rules give after that many lines, and views as of an instant on either clock.
 
 #[path = "common/mod.rs"]
@@ -13,10 +13,10 @@ use common::*;
 
 #[test]
 fn the_view_at_every_version_equals_the_rules_after_that_many_lines() {
-    let lines = commands(&scenario("lakeside-water.jsonl"));
+    let lines = commands(&sample_text());
     let (events, _) = run(&lines);
-    assert_eq!(events.len(), 84);
-    for n in 1..=84usize {
+    assert_eq!(events.len(), 73);
+    for n in 1..=73usize {
         // The oracle: a fresh run of the first n lines through decide.
         let (_, oracle) = run(&lines[..n]);
         let view = as_of_version(&events, n as u64).unwrap().unwrap();
@@ -24,7 +24,7 @@ fn the_view_at_every_version_equals_the_rules_after_that_many_lines() {
         assert_eq!(view.version, n as u64);
     }
     let all = every_version(&events).unwrap();
-    assert_eq!(all.len(), 84);
+    assert_eq!(all.len(), 73);
     for (i, v) in all.iter().enumerate() {
         assert_eq!(
             Some(v),
@@ -35,65 +35,65 @@ fn the_view_at_every_version_equals_the_rules_after_that_many_lines() {
 
 #[test]
 fn version_zero_is_before_the_negotiation_and_past_the_end_is_an_error() {
-    let (events, _) = lakeside();
+    let (events, _) = sample();
     assert_eq!(as_of_version(&events, 0).unwrap(), None);
     assert_eq!(
-        as_of_version(&events, 85),
+        as_of_version(&events, 74),
         Err(AsOfError::NoSuchVersion {
-            requested: 85,
-            last: 84
+            requested: 74,
+            last: 73
         })
     );
 }
 
 #[test]
 fn as_of_an_instant_between_the_first_two_meeting_days_gives_the_first_day() {
-    let (events, views) = lakeside();
-    // The first day's last line is the 27th command (c-civil-trenching, 12:58).
+    let (events, views) = sample();
+    // The first day's last line is the 26th command (c-epa-depot-licence, 11:30).
     let day_one = events
         .iter()
-        .filter(|e| e.occurred_at < utc("2027-02-02T00:00:00Z"))
+        .filter(|e| e.occurred_at < utc("2027-05-05T00:00:00Z"))
         .count();
-    assert_eq!(day_one, 27);
-    assert_eq!(events[day_one - 1].occurred_at, utc("2027-02-01T12:58:00Z"));
+    assert_eq!(day_one, 26);
+    assert_eq!(events[day_one - 1].occurred_at, utc("2027-05-04T11:30:00Z"));
     for (t, axes) in [
         (
-            utc("2027-02-01T18:00:00Z"),
+            utc("2027-05-04T18:00:00Z"),
             &[TimeAxis::Occurred, TimeAxis::Recorded][..],
         ),
-        (utc("2027-02-01T12:58:00Z"), &[TimeAxis::Occurred][..]),
+        (utc("2027-05-04T11:30:00Z"), &[TimeAxis::Occurred][..]),
         (
-            utc("2027-02-02T09:16:59Z"),
+            utc("2027-05-11T08:59:59Z"),
             &[TimeAxis::Occurred, TimeAxis::Recorded][..],
         ),
     ] {
         for &axis in axes {
             let v = as_of_time(&events, t, axis).unwrap().unwrap();
             assert_eq!(v, views[day_one - 1], "{t} on {axis:?}");
-            assert_eq!(v.version, 27);
+            assert_eq!(v.version, 26);
             assert_eq!(v.agreement_version, 5);
-            assert_eq!(v.clauses.len(), 1, "only coverage agreed on day one");
+            assert_eq!(v.clauses.len(), 1, "only collection agreed on day one");
             assert_eq!(v.status, NegotiationStatus::Open);
         }
     }
     // The recorded clock runs two seconds behind business time here.
-    let v = as_of_time(&events, utc("2027-02-01T12:58:01Z"), TimeAxis::Recorded).unwrap();
-    assert_eq!(v.unwrap().version, 26);
+    let v = as_of_time(&events, utc("2027-05-04T11:30:01Z"), TimeAxis::Recorded).unwrap();
+    assert_eq!(v.unwrap().version, 25);
     // The first line of day two is included at its own instant.
-    let v = as_of_time(&events, utc("2027-02-02T09:17:00Z"), TimeAxis::Occurred).unwrap();
-    assert_eq!(v.unwrap().version, 28);
+    let v = as_of_time(&events, utc("2027-05-11T09:00:00Z"), TimeAxis::Occurred).unwrap();
+    assert_eq!(v.unwrap().version, 27);
 }
 
 #[test]
 fn before_the_first_event_there_is_no_view_and_after_the_last_the_final_one() {
-    let (events, views) = lakeside();
+    let (events, views) = sample();
     assert_eq!(
-        as_of_time(&events, utc("2027-01-31T00:00:00Z"), TimeAxis::Occurred).unwrap(),
+        as_of_time(&events, utc("2027-05-03T00:00:00Z"), TimeAxis::Occurred).unwrap(),
         None
     );
     assert_eq!(
         as_of_time(&events, utc("2030-01-01T00:00:00Z"), TimeAxis::Recorded).unwrap(),
-        Some(views[83].clone())
+        Some(views[72].clone())
     );
 }
 

@@ -1,9 +1,9 @@
 //! Synthetic minutes shaped like a real public consultation (DOMAIN.md, "The import
 //! format"): the benchmarks' workload and the large-negotiation tests' input.
 //!
-//! The shape follows the Polis conversations of `../shared/scenarios/`: the secretariat
-//! opens a negotiation under `consent`; participants are admitted as they first act;
-//! statements are proposed during the first half; every other line is one
+//! The shape follows the Polis conversation vendored in `tests/data/polis-freshwater/`:
+//! the secretariat opens a negotiation under `consent`; participants are admitted as
+//! they first act; statements are proposed during the first half; every other line is one
 //! participant's vote on one statement (an endorsement, or a non-blocking objection),
 //! at most one vote per participant and statement; at the end the secretariat adopts
 //! every fifth statement. Every line is accepted by the rules, so `n` lines record

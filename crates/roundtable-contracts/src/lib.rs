@@ -9,8 +9,9 @@
 //!
 //! [`schema_files`] makes them; the tests of this crate check that the files checked in
 //! under `docs/schemas/` are exactly these (`ROUNDTABLE_BLESS_SCHEMAS=1` rewrites them),
-//! that the events, views and changes of the shared scenarios validate against them,
-//! and that `docs/asyncapi.yaml` refers to them.
+//! that the events, views and changes of the sample minutes and of the vendored
+//! freshwater consultation validate against them, and that `docs/asyncapi.yaml` refers
+//! to them.
 //!
 //! Pure: no IO.
 

@@ -1,5 +1,6 @@
-//! Every event, view and change message of the shared scenarios (the Lakeside and
-//! freshwater minutes, `../shared/scenarios/`) validates against the schemas checked in
+//! Every event, view and change message of the project's sample minutes
+//! (`examples/minutes/harbourside-waste.jsonl`) and of the vendored freshwater
+//! consultation (`tests/data/polis-freshwater/`) validates against the schemas checked in
 //! under `docs/schemas/`, with a real validator (the `jsonschema` crate): as published
 //! (open), and closed to keys the schema does not name, so that a field written but
 //! missing from its schema is caught.
@@ -20,15 +21,14 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn scenario(name: &str) -> String {
-    let path = repo().join("../shared/scenarios").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{} (the shared scenarios beside the checkout): {e}",
-            path.display()
-        )
-    })
+/// A minutes file of the repository, by its path from the workspace root.
+fn minutes(path: &str) -> String {
+    let file = repo().join(path);
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }
+
+const SAMPLE: &str = "examples/minutes/harbourside-waste.jsonl";
+const FRESHWATER: &str = "tests/data/polis-freshwater/polis-freshwater.jsonl";
 
 /// An open and a closed validator of one checked-in schema file.
 struct Checked {
@@ -106,8 +106,8 @@ fn record(minutes: &str) -> Vec<(RecordedEvent, Value)> {
     out
 }
 
-fn validate_scenario(name: &str, expected_events: usize) {
-    let recorded = record(&scenario(name));
+fn validate_minutes(name: &str, expected_events: usize) {
+    let recorded = record(&minutes(name));
     assert_eq!(recorded.len(), expected_events, "{name}");
     let mut events: BTreeMap<String, Checked> = BTreeMap::new();
     let view = Checked::load(AGREEMENT_VIEW);
@@ -133,18 +133,18 @@ fn validate_scenario(name: &str, expected_events: usize) {
 }
 
 #[test]
-fn every_lakeside_event_view_and_change_validates() {
-    validate_scenario("lakeside-water.jsonl", 84);
+fn every_sample_event_view_and_change_validates() {
+    validate_minutes(SAMPLE, 73);
 }
 
 #[test]
 fn every_freshwater_event_view_and_change_validates() {
-    validate_scenario("polis-freshwater.jsonl", 3748);
+    validate_minutes(FRESHWATER, 3748);
 }
 
 #[test]
 fn a_field_missing_from_a_schema_is_caught() {
-    let recorded = record(&scenario("lakeside-water.jsonl"));
+    let recorded = record(&minutes(SAMPLE));
     let schema = Checked::load(&event_schema_path("proposal_made", 1));
     let (made, _) = recorded
         .iter()

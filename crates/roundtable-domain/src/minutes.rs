@@ -2,8 +2,8 @@
 //! import format").
 //!
 //! ```text
-//! {"at": "2027-03-02T09:30:00Z", "negotiation_id": "lakeside-water", "by": "union",
-//!  "do": "endorse", "proposal_id": "p-staff-1"}
+//! {"at": "2027-05-18T10:14:00Z", "negotiation_id": "harbourside-waste", "by": "hcc",
+//!  "do": "endorse", "proposal_id": "p-workers-2"}
 //! ```
 //!
 //! `at` is the business time (optional: the importer supplies its clock when absent),

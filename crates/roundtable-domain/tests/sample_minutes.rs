@@ -1,7 +1,7 @@
 //! The sample minutes of `examples/minutes/harbourside-waste.jsonl`, folded through
-//! `decide` alone (no store), as `tests/scenarios.rs` folds the shared scenarios: every
-//! line must be accepted, all thirteen commands of DOMAIN.md must appear, and the end state must be
-//! the one `examples/minutes/README.md` states.
+//! `decide` alone (no store), as `tests/scenarios.rs` folds the vendored freshwater
+//! minutes: every line must be accepted, all thirteen commands of DOMAIN.md must
+//! appear, and the end state must be the one `examples/minutes/README.md` states.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

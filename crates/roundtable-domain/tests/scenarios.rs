@@ -1,17 +1,19 @@
-//! The sample minutes of `../shared/scenarios/`, folded through `decide` alone (no
-//! store): the domain must accept every line and end where the scenarios README says.
+//! The vendored third-party minutes (`tests/data/` at the workspace root), folded through
+//! `decide` alone (no store): the domain must accept every line and end where
+//! `tests/data/README.md` says. The project's own sample minutes have theirs in
+//! `sample_minutes.rs`.
 
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 use roundtable_domain::minutes::parse_line;
-use roundtable_domain::view::{NegotiationStatus, ObjectionStatus, ProposalStatus};
+use roundtable_domain::view::NegotiationStatus;
 use roundtable_domain::{CommandEnvelope, Projection, RecordedEvent, decide};
 use uuid::Uuid;
 
-fn scenario(name: &str) -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios");
-    std::fs::read_to_string(root.join(name)).expect("the shared scenarios sit beside the checkout")
+fn test_data(name: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data");
+    std::fs::read_to_string(root.join(name)).expect("the vendored test data of the repository")
 }
 
 fn run(text: &str) -> Projection {
@@ -43,46 +45,8 @@ fn run(text: &str) -> Projection {
 }
 
 #[test]
-fn lakeside_concludes_at_agreement_version_16() {
-    let p = run(&scenario("lakeside-water.jsonl"));
-    let v = p.view.unwrap();
-    assert_eq!(v.status, NegotiationStatus::Concluded);
-    assert_eq!(v.version, 84);
-    assert_eq!(v.agreement_version, 16);
-    assert_eq!(v.partners.len(), 11);
-    assert_eq!(v.clauses.len(), 5);
-    assert_eq!(v.clauses["monitoring"].version, 2);
-    assert_eq!(
-        v.clauses["monitoring"].adopted_from.as_str(),
-        "p-monitoring-2"
-    );
-    assert_eq!(
-        v.proposals["p-coverage-1"].status,
-        ProposalStatus::Superseded
-    );
-    assert_eq!(v.proposals["p-staff-1"].status, ProposalStatus::Withdrawn);
-    assert_eq!(
-        v.objections["o-coverage-too-few"].status,
-        ObjectionStatus::Moot
-    );
-    assert_eq!(v.objections["o-staff-terms"].status, ObjectionStatus::Moot);
-    assert_eq!(
-        v.objections["o-coverage-cost"].status,
-        ObjectionStatus::Withdrawn
-    );
-    assert!(v.awaiting_signature.is_empty());
-    let current = v
-        .signatures
-        .iter()
-        .filter(|s| s.agreement_version == 16)
-        .count();
-    assert_eq!(current, 7);
-    assert_eq!(v.signatures.len(), 12);
-}
-
-#[test]
 fn freshwater_consultation_stays_open_with_39_clauses() {
-    let p = run(&scenario("polis-freshwater.jsonl"));
+    let p = run(&test_data("polis-freshwater/polis-freshwater.jsonl"));
     let v = p.view.unwrap();
     assert_eq!(v.status, NegotiationStatus::Open);
     assert_eq!(v.version, 3748);

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::{self, stream::Stream};
-use common::{Env, Recorder, import, scenario};
+use common::{Env, Recorder, example, import};
 use futures::StreamExt;
 use roundtable_nats::CHANGES_STREAM;
 use roundtable_store::{Change, ChangeDetails};
 
-/// The first `lines` lines of the Lakeside minutes, as a file of their own.
-fn lakeside_head(dir: &tempfile::TempDir, lines: usize) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(scenario("lakeside-water.jsonl")).expect("read");
+/// The first `lines` lines of the sample minutes, as a file of their own.
+fn sample_head(dir: &tempfile::TempDir, lines: usize) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(example("harbourside-waste.jsonl")).expect("read");
     let head: Vec<&str> = text.lines().take(lines).collect();
     let path = dir.path().join("head.jsonl");
     std::fs::write(&path, head.join("\n")).expect("write");
@@ -78,26 +78,26 @@ fn versions(changes: &[Change]) -> Vec<u64> {
 }
 
 #[tokio::test]
-async fn a_consumer_made_after_lakeside_concluded_gets_every_change_in_order_and_resumes() {
+async fn a_consumer_made_after_the_sample_concluded_gets_every_change_in_order_and_resumes() {
     let env = Env::nats().await;
     let client = env.client().await;
-    let recorded = import(client.events.clone(), &scenario("lakeside-water.jsonl")).await;
-    assert_eq!(recorded, 84);
+    let recorded = import(client.events.clone(), &example("harbourside-waste.jsonl")).await;
+    assert_eq!(recorded, 73);
     let mut projector = client
         .projector("roundtable-projector", &Recorder::default())
         .await;
     projector.catch_up().await.expect("catch up");
 
-    // Made after the negotiation concluded: it still gets all 84, in order.
+    // Made after the negotiation concluded: it still gets all 73, in order.
     let stream = changes_stream(&env).await;
     let mut everything = consumer(&stream, "from-the-start", DeliverPolicy::All).await;
-    let all = take(&everything, 84, true).await;
-    assert_eq!(versions(&all), (1..=84).collect::<Vec<_>>());
+    let all = take(&everything, 73, true).await;
+    assert_eq!(versions(&all), (1..=73).collect::<Vec<_>>());
     assert_drained(&mut everything).await;
     let events = client
         .events
         .read(
-            &roundtable_domain::NegotiationId::new("lakeside-water").expect("id"),
+            &roundtable_domain::NegotiationId::new("harbourside-waste").expect("id"),
             0,
             None,
         )
@@ -109,32 +109,36 @@ async fn a_consumer_made_after_lakeside_concluded_gets_every_change_in_order_and
     }
     // Each says what changed, in words and structured.
     let summaries: Vec<&str> = all.iter().map(|c| c.summary.as_str()).collect();
-    assert!(summaries.contains(&"objection o-staff-terms by mwu raised, blocking"));
+    assert!(
+        summaries.contains(&"objection o-workers-probation by sanitation-union raised, blocking"),
+        "{summaries:#?}"
+    );
     assert!(
         summaries
             .iter()
-            .any(|s| s.starts_with("clause tariff agreed at version 1")),
+            .any(|s| s.starts_with("clause pickers agreed at version 1")),
         "{summaries:#?}"
     );
     assert!(
         summaries.contains(
-            &"agreement signed by mwu at agreement version 16; every signatory has signed"
-        )
+            &"agreement signed by sanitation-union at agreement version 16; every signatory has signed"
+        ),
+        "{summaries:#?}"
     );
     assert!(matches!(
-        all[83].details,
+        all[72].details,
         ChangeDetails::NegotiationConcluded {
             agreement_version: 16,
             ..
         }
     ));
-    let tariff = all
+    let pickers = all
         .iter()
-        .find(|c| c.summary.starts_with("clause tariff agreed"))
-        .expect("tariff agreed");
-    let json = serde_json::to_value(tariff).expect("json");
+        .find(|c| c.summary.starts_with("clause pickers agreed"))
+        .expect("pickers agreed");
+    let json = serde_json::to_value(pickers).expect("json");
     assert_eq!(json["details"]["kind"], "clause_agreed");
-    assert_eq!(json["details"]["clause_id"], "tariff");
+    assert_eq!(json["details"]["clause_id"], "pickers");
     assert_eq!(json["details"]["clause_version"], 1);
 
     // A durable consumer stopped half-way resumes where it stopped.
@@ -143,9 +147,9 @@ async fn a_consumer_made_after_lakeside_concluded_gets_every_change_in_order_and
         take(&half, 40, true).await
     };
     let mut half = consumer(&stream, "half-way", DeliverPolicy::All).await;
-    let rest = take(&half, 44, true).await;
+    let rest = take(&half, 33, true).await;
     assert_eq!(versions(&first), (1..=40).collect::<Vec<_>>());
-    assert_eq!(versions(&rest), (41..=84).collect::<Vec<_>>());
+    assert_eq!(versions(&rest), (41..=73).collect::<Vec<_>>());
     assert_drained(&mut half).await;
 
     // Rebuilding the views announces nothing again: the changes stream already holds
@@ -159,7 +163,7 @@ async fn a_consumer_made_after_lakeside_concluded_gets_every_change_in_order_and
         again.changes().len()
     );
     let mut stream = changes_stream(&env).await;
-    assert_eq!(stream.info().await.expect("info").state.messages, 84);
+    assert_eq!(stream.info().await.expect("info").state.messages, 73);
 }
 
 #[tokio::test]
@@ -167,7 +171,7 @@ async fn a_consumer_from_a_point_in_time_gets_only_later_changes() {
     let env = Env::nats().await;
     let client = env.client().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let head = import(client.events.clone(), &lakeside_head(&dir, 30)).await;
+    let head = import(client.events.clone(), &sample_head(&dir, 30)).await;
     let mut projector = client
         .projector("roundtable-projector", &Recorder::default())
         .await;
@@ -187,9 +191,9 @@ async fn a_consumer_from_a_point_in_time_gets_only_later_changes() {
     );
     let after = last.time + Duration::from_nanos(1);
 
-    let total = head + import(client.events.clone(), &scenario("lakeside-water.jsonl")).await;
+    let total = head + import(client.events.clone(), &example("harbourside-waste.jsonl")).await;
     projector.catch_up().await.expect("catch up");
-    assert_eq!(total, 84);
+    assert_eq!(total, 73);
 
     let mut later = consumer(
         &stream,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{
-    Env, FailingAck, NAME, Recorder, assert_one_change_per_event, assert_views_are_the_fold,
-    example, import, scenario, snapshot,
+    Env, FailingAck, NAME, Recorder, SECOND, assert_one_change_per_event,
+    assert_views_are_the_fold, example, freshwater, import, second_negotiation, snapshot,
 };
 use futures::StreamExt;
 use roundtable_projector::{Projector, ProjectorConfig};
@@ -55,7 +55,7 @@ async fn receive(subscriber: &mut async_nats::Subscriber, count: usize) -> Vec<(
 
 async fn the_freshwater_minutes_project_once_and_rebuild_identically(env: Env) {
     let client = env.client().await;
-    let recorded = import(client.events.clone(), &scenario("polis-freshwater.jsonl")).await;
+    let recorded = import(client.events.clone(), &freshwater()).await;
     assert_eq!(recorded, 3748);
     let raw = if env.is_nats() {
         Some(env.raw_nats().await)
@@ -144,12 +144,13 @@ async fn the_freshwater_minutes_project_once_and_rebuild_identically(env: Env) {
 async fn interleaved_negotiations_project_to_the_fold(env: Env) {
     let client = env.client().await;
     // Imported at once, so the two logs interleave in the feed.
-    let (lakeside, harbourside) = (
-        scenario("lakeside-water.jsonl"),
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (second, harbourside) = (
+        second_negotiation(dir.path()),
         example("harbourside-waste.jsonl"),
     );
     let (a, b) = tokio::join!(
-        import(client.events.clone(), &lakeside),
+        import(client.events.clone(), &second),
         import(client.events.clone(), &harbourside),
     );
     let recorder = Recorder::default();
@@ -176,7 +177,8 @@ async fn interleaved_negotiations_project_to_the_fold(env: Env) {
 
 async fn a_projector_killed_between_store_and_ack_applies_nothing_twice(env: Env) {
     let client = env.client().await;
-    let total = import(client.events.clone(), &scenario("lakeside-water.jsonl")).await
+    let dir = tempfile::tempdir().expect("temp dir");
+    let total = import(client.events.clone(), &second_negotiation(dir.path())).await
         + import(client.events.clone(), &example("harbourside-waste.jsonl")).await;
     let recorder = Recorder::default();
     let first_applied = {
@@ -241,12 +243,13 @@ async fn two_projectors_at_once_give_correct_views(env: Env) {
             projector.run_until(shutdown).await.expect("run")
         }));
     }
-    let (lakeside, harbourside) = (
-        scenario("lakeside-water.jsonl"),
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (second, harbourside) = (
+        second_negotiation(dir.path()),
         example("harbourside-waste.jsonl"),
     );
     let (a, b) = tokio::join!(
-        import(setup.events.clone(), &lakeside),
+        import(setup.events.clone(), &second),
         import(setup.events.clone(), &harbourside),
     );
     // Wait (at most ten minutes, against a hang) until the views have every event.
@@ -293,7 +296,8 @@ async fn garbage_is_parked_and_later_events_still_project(env: Env) {
         (first, 1, Some(0))
     );
     assert_views_are_the_fold(&client).await;
-    let later = import(client.events.clone(), &scenario("lakeside-water.jsonl")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let later = import(client.events.clone(), &second_negotiation(dir.path())).await;
     let stats = projector.catch_up().await.expect("catch up");
     assert_eq!(
         (stats.applied, stats.parked, stats.lag),
@@ -329,7 +333,7 @@ async fn garbage_is_parked_and_later_events_still_project(env: Env) {
 async fn garbage_on_a_negotiations_subject_marks_its_view_stale(env: Env) {
     let client = env.client().await;
     let harbourside = nid("harbourside-waste");
-    let lakeside = nid("lakeside-water");
+    let other_negotiation = nid(SECOND);
     let first = import(client.events.clone(), &example("harbourside-waste.jsonl")).await;
     let recorder = Recorder::default();
     let mut projector = client.projector(NAME, &recorder).await;
@@ -345,7 +349,8 @@ async fn garbage_on_a_negotiations_subject_marks_its_view_stale(env: Env) {
     );
 
     env.record_garbage_on(harbourside.as_str(), first + 1).await;
-    let later = import(client.events.clone(), &scenario("lakeside-water.jsonl")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let later = import(client.events.clone(), &second_negotiation(dir.path())).await;
     let stats = projector.catch_up().await.expect("catch up");
     assert_eq!(
         (stats.applied, stats.parked, stats.lag),
@@ -354,14 +359,14 @@ async fn garbage_on_a_negotiations_subject_marks_its_view_stale(env: Env) {
         backend(&env)
     );
     // The other negotiation is the fold of its log.
-    let folded = roundtable_store::load(&*client.events, &lakeside)
+    let folded = roundtable_store::load(&*client.events, &other_negotiation)
         .await
         .expect("load")
         .view
         .expect("opened");
     let stored = client
         .views
-        .get(&lakeside)
+        .get(&other_negotiation)
         .await
         .expect("get")
         .expect("a view");
@@ -369,7 +374,7 @@ async fn garbage_on_a_negotiations_subject_marks_its_view_stale(env: Env) {
     assert!(
         client
             .views
-            .stale(&lakeside)
+            .stale(&other_negotiation)
             .await
             .expect("stale")
             .is_none()

@@ -24,6 +24,9 @@ impl Deliverer {
     /// # Errors
     /// The HTTP client cannot be built (no TLS roots on the machine, for instance).
     pub fn new(config: &WebhookConfig, policy: UrlPolicy) -> Result<Deliverer, reqwest::Error> {
+        // HTTPS through rustls with the ring provider, installed once for the process
+        // (an error only says one is installed already).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(config.attempt_timeout)
             .connect_timeout(config.attempt_timeout)

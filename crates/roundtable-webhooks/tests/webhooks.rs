@@ -29,9 +29,13 @@ use tokio::sync::oneshot;
 
 const SECRET: &str = "test-secret-of-the-receiver-0001";
 
-fn lakeside() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios/lakeside-water.jsonl")
+/// The project's sample minutes (73 events of `harbourside-waste`).
+fn sample_minutes() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/minutes/harbourside-waste.jsonl")
 }
+
+/// The number of events of [`sample_minutes`].
+const SAMPLE_EVENTS: u64 = 73;
 
 /// Feeds every line of `path` through the command handler.
 async fn import(events: Arc<dyn EventStore>, path: &Path) -> u64 {
@@ -236,9 +240,12 @@ impl Backend {
         }
     }
 
-    /// Imports Lakeside and, on NATS, projects it (publishing its changes).
-    async fn lakeside(&self) {
-        assert_eq!(import(self.events.clone(), &lakeside()).await, 84);
+    /// Imports the sample minutes and, on NATS, projects them (publishing their changes).
+    async fn import_sample(&self) {
+        assert_eq!(
+            import(self.events.clone(), &sample_minutes()).await,
+            SAMPLE_EVENTS
+        );
         if let Some((store, _)) = &self.nats {
             let views = Arc::new(NatsViewStore::open(store).await.expect("views"));
             let feed = NatsEventFeed::open(store, roundtable_nats::FeedConfig::default())
@@ -272,11 +279,11 @@ impl Backend {
 fn assert_every_change_once_in_order(receiver: &Receiver) {
     let delivered = receiver.delivered();
     let versions: Vec<u64> = delivered.iter().map(|c| c.version).collect();
-    assert_eq!(versions, (1..=84).collect::<Vec<_>>());
+    assert_eq!(versions, (1..=SAMPLE_EVENTS).collect::<Vec<_>>());
     assert!(
         delivered
             .iter()
-            .all(|c| c.negotiation_id.as_str() == "lakeside-water")
+            .all(|c| c.negotiation_id.as_str() == "harbourside-waste")
     );
 }
 
@@ -286,7 +293,7 @@ async fn a_receiver_that_fails_then_is_down_then_recovers_gets_everything_once(b
     let hook = webhook(addr);
     backend.webhooks.register(&hook).await.expect("register");
     let worker = backend.worker(fast(10_000));
-    backend.lakeside().await;
+    backend.import_sample().await;
 
     // It answers 500 for its first attempts...
     until("three attempts failed", || receiver.got().len() >= 3).await;
@@ -298,7 +305,7 @@ async fn a_receiver_that_fails_then_is_down_then_recovers_gets_everything_once(b
     receiver.set(Answer::Accept);
     let (_, stop) = receiver.serve(addr).await;
     until("every change delivered", || {
-        receiver.delivered().len() >= 84
+        receiver.delivered().len() >= SAMPLE_EVENTS as usize
     })
     .await;
     assert!(receiver.got().len() > failed_before);
@@ -333,32 +340,39 @@ async fn a_receiver_that_never_recovers_gets_everything_on_replay(backend: Backe
     let hook = webhook(addr);
     backend.webhooks.register(&hook).await.expect("register");
     let worker = backend.worker(fast(2));
-    backend.lakeside().await;
+    backend.import_sample().await;
 
     let store = backend.webhooks.clone();
     let id = hook.id.clone();
     let mut letters = Vec::new();
     for _ in 0..3000 {
         letters = store.dead_letters(&id).await.expect("letters");
-        if letters.len() == 84 {
+        if letters.len() == SAMPLE_EVENTS as usize {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(letters.len(), 84, "every delivery parked");
+    assert_eq!(
+        letters.len(),
+        SAMPLE_EVENTS as usize,
+        "every delivery parked"
+    );
     assert!(
         letters
             .iter()
             .all(|l| l.attempts == 2 && l.last_error == "status 500")
     );
     let versions: Vec<u64> = letters.iter().map(|l| l.change.version).collect();
-    assert_eq!(versions, (1..=84).collect::<Vec<_>>());
+    assert_eq!(versions, (1..=SAMPLE_EVENTS).collect::<Vec<_>>());
     assert!(receiver.delivered().is_empty());
 
     receiver.set(Answer::Accept);
-    assert_eq!(store.request_replay(&id).await.expect("replay"), 84);
+    assert_eq!(
+        store.request_replay(&id).await.expect("replay"),
+        SAMPLE_EVENTS as usize
+    );
     until("every dead letter replayed", || {
-        receiver.delivered().len() >= 84
+        receiver.delivered().len() >= SAMPLE_EVENTS as usize
     })
     .await;
     assert_every_change_once_in_order(&receiver);

@@ -1,4 +1,4 @@
-//! The auditor's reads on the Lakeside minutes: the view as of a version or an
+//! The auditor's reads on the sample minutes (Harbourside): the view as of a version or an
 //! instant, the diff, the export (verified offline), the live verification (also of a
 //! stored view altered behind the projector's back) and the HTML report; who may read
 //! them; bad queries.
@@ -15,13 +15,13 @@ use tower::ServiceExt;
 
 use crate::common::{Harness, n};
 
-const LAKESIDE: &str = "/v1/negotiations/lakeside-water";
+const SAMPLE: &str = "/v1/negotiations/harbourside-waste";
 
-/// The Lakeside minutes sent through the API, each line with its actor's token, then
+/// The sample minutes sent through the API, each line with its actor's token, then
 /// projected.
-async fn lakeside() -> Harness {
+async fn sample() -> Harness {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/scenarios/lakeside-water.jsonl");
+        .join("../../examples/minutes/harbourside-waste.jsonl");
     let minutes =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let h = Harness::new();
@@ -43,7 +43,7 @@ async fn lakeside() -> Harness {
         let r = h.command(&token, negotiation, Value::Object(fields)).await;
         assert_eq!(r.status, StatusCode::CREATED, "line {}: {r:?}", i + 1);
     }
-    assert_eq!(h.recorded("lakeside-water").await, 84);
+    assert_eq!(h.recorded("harbourside-waste").await, 73);
     h.project().await;
     h
 }
@@ -89,7 +89,7 @@ async fn get_raw(h: &Harness, token: &str, uri: &str) -> Raw {
 
 /// Alters the stored view's title behind the projector's back.
 async fn alter_the_stored_view(h: &Harness) {
-    let stored = h.views.get(&n("lakeside-water")).await.unwrap().unwrap();
+    let stored = h.views.get(&n("harbourside-waste")).await.unwrap().unwrap();
     let mut view = stored.view;
     view.title = "A title the minutes never gave".into();
     h.views.put(&view, Some(stored.revision)).await.unwrap();
@@ -97,16 +97,14 @@ async fn alter_the_stored_view(h: &Harness) {
 
 #[tokio::test]
 async fn the_view_as_of_a_version_or_an_instant_is_folded_from_the_log() {
-    let h = lakeside().await;
+    let h = sample().await;
     let auditor = h.token(TokenRole::Auditor, None, None);
 
-    let r = h
-        .get(&auditor, &format!("{LAKESIDE}?as_of_version=24"))
-        .await;
+    let r = h.get(&auditor, &format!("{SAMPLE}?as_of_version=24")).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(r.body["version"], 24);
     assert_eq!(r.body["clauses"].as_array().unwrap().len(), 1);
-    assert_eq!(r.body["clauses"][0]["clause_id"], "coverage");
+    assert_eq!(r.body["clauses"][0]["clause_id"], "collection");
     assert_eq!(r.header("roundtable-as-of"), Some("version=24"));
     assert_eq!(r.header("roundtable-view-version"), Some("24"));
     assert_eq!(
@@ -117,41 +115,37 @@ async fn the_view_as_of_a_version_or_an_instant_is_folded_from_the_log() {
 
     // Between the first two meeting days, on business time (the default) or named.
     for query in [
-        "as_of=2027-02-01T18:00:00Z",
-        "as_of=2027-02-01T18:00:00Z&time=occurred",
-        "as_of=2027-02-01T19:00:00%2B01:00",
-        "as_of=2027-02-01T19:00:00+01:00",
+        "as_of=2027-05-04T18:00:00Z",
+        "as_of=2027-05-04T18:00:00Z&time=occurred",
+        "as_of=2027-05-04T19:00:00%2B01:00",
+        "as_of=2027-05-04T19:00:00+01:00",
     ] {
-        let r = h.get(&auditor, &format!("{LAKESIDE}?{query}")).await;
+        let r = h.get(&auditor, &format!("{SAMPLE}?{query}")).await;
         assert_eq!(r.status, StatusCode::OK, "{query}: {r:?}");
-        assert_eq!(r.body["version"], 27, "{query}");
+        assert_eq!(r.body["version"], 26, "{query}");
         assert_eq!(
             r.header("roundtable-as-of"),
-            Some("version=27; at=2027-02-01T18:00:00Z; time=occurred"),
+            Some("version=26; at=2027-05-04T18:00:00Z; time=occurred"),
             "{query}"
         );
         assert_eq!(r.header("roundtable-late-entries"), None);
     }
-    let r = h
-        .get(&auditor, &format!("{LAKESIDE}?as_of_version=27"))
-        .await;
+    let r = h.get(&auditor, &format!("{SAMPLE}?as_of_version=26")).await;
     let day_one = r.body;
 
     // The view now and at the last version are the same; the stored view is not read.
     alter_the_stored_view(&h).await;
-    let r = h
-        .get(&auditor, &format!("{LAKESIDE}?as_of_version=84"))
-        .await;
-    assert_eq!(r.body["version"], 84);
+    let r = h.get(&auditor, &format!("{SAMPLE}?as_of_version=73")).await;
+    assert_eq!(r.body["version"], 73);
     assert_eq!(r.body["status"], "concluded");
     assert_eq!(
         r.body["title"],
-        "Water and sanitation services for Lakeside's informal settlements"
+        "Household waste collection in Harbourside's informal settlements"
     );
-    let r = h.get(&auditor, LAKESIDE).await;
+    let r = h.get(&auditor, SAMPLE).await;
     assert_eq!(r.body["title"], "A title the minutes never gave");
     let r = h
-        .get(&auditor, &format!("{LAKESIDE}?as_of=2027-02-01T18:00:00Z"))
+        .get(&auditor, &format!("{SAMPLE}?as_of=2027-05-04T18:00:00Z"))
         .await;
     assert_eq!(r.body, day_one);
 
@@ -161,21 +155,19 @@ async fn the_view_as_of_a_version_or_an_instant_is_folded_from_the_log() {
         "as_of=2027-01-01",
         "as_of=2000-01-01T00:00:00Z&time=recorded",
     ] {
-        let r = h.get(&auditor, &format!("{LAKESIDE}?{query}")).await;
+        let r = h.get(&auditor, &format!("{SAMPLE}?{query}")).await;
         assert_eq!(
             (r.status, r.code()),
             (StatusCode::NOT_FOUND, "negotiation_not_yet_opened"),
             "{query}"
         );
     }
-    let r = h
-        .get(&auditor, &format!("{LAKESIDE}?as_of_version=85"))
-        .await;
+    let r = h.get(&auditor, &format!("{SAMPLE}?as_of_version=74")).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::NOT_FOUND, "version_not_found")
     );
-    assert!(r.body["message"].as_str().unwrap().contains("84 events"));
+    assert!(r.body["message"].as_str().unwrap().contains("73 events"));
     let r = h
         .get(&auditor, "/v1/negotiations/nowhere?as_of_version=1")
         .await;
@@ -186,17 +178,17 @@ async fn the_view_as_of_a_version_or_an_instant_is_folded_from_the_log() {
 }
 
 #[tokio::test]
-async fn the_diff_from_the_first_adoption_to_the_end_lists_the_four_clauses_added() {
-    let h = lakeside().await;
-    let partner = h.partner("lakeside-water", "mwu");
+async fn the_diff_from_the_first_adoption_to_the_end_lists_the_clauses_added_and_amended() {
+    let h = sample().await;
+    let partner = h.partner("harbourside-waste", "sanitation-union");
     for uri in [
-        format!("{LAKESIDE}/diff?from=24&to=84"),
-        format!("{LAKESIDE}/diff?from=24"),
+        format!("{SAMPLE}/diff?from=23&to=73"),
+        format!("{SAMPLE}/diff?from=23"),
     ] {
         let r = h.get(&partner, &uri).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}: {r:?}");
-        assert_eq!(r.body["from_version"], 24);
-        assert_eq!(r.body["to_version"], 84);
+        assert_eq!(r.body["from_version"], 23);
+        assert_eq!(r.body["to_version"], 73);
         assert_eq!(r.body["from_agreement_version"], 2);
         assert_eq!(r.body["to_agreement_version"], 16);
         let added: Vec<(&str, u64)> = r.body["clauses_added"]
@@ -210,52 +202,55 @@ async fn the_diff_from_the_first_adoption_to_the_end_lists_the_four_clauses_adde
                 )
             })
             .collect();
-        assert_eq!(
-            added,
-            [
-                ("tariff", 1),
-                ("small-providers", 1),
-                ("staff", 1),
-                ("monitoring", 2)
-            ]
-        );
+        assert_eq!(added, [("pickers", 1), ("workers", 1), ("fees", 1)]);
+        let changed: Vec<(&str, u64, u64)> = r.body["clauses_changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["clause_id"].as_str().unwrap(),
+                    c["from_version"].as_u64().unwrap(),
+                    c["to_version"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(changed, [("collection", 1, 2)]);
         assert_eq!(r.body["status"], serde_json::json!(["open", "concluded"]));
     }
     // From before the opening: everything is new.
-    let r = h
-        .get(&partner, &format!("{LAKESIDE}/diff?from=0&to=1"))
-        .await;
+    let r = h.get(&partner, &format!("{SAMPLE}/diff?from=0&to=1")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["status"], serde_json::json!([null, "open"]));
     // Equal versions: nothing changed.
     let r = h
-        .get(&partner, &format!("{LAKESIDE}/diff?from=84&to=84"))
+        .get(&partner, &format!("{SAMPLE}/diff?from=73&to=73"))
         .await;
     assert_eq!(r.body["clauses_added"], serde_json::json!([]));
 }
 
 #[tokio::test]
 async fn the_export_verifies_offline() {
-    let h = lakeside().await;
-    let integration = h.token(TokenRole::Integration, Some("lakeside-water"), None);
-    let r = get_raw(&h, &integration, &format!("{LAKESIDE}/export")).await;
+    let h = sample().await;
+    let integration = h.token(TokenRole::Integration, Some("harbourside-waste"), None);
+    let r = get_raw(&h, &integration, &format!("{SAMPLE}/export")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
     assert_eq!(
         r.header("content-disposition"),
-        Some("attachment; filename=\"lakeside-water.export.jsonl\"")
+        Some("attachment; filename=\"harbourside-waste.export.jsonl\"")
     );
     let text = r.text();
-    assert_eq!(text.lines().count(), 85, "a manifest and 84 events");
+    assert_eq!(text.lines().count(), 74, "a manifest and 73 events");
     assert!(text.ends_with('\n'));
     let report = roundtable_audit::verify(&r.body);
     assert!(report.ok, "{report}");
-    assert_eq!(report.events, 84);
-    assert_eq!(report.negotiation_id.as_deref(), Some("lakeside-water"));
+    assert_eq!(report.events, 73);
+    assert_eq!(report.negotiation_id.as_deref(), Some("harbourside-waste"));
 
     // An export that would not verify is refused.
     alter_the_stored_view(&h).await;
-    let r = h.get(&integration, &format!("{LAKESIDE}/export")).await;
+    let r = h.get(&integration, &format!("{SAMPLE}/export")).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::CONFLICT, "view_mismatch")
@@ -268,13 +263,13 @@ async fn the_export_verifies_offline() {
 
 #[tokio::test]
 async fn verify_passes_then_names_a_stored_view_altered_behind_the_projector() {
-    let h = lakeside().await;
-    let secretariat = h.token(TokenRole::Secretariat, Some("lakeside-water"), None);
-    let r = h.get(&secretariat, &format!("{LAKESIDE}/verify")).await;
+    let h = sample().await;
+    let secretariat = h.token(TokenRole::Secretariat, Some("harbourside-waste"), None);
+    let r = h.get(&secretariat, &format!("{SAMPLE}/verify")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["ok"], true, "{r:?}");
-    assert_eq!(r.body["events"], 84);
-    assert_eq!(r.body["negotiation_id"], "lakeside-water");
+    assert_eq!(r.body["events"], 73);
+    assert_eq!(r.body["negotiation_id"], "harbourside-waste");
     assert_eq!(r.body["failure"], Value::Null);
     let checks: Vec<(&str, &str)> = r.body["checks"]
         .as_array()
@@ -285,7 +280,7 @@ async fn verify_passes_then_names_a_stored_view_altered_behind_the_projector() {
     assert!(checks.contains(&("view", "passed")), "{checks:?}");
 
     alter_the_stored_view(&h).await;
-    let r = h.get(&secretariat, &format!("{LAKESIDE}/verify")).await;
+    let r = h.get(&secretariat, &format!("{SAMPLE}/verify")).await;
     assert_eq!(r.status, StatusCode::OK, "a failed check is still a report");
     assert_eq!(r.body["ok"], false);
     assert_eq!(r.body["failure"]["kind"], "view_mismatch");
@@ -301,17 +296,17 @@ async fn verify_passes_then_names_a_stored_view_altered_behind_the_projector() {
 
 #[tokio::test]
 async fn the_report_is_html_naming_every_partner() {
-    let h = lakeside().await;
-    let partner = h.partner("lakeside-water", "kiosk-assoc");
-    let r = get_raw(&h, &partner, &format!("{LAKESIDE}/report")).await;
+    let h = sample().await;
+    let partner = h.partner("harbourside-waste", "residents");
+    let r = get_raw(&h, &partner, &format!("{SAMPLE}/report")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     assert!(r.header("content-security-policy").is_some());
     let html = r.text();
     assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..40]);
-    let view = h.get(&partner, LAKESIDE).await.body;
+    let view = h.get(&partner, SAMPLE).await.body;
     let partners = view["partners"].as_array().unwrap();
-    assert_eq!(partners.len(), 11);
+    assert_eq!(partners.len(), 9);
     for p in partners {
         let name = p["name"].as_str().unwrap();
         let escaped = name.replace('&', "&amp;");
@@ -502,12 +497,12 @@ async fn verify_waits_for_a_projection_a_moment_behind_and_reports_one_left_behi
 
 #[tokio::test]
 async fn the_ocds_package_and_its_compiled_record_are_served() {
-    let h = lakeside().await;
+    let h = sample().await;
     let auditor = h.token(TokenRole::Auditor, None, None);
     let r = get_raw(
         &h,
         &auditor,
-        &format!("{LAKESIDE}/ocds?ocid_prefix=ocds-a1b2c3"),
+        &format!("{SAMPLE}/ocds?ocid_prefix=ocds-a1b2c3"),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -517,9 +512,9 @@ async fn the_ocds_package_and_its_compiled_record_are_served() {
     assert!(
         releases
             .iter()
-            .all(|r| r["ocid"] == "ocds-a1b2c3-lakeside-water")
+            .all(|r| r["ocid"] == "ocds-a1b2c3-harbourside-waste")
     );
-    let r = get_raw(&h, &auditor, &format!("{LAKESIDE}/ocds?compiled=true")).await;
+    let r = get_raw(&h, &auditor, &format!("{SAMPLE}/ocds?compiled=true")).await;
     assert_eq!(r.status, StatusCode::OK);
     let record: Value = serde_json::from_slice(&r.body).expect("JSON");
     assert!(
@@ -530,11 +525,11 @@ async fn the_ocds_package_and_its_compiled_record_are_served() {
     let r = get_raw(
         &h,
         &auditor,
-        &format!("{LAKESIDE}/ocds?ocid_prefix=bad%20prefix"),
+        &format!("{SAMPLE}/ocds?ocid_prefix=bad%20prefix"),
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let outsider = h.partner("another-one", "lcc");
-    let r = get_raw(&h, &outsider, &format!("{LAKESIDE}/ocds")).await;
+    let r = get_raw(&h, &outsider, &format!("{SAMPLE}/ocds")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

@@ -13,10 +13,10 @@ use roundtable_store::{Change, CommandHandler, EventStore};
 
 use crate::common::{MemoryViews, SECRET, n};
 
-/// The Lakeside minutes' commands, in order.
-fn lakeside() -> Vec<CommandEnvelope> {
+/// The commands of the sample minutes (Harbourside), in order.
+fn sample() -> Vec<CommandEnvelope> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/scenarios/lakeside-water.jsonl");
+        .join("../../examples/minutes/harbourside-waste.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     text.lines()
         .filter_map(|line| parse_line(line).unwrap())
@@ -121,7 +121,7 @@ async fn server_sent_events_resume_after_last_event_id_without_gaps_while_comman
         .auth
         .mint(
             TokenRole::Integration,
-            Some(n("lakeside-water")),
+            Some(n("harbourside-waste")),
             None,
             Duration::from_secs(600),
         )
@@ -137,10 +137,10 @@ async fn server_sent_events_resume_after_last_event_id_without_gaps_while_comman
             .await
             .unwrap();
     });
-    let url = format!("http://{addr}/v1/negotiations/lakeside-water/changes");
+    let url = format!("http://{addr}/v1/negotiations/harbourside-waste/changes");
 
-    let commands = lakeside();
-    assert_eq!(commands.len(), 84);
+    let commands = sample();
+    assert_eq!(commands.len(), 73);
     let events: Arc<dyn EventStore> = store.clone();
     let handler = CommandHandler::new(events.clone());
     for cmd in &commands[..30] {
@@ -165,15 +165,15 @@ async fn server_sent_events_resume_after_last_event_id_without_gaps_while_comman
         }
     });
     let mut resumed = SseReader::open(&url, &token, Some(20)).await;
-    while seen.last() != Some(&84) {
+    while seen.last() != Some(&73) {
         let change = resumed.change().await;
-        if change.version == 84 {
+        if change.version == 73 {
             assert_eq!(change.status.to_string_lossy(), "concluded");
         }
         seen.push(change.version);
     }
     recording.await.unwrap();
-    assert_eq!(seen, (1..=84).collect::<Vec<_>>(), "no gap, no repeat");
+    assert_eq!(seen, (1..=73).collect::<Vec<_>>(), "no gap, no repeat");
 
     // Without Last-Event-ID or `after`, only new changes come: none here, so the
     // heartbeats keep it open until the server shuts down, which ends it.
@@ -204,9 +204,9 @@ impl Lossy for roundtable_domain::view::NegotiationStatus {
 #[tokio::test]
 async fn a_bad_last_event_id_and_a_foreign_token_are_refused() {
     let h = crate::common::Harness::new();
-    h.seed("lakeside-water").await;
+    h.seed("harbourside-waste").await;
     let request = |token: &str, last: &str| {
-        axum::http::Request::get("/v1/negotiations/lakeside-water/changes")
+        axum::http::Request::get("/v1/negotiations/harbourside-waste/changes")
             .header("authorization", format!("Bearer {token}"))
             .header("last-event-id", last)
             .body(axum::body::Body::empty())

@@ -63,7 +63,7 @@ impl Hooks {
 }
 
 fn registration(url: &str) -> Value {
-    json!({"url": url, "negotiations": ["lakeside-water"], "event_types": ["proposal_adopted", "negotiation_concluded"],
+    json!({"url": url, "negotiations": ["saltpan-water"], "event_types": ["proposal_adopted", "negotiation_concluded"],
            "secret": "a-long-enough-shared-secret"})
 }
 
@@ -81,7 +81,7 @@ async fn the_secretariat_registers_lists_replays_and_removes_webhooks() {
         .await;
     assert_eq!(r.status, 201, "{r:?}");
     assert!(r.body.get("secret").is_none(), "the secret is never shown");
-    assert_eq!(r.body["negotiations"], json!(["lakeside-water"]));
+    assert_eq!(r.body["negotiations"], json!(["saltpan-water"]));
     let id = r.body["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("wh-"));
 
@@ -146,7 +146,7 @@ async fn metadata_and_link_local_urls_and_other_principals_are_refused() {
         assert_eq!(r.status, 422, "{url}: {r:?}");
         assert_eq!(r.code(), "webhook_url_refused");
     }
-    let partner = h.token(TokenRole::Partner, Some("lakeside-water"), Some("lcc"));
+    let partner = h.token(TokenRole::Partner, Some("saltpan-water"), Some("lcc"));
     let r = h
         .call(
             "POST",

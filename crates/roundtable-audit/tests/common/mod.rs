@@ -1,5 +1,5 @@
-//! Shared test helpers: the Lakeside minutes folded through `decide` line by line (the
-//! oracle), sealed into a real hash chain with fixed ids and clocks, and tools to
+//! Helpers of the audit tests: the project's sample minutes (Harbourside) folded through
+//! `decide` line by line (the oracle), sealed into a real hash chain with fixed ids and clocks, and tools to
 //! tamper with an export.
 #![allow(dead_code)]
 
@@ -16,10 +16,13 @@ use roundtable_domain::{
 use serde_json::Value;
 use uuid::Uuid;
 
-/// The text of a shared scenario.
-pub(crate) fn scenario(name: &str) -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios");
-    std::fs::read_to_string(root.join(name)).expect("the shared scenarios sit beside the checkout")
+/// The text of a file of the repository, by its path from the workspace root (the
+/// sample minutes in `examples/minutes/`, the vendored data in `tests/data/`).
+pub(crate) fn repository_file(path: &str) -> String {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path);
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }
 
 /// The commands of a minutes text, in order (comments and blank lines skipped).
@@ -74,9 +77,14 @@ pub(crate) fn run(cmds: &[CommandEnvelope]) -> (Vec<RecordedEvent>, Vec<Agreemen
     (events, views)
 }
 
-/// The Lakeside minutes: 84 events and the view after each.
-pub(crate) fn lakeside() -> (Vec<RecordedEvent>, Vec<AgreementView>) {
-    run(&commands(&scenario("lakeside-water.jsonl")))
+/// The sample minutes (`examples/minutes/harbourside-waste.jsonl`).
+pub(crate) fn sample_text() -> String {
+    repository_file("examples/minutes/harbourside-waste.jsonl")
+}
+
+/// The sample minutes: 73 events and the view after each.
+pub(crate) fn sample() -> (Vec<RecordedEvent>, Vec<AgreementView>) {
+    run(&commands(&sample_text()))
 }
 
 /// The version of the first event of `events` of `event_type`.

@@ -26,18 +26,11 @@ use tempfile::TempDir;
 /// The consumer name the tests' projectors share unless a test says otherwise.
 pub(crate) const NAME: &str = "roundtable-projector";
 
-/// The scenario minutes shared with the product owner (`shared/scenarios`, beside the
-/// repository).
-pub(crate) fn scenario(file: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/scenarios")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: the shared scenarios are expected beside the repository",
-        path.display()
-    );
-    path
+/// The vendored freshwater consultation (`tests/data/polis-freshwater/`, CC BY 4.0):
+/// 3,748 events of one negotiation, `nz-freshwater`.
+pub(crate) fn freshwater() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/polis-freshwater/polis-freshwater.jsonl")
 }
 
 /// The project's own sample minutes.
@@ -45,6 +38,28 @@ pub(crate) fn example(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples/minutes")
         .join(file)
+}
+
+/// The negotiation id of [`second_negotiation`].
+pub(crate) const SECOND: &str = "dockside-waste";
+
+/// The sample minutes (`harbourside-waste`) under the negotiation id [`SECOND`],
+/// written as a file of their own in `dir`: a second negotiation with a log of its
+/// own, for the tests that need two.
+pub(crate) fn second_negotiation(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(example("harbourside-waste.jsonl")).expect("read");
+    let renamed = text.replace(
+        r#""negotiation_id": "harbourside-waste""#,
+        &format!(r#""negotiation_id": "{SECOND}""#),
+    );
+    assert_eq!(
+        renamed.matches(SECOND).count(),
+        73,
+        "every command line renamed"
+    );
+    let path = dir.join(format!("{SECOND}.jsonl"));
+    std::fs::write(&path, renamed).expect("write");
+    path
 }
 
 /// One backing store for one test.
@@ -223,7 +238,7 @@ pub(crate) async fn import(events: Arc<dyn EventStore>, path: &Path) -> u64 {
             command_id: cmd.command_id,
             negotiation_id: cmd.negotiation_id,
             actor: cmd.actor,
-            occurred_at: cmd.at.expect("every scenario line has a time"),
+            occurred_at: cmd.at.expect("every minutes line has a time"),
             command: cmd.command,
         };
         match handler.handle(&cmd).await {

@@ -1,4 +1,4 @@
-//! The Lakeside minutes sent through the API, one request per line, each with its
+//! The project's sample minutes (Harbourside) sent through the API, one request per line, each with its
 //! actor's token: the same negotiation as importing them.
 
 use std::path::PathBuf;
@@ -12,12 +12,12 @@ use crate::common::{Harness, n};
 
 fn minutes() -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/scenarios/lakeside-water.jsonl");
+        .join("../../examples/minutes/harbourside-waste.jsonl");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[tokio::test]
-async fn the_lakeside_minutes_through_the_api_end_concluded_at_version_84() {
+async fn the_sample_minutes_through_the_api_end_concluded_at_version_73() {
     let h = Harness::new();
     let mut sent = 0;
     for (i, line) in minutes().lines().enumerate() {
@@ -36,7 +36,7 @@ async fn the_lakeside_minutes_through_the_api_end_concluded_at_version_84() {
             partner => h.partner(negotiation, partner),
         };
         // The line's position is its idempotency key: sending the file twice records it once.
-        let key = format!("lakeside-line-{}", i + 1);
+        let key = format!("sample-line-{}", i + 1);
         let r = h
             .command_with(
                 &token,
@@ -49,10 +49,10 @@ async fn the_lakeside_minutes_through_the_api_end_concluded_at_version_84() {
         sent += 1;
         assert_eq!(r.body["version"], sent);
     }
-    assert_eq!(sent, 84);
-    let folded = load(&*h.store, &n("lakeside-water")).await.unwrap();
+    assert_eq!(sent, 73);
+    let folded = load(&*h.store, &n("harbourside-waste")).await.unwrap();
     let view = folded.view.unwrap();
-    assert_eq!(view.version, 84);
+    assert_eq!(view.version, 73);
     assert_eq!(view.agreement_version, 16);
     assert_eq!(
         view.status,
@@ -62,21 +62,24 @@ async fn the_lakeside_minutes_through_the_api_end_concluded_at_version_84() {
     h.project().await;
     let auditor = h.token(TokenRole::Auditor, None, None);
     let r = h
-        .get(&auditor, "/v1/negotiations/lakeside-water?min_version=84")
+        .get(
+            &auditor,
+            "/v1/negotiations/harbourside-waste?min_version=73",
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.header("etag"), Some("\"84\""));
+    assert_eq!(r.header("etag"), Some("\"73\""));
     assert_eq!(r.body["status"], "concluded");
     assert_eq!(r.body, serde_json::to_value(&view).unwrap());
 
-    // Every event is there, 84 of them over a few pages.
+    // Every event is there, 73 of them over a few pages.
     let mut after = 0;
     let mut events = 0;
     loop {
         let r = h
             .get(
                 &auditor,
-                &format!("/v1/negotiations/lakeside-water/events?after={after}&limit=30"),
+                &format!("/v1/negotiations/harbourside-waste/events?after={after}&limit=30"),
             )
             .await;
         events += r.body["events"].as_array().unwrap().len();
@@ -85,5 +88,5 @@ async fn the_lakeside_minutes_through_the_api_end_concluded_at_version_84() {
             None => break,
         }
     }
-    assert_eq!(events, 84);
+    assert_eq!(events, 73);
 }
