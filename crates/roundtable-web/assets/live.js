@@ -66,7 +66,16 @@
       .then(function () { busy = false; if (again) { again = false; refresh(); } });
   }
 
-  var source = new EventSource("/v1/negotiations/" + encodeURIComponent(id) + "/changes?after=" + encodeURIComponent(after));
-  types.forEach(function (t) { source.addEventListener(t, refresh); });
-  source.onmessage = refresh;
+  var source = null;
+  function follow() {
+    source = new EventSource("/v1/negotiations/" + encodeURIComponent(id) + "/changes?after=" + encodeURIComponent(after));
+    types.forEach(function (t) {
+      source.addEventListener(t, function (e) { if (e.lastEventId) after = e.lastEventId; refresh(); });
+    });
+  }
+  // Close the stream when the page is left (or kept in the back-forward cache): a
+  // browser holds only a few connections per server, and an open stream is one.
+  window.addEventListener("pagehide", function () { if (source) { source.close(); source = null; } });
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { follow(); refresh(); } });
+  follow();
 })();

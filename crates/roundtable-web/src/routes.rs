@@ -137,20 +137,30 @@ fn checked_post(ctx: &Ctx, headers: &HeaderMap, csrf: Option<&String>) -> Result
     Ok(())
 }
 
-/// The current view of `negotiation`, at least at version `min`: the projected view
-/// when it is there, else (the projector behind, or the view stale) a fresh fold of
-/// the log, so that a page after a post always shows the post.
+/// How long a page waits for the projector to catch up with the log before it folds
+/// the log itself.
+const PROJECTION_WAIT: Duration = Duration::from_millis(300);
+
+/// The current view of `negotiation`: the projected view once it includes every
+/// recorded event (and at least version `min`), waiting up to [`PROJECTION_WAIT`];
+/// else (the projector behind, or the view stale) a fresh fold of the log, so that a
+/// page always shows every recorded action, its own post included.
 pub(crate) async fn current_view(
     state: &WebState,
     negotiation: &NegotiationId,
     min: u64,
 ) -> Result<AgreementView, AppError> {
+    let last = state
+        .events
+        .last_version(negotiation)
+        .await
+        .map_err(AppError::events)?;
     match reads::view_at_least(
         state.events.as_ref(),
         state.views.as_ref(),
         negotiation,
-        min,
-        Duration::ZERO,
+        min.max(last),
+        PROJECTION_WAIT,
     )
     .await
     {
@@ -560,9 +570,10 @@ pub(crate) async fn sign_in_page(
         StatusCode::OK,
         pages::sign_in::page(&ctx, token.as_deref(), None),
     );
-    // The token must not leak to another site through the Referer header.
+    // The token must not leak to another site through the Referer header. (Not
+    // `no-referrer`: with it the browser sends `Origin: null` with the form's post.)
     r.headers_mut()
-        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        .insert("referrer-policy", HeaderValue::from_static("same-origin"));
     r
 }
 

@@ -234,7 +234,7 @@ async fn a_sign_in_link_starts_one_session_and_only_once() {
     let page = app.get("/sign-in?token=hcc", None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("name=\"token\" value=\"hcc\""));
-    assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
     let r = app
         .post(
             "/sign-in",
