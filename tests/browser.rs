@@ -360,7 +360,8 @@ async fn play(b: &Browser, base: &str, line: usize, m: &Map<String, Value>) {
     let what = s(m, "do");
     if what == "open_negotiation" {
         b.goto(&format!("{base}/")).await;
-    } else {
+    } else if !b.url().await.starts_with(&format!("{page}?v=")) {
+        // After a post the browser is on the page already (redirected to `?v=N`).
         b.goto(&page).await;
     }
     let pid = s(m, "proposal_id");
@@ -518,6 +519,7 @@ async fn the_sample_minutes_played_in_the_browser_end_as_the_import() {
     let mut signed_in: Option<String> = None;
     let mut watched = false;
     let mut shot_partner = false;
+    let mut shot_secretariat = false;
     for (line, m) in &lines {
         let by = s(m, "by").to_owned();
         if signed_in.as_deref() != Some(by.as_str()) {
@@ -558,11 +560,40 @@ async fn the_sample_minutes_played_in_the_browser_end_as_the_import() {
             );
             continue;
         }
-        // Before the first signature, the partner's page with its actions.
-        if s(m, "do") == "sign" && !shot_partner {
-            shot_partner = true;
-            desk.goto(&format!("{base}/negotiations/{NEGOTIATION}"))
+        // Mid-negotiation, with proposals open: the secretariat's page before its first
+        // adoption (on both browsers), a partner's before its first objection.
+        let page = format!("{base}/negotiations/{NEGOTIATION}");
+        if s(m, "do") == "adopt" && !shot_secretariat {
+            shot_secretariat = true;
+            desk.goto(&page).await;
+            violations.extend(
+                desk.axe(&axe)
+                    .await
+                    .into_iter()
+                    .map(|v| format!("secretariat: {v}")),
+            );
+            desk.screenshot(&shots.0, "secretariat-1280").await;
+            phone.goto(&page).await;
+            violations.extend(
+                phone
+                    .axe(&axe)
+                    .await
+                    .into_iter()
+                    .map(|v| format!("secretariat at 360 px: {v}")),
+            );
+            let sideways = phone
+                .js("return document.documentElement.scrollWidth > document.documentElement.clientWidth")
                 .await;
+            assert_eq!(
+                sideways,
+                Value::Bool(false),
+                "the secretariat's page scrolls sideways at 360 px"
+            );
+            phone.screenshot(&shots.0, "secretariat-360").await;
+        }
+        if s(m, "do") == "object" && !shot_partner {
+            shot_partner = true;
+            desk.goto(&page).await;
             violations.extend(
                 desk.axe(&axe)
                     .await
@@ -600,7 +631,7 @@ async fn the_sample_minutes_played_in_the_browser_end_as_the_import() {
     desk.sign_in(&link(&secret, &base, "secretariat")).await;
     let pages = [
         ("index", "/".to_owned()),
-        ("secretariat", format!("/negotiations/{NEGOTIATION}")),
+        ("concluded", format!("/negotiations/{NEGOTIATION}")),
         (
             "audit",
             format!("/negotiations/{NEGOTIATION}/audit?version=20&from=20&to=40"),

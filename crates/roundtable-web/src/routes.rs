@@ -97,42 +97,51 @@ fn app_error(ctx: &Ctx, e: &AppError) -> Response {
     error(ctx, status, &e.to_string())
 }
 
-fn negotiation_id(ctx: &Ctx, raw: &str) -> Result<NegotiationId, Response> {
-    NegotiationId::new(raw).map_err(|e| error(ctx, StatusCode::BAD_REQUEST, &e.to_string()))
+fn negotiation_id(ctx: &Ctx, raw: &str) -> Result<NegotiationId, Box<Response>> {
+    NegotiationId::new(raw)
+        .map_err(|e| Box::new(error(ctx, StatusCode::BAD_REQUEST, &e.to_string())))
 }
 
 /// The session's principal, when it may read `negotiation`; else the page to show.
-fn reader(ctx: &Ctx, negotiation: &NegotiationId) -> Result<Principal, Response> {
+fn reader(ctx: &Ctx, negotiation: &NegotiationId) -> Result<Principal, Box<Response>> {
     let Some(principal) = ctx.principal() else {
-        return Err(error(
+        return Err(Box::new(error(
             ctx,
             StatusCode::UNAUTHORIZED,
             &ctx.i18n.t("error-signed-out"),
-        ));
+        )));
     };
     if !principal.may_read(negotiation) {
-        return Err(error(
+        return Err(Box::new(error(
             ctx,
             StatusCode::FORBIDDEN,
             &ctx.i18n
                 .args("error-out-of-scope", &[("id", negotiation.as_str())]),
-        ));
+        )));
     }
     Ok(principal.clone())
 }
 
 /// Checks a form post: a session, the same origin, and the session's CSRF token.
-fn checked_post(ctx: &Ctx, headers: &HeaderMap, csrf: Option<&String>) -> Result<(), Response> {
+fn checked_post(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    csrf: Option<&String>,
+) -> Result<(), Box<Response>> {
     let Some((_, session)) = &ctx.session else {
-        return Err(error(
+        return Err(Box::new(error(
             ctx,
             StatusCode::UNAUTHORIZED,
             &ctx.i18n.t("error-signed-out"),
-        ));
+        )));
     };
     let token_ok = csrf.is_some_and(|c| tokens_match(c, &session.csrf));
     if !same_origin(headers) || !token_ok {
-        return Err(error(ctx, StatusCode::FORBIDDEN, &ctx.i18n.t("error-csrf")));
+        return Err(Box::new(error(
+            ctx,
+            StatusCode::FORBIDDEN,
+            &ctx.i18n.t("error-csrf"),
+        )));
     }
     Ok(())
 }
@@ -222,7 +231,7 @@ pub(crate) async fn open(
 ) -> Response {
     let ctx = Ctx::new(&state, &headers, "/".to_owned());
     if let Err(r) = checked_post(&ctx, &headers, fields.get("csrf")) {
-        return r;
+        return *r;
     }
     let form = Submitted::new(fields);
     let Some(principal) = ctx.principal().cloned() else {
@@ -367,11 +376,11 @@ async fn render_negotiation(
 ) -> Response {
     let negotiation = match negotiation_id(ctx, raw) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let principal = match reader(ctx, &negotiation) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let view = match current_view(state, &negotiation, min).await {
         Ok(v) => v,
@@ -400,15 +409,15 @@ pub(crate) async fn act(
 ) -> Response {
     let ctx = Ctx::new(&state, &headers, format!("/negotiations/{raw}"));
     if let Err(r) = checked_post(&ctx, &headers, fields.get("csrf")) {
-        return r;
+        return *r;
     }
     let negotiation = match negotiation_id(&ctx, &raw) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let principal = match reader(&ctx, &negotiation) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(actor) = principal.actor_in(&negotiation) else {
         return error(&ctx, StatusCode::FORBIDDEN, &ctx.i18n.t("error-read-only"));
@@ -468,10 +477,10 @@ pub(crate) async fn audit(
     let ctx = Ctx::new(&state, &headers, format!("/negotiations/{raw}/audit"));
     let negotiation = match negotiation_id(&ctx, &raw) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = reader(&ctx, &negotiation) {
-        return r;
+        return *r;
     }
     let events = match history::events(state.events.as_ref(), &negotiation, None).await {
         Ok(e) => e,
@@ -696,7 +705,7 @@ pub(crate) async fn sign_out(
 ) -> Response {
     let ctx = Ctx::new(&state, &headers, "/".to_owned());
     if let Err(r) = checked_post(&ctx, &headers, fields.get("csrf")) {
-        return r;
+        return *r;
     }
     if let Some((id, _)) = &ctx.session {
         state.sessions.end(id);

@@ -15,7 +15,11 @@ async fn raw(h: &Harness, request: Request<Body>) -> (StatusCode, axum::http::He
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 async fn sign_in(h: &Harness, token: &str) -> (StatusCode, Option<String>, String) {
@@ -74,12 +78,20 @@ async fn links_with_a_foreign_or_expired_token_start_no_session() {
     let h = Harness::new();
     let foreign = roundtable_api::AuthConfig::hs256(&[9; 32])
         .unwrap()
-        .mint(TokenRole::Auditor, None, None, std::time::Duration::from_secs(60))
+        .mint(
+            TokenRole::Auditor,
+            None,
+            None,
+            std::time::Duration::from_secs(60),
+        )
         .unwrap();
     let (status, cookie, body) = sign_in(&h, &foreign).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(cookie.is_none());
-    assert!(body.contains("sign-in link is not signed with this server"), "{body}");
+    assert!(
+        body.contains("sign-in link is not signed with this server"),
+        "{body}"
+    );
     let expired = h.sign(&Claims {
         sub: "auditor@*".into(),
         role: TokenRole::Auditor,
