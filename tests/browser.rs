@@ -278,6 +278,28 @@ impl Browser {
             .collect()
     }
 
+    /// What sticks out to the right of the viewport (outside regions that scroll on
+    /// their own): empty when the page does not scroll sideways.
+    async fn sideways(&self) -> Vec<String> {
+        let found = self
+            .js(
+                "const w = document.documentElement.clientWidth;
+                 if (document.documentElement.scrollWidth <= w) return [];
+                 const out = Array.from(document.querySelectorAll('body *'))
+                   .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > w + 1)
+                   .slice(0, 8)
+                   .map(e => e.tagName + '.' + e.className + '#' + e.id + ' right=' + Math.round(e.getBoundingClientRect().right));
+                 return out.length ? out : ['the document is ' + document.documentElement.scrollWidth + ' px wide in ' + w + ' px'];",
+            )
+            .await;
+        found
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     async fn screenshot(&self, dir: &Path, name: &str) {
         // The whole page: the window as tall as the document (at most 6000 px).
         let png = self.client.screenshot().await.expect("screenshot");
@@ -581,15 +603,12 @@ async fn the_sample_minutes_played_in_the_browser_end_as_the_import() {
                     .into_iter()
                     .map(|v| format!("secretariat at 360 px: {v}")),
             );
-            let sideways = phone
-                .js("return document.documentElement.scrollWidth > document.documentElement.clientWidth")
-                .await;
-            assert_eq!(
-                sideways,
-                Value::Bool(false),
-                "the secretariat's page scrolls sideways at 360 px"
-            );
             phone.screenshot(&shots.0, "secretariat-360").await;
+            let sideways = phone.sideways().await;
+            assert!(
+                sideways.is_empty(),
+                "the secretariat's page scrolls sideways at 360 px: {sideways:?}"
+            );
         }
         if s(m, "do") == "object" && !shot_partner {
             shot_partner = true;
@@ -654,13 +673,12 @@ async fn the_sample_minutes_played_in_the_browser_end_as_the_import() {
                 .into_iter()
                 .map(|v| format!("{name} at 360 px: {v}")),
         );
-        let sideways = phone.js("return document.documentElement.scrollWidth > document.documentElement.clientWidth").await;
-        assert_eq!(
-            sideways,
-            Value::Bool(false),
-            "{name} scrolls sideways at 360 px"
-        );
         phone.screenshot(&shots.0, &format!("{name}-360")).await;
+        let sideways = phone.sideways().await;
+        assert!(
+            sideways.is_empty(),
+            "{name} scrolls sideways at 360 px: {sideways:?}"
+        );
     }
     assert!(
         violations.is_empty(),
