@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use roundtable_domain::{Actor, NegotiationId, PartnerId};
@@ -492,6 +492,18 @@ impl AuthConfig {
     /// # Errors
     /// 401 `unauthenticated` naming the problem (expired, bad signature, malformed).
     pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let claims = self.verify_claims(token)?;
+        claims.principal().map_err(|e| {
+            ApiError::unauthenticated(format!("the bearer token names no valid principal: {e}"))
+        })
+    }
+
+    /// Checks a token and returns its claims (with `exp`, which a web session started
+    /// from a sign-in link must not outlive).
+    ///
+    /// # Errors
+    /// As [`AuthConfig::verify`], except that the principal is not checked.
+    pub fn verify_claims(&self, token: &str) -> Result<Claims, ApiError> {
         let AuthConfig::Tokens(keys) = self else {
             return Err(ApiError::unauthenticated(
                 "development mode does not check tokens",
@@ -514,9 +526,7 @@ impl AuthConfig {
                 };
                 ApiError::unauthenticated(why)
             })?;
-        data.claims.principal().map_err(|e| {
-            ApiError::unauthenticated(format!("the bearer token names no valid principal: {e}"))
-        })
+        Ok(data.claims)
     }
 
     /// Authenticates a request from its headers.
@@ -600,6 +610,18 @@ impl FromRequestParts<ApiState> for Caller {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
+        // A web session may read (the live page's change stream, the audit page's
+        // downloads), never write: a cookie is sent by the browser on its own.
+        let reading = matches!(parts.method, Method::GET | Method::HEAD);
+        if reading
+            && !parts
+                .headers
+                .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            if let Some((_, session)) = state.sessions.from_headers(&parts.headers) {
+                return Ok(Caller::Token(crate::web::from_web(&session.principal)));
+            }
+        }
         state.auth.authenticate(&parts.headers)
     }
 }

@@ -24,6 +24,11 @@
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
 //! | `GET /metrics` | the process's metrics, Prometheus text format |
 //! | `GET /openapi.json` | the OpenAPI document |
+//! | `/`, `/negotiations/...`, `/sign-in`... | the web app ([`roundtable_web`]): pages for people, on the same port |
+//!
+//! The `GET` routes of `/v1` also accept a web session's cookie instead of a bearer
+//! token (the live page's change stream, the audit page's downloads); commands need a
+//! token, or a form of the web app with its CSRF token.
 
 #![warn(missing_docs)]
 
@@ -36,6 +41,7 @@ pub mod health;
 pub mod openapi;
 pub mod operations;
 pub mod reads;
+pub mod web;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -88,6 +94,8 @@ pub struct ApiState {
     /// Becomes `true` at shutdown: endless responses (Server-Sent Events) end, so
     /// that a graceful shutdown does not wait for them.
     pub shutdown: Option<watch::Receiver<bool>>,
+    /// The web app's sessions (the `GET` routes accept them too).
+    pub sessions: Arc<roundtable_web::Sessions>,
 }
 
 impl ApiState {
@@ -104,6 +112,7 @@ impl ApiState {
             webhooks: None,
             webhook_policy: Arc::new(UrlPolicy::default()),
             shutdown: None,
+            sessions: Arc::new(roundtable_web::Sessions::new()),
         }
     }
 
@@ -150,6 +159,7 @@ pub fn router(state: ApiState) -> Router {
             Arc::from("{}")
         }
     };
+    let web = web::web_state(&state);
     Router::new()
         .route("/v1/negotiations", get(reads::list))
         .route("/v1/negotiations/{negotiation_id}", get(reads::view))
@@ -208,6 +218,7 @@ pub fn router(state: ApiState) -> Router {
                 }
             }),
         )
+        .merge(roundtable_web::router(web))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

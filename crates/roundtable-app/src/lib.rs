@@ -7,6 +7,7 @@
 //! code, HTML). No front end folds the log, parses a point in time or polls a store on
 //! its own. The use cases:
 //!
+//! - [`adoption`]: what an open proposal still needs before it can be adopted;
 //! - [`commands`]: sending one command, with its idempotency key and expected version;
 //! - [`time`]: the one parser of instants and the point in a history a reader asks for
 //!   ([`AsOf`]);
@@ -22,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod adoption;
 pub mod audit;
 pub mod commands;
 mod error;

@@ -92,6 +92,10 @@ pub(crate) struct TokenArgs {
     /// How long it is valid, in hours.
     #[arg(long, default_value_t = 24)]
     ttl_hours: u64,
+    /// Print a one-time sign-in link for the web app instead of the token: the base
+    /// URL people reach the server at (`https://roundtable.example.org`).
+    #[arg(long, value_name = "BASE_URL")]
+    link: Option<String>,
     #[command(flatten)]
     auth: AuthOptions,
 }
@@ -122,7 +126,15 @@ pub(crate) fn issue_token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
             Duration::from_secs(args.ttl_hours.saturating_mul(3600)),
         )
         .context("cannot mint the token")?;
-    println!("{token}");
+    match &args.link {
+        Some(base) => {
+            if !(base.starts_with("https://") || base.starts_with("http://")) {
+                bail!("--link {base:?} must be an http:// or https:// base URL");
+            }
+            println!("{}", roundtable_web::sign_in_link(base, &token));
+        }
+        None => println!("{token}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,4 +13,5 @@ mod operations;
 mod reads;
 mod sample_minutes;
 mod socket;
+mod web;
 mod webhooks;

@@ -1,0 +1,682 @@
+//! The web app's routes through `tower::ServiceExt::oneshot`, over a real embedded
+//! store: sign-in links, sessions, CSRF, scope, forged fields and rejections.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use roundtable_domain::{NegotiationId, PartnerId};
+use roundtable_sqlite::{SqliteStore, SqliteViewStore};
+use roundtable_store::{CommandHandler, EventStore};
+use roundtable_web::session::unix_now;
+use roundtable_web::{LinkVerifier, Principal, Sessions, WebState, router};
+use tower::ServiceExt;
+
+const HOST: &str = "roundtable.test";
+
+/// Tokens are names of principals here; the API's keys are tested in roundtable-api.
+struct Links(HashMap<String, (Principal, u64)>);
+
+impl LinkVerifier for Links {
+    fn verify(&self, token: &str) -> Result<(Principal, u64), String> {
+        self.0
+            .get(token)
+            .cloned()
+            .ok_or_else(|| format!("unknown token {token}"))
+    }
+}
+
+struct App {
+    _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
+    views: Arc<SqliteViewStore>,
+    app: Router,
+}
+
+fn n(s: &str) -> NegotiationId {
+    NegotiationId::new(s).unwrap()
+}
+
+fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open_in_dir(dir.path()).unwrap());
+    let views = Arc::new(SqliteViewStore::new(&store));
+    let exp = unix_now() + 3600;
+    let partner = |neg: &str, p: &str| Principal::Partner {
+        negotiation: n(neg),
+        partner: PartnerId::new(p).unwrap(),
+    };
+    let links = Links(HashMap::from([
+        (
+            "sec".to_owned(),
+            (Principal::Secretariat { negotiation: None }, exp),
+        ),
+        ("hcc".to_owned(), (partner("water", "hcc"), exp)),
+        ("epa".to_owned(), (partner("water", "epa"), exp)),
+        ("firm".to_owned(), (partner("water", "firm"), exp)),
+        (
+            "aud".to_owned(),
+            (Principal::Auditor { negotiation: None }, exp),
+        ),
+    ]));
+    let events: Arc<dyn EventStore> = store.clone();
+    let state = WebState {
+        handler: Arc::new(CommandHandler::new(events.clone())),
+        events,
+        views: views.clone(),
+        links: Arc::new(links),
+        sessions: Arc::new(Sessions::new()),
+        development: false,
+    };
+    App {
+        _dir: dir,
+        store,
+        views,
+        app: router(state),
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl App {
+    async fn call(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut r = Request::get(path).header(header::HOST, HOST);
+        if let Some(c) = cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        self.call(r.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        let mut r = Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        if let Some(o) = origin {
+            r = r.header(header::ORIGIN, o);
+        }
+        let body = serde_urlencoded(form);
+        self.call(r.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Signs in with link `token`: the session cookie and its CSRF token.
+    async fn sign_in(&self, token: &str) -> (String, String) {
+        let r = self
+            .post(
+                "/sign-in",
+                None,
+                Some(&format!("http://{HOST}")),
+                &[("token", token)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let set = r.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let page = self.get("/", Some(&cookie)).await;
+        let csrf = page
+            .body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a csrf token on the page")
+            .to_owned();
+        (cookie, csrf)
+    }
+
+    async fn act(&self, who: &(String, String), negotiation: &str, form: &[(&str, &str)]) -> Reply {
+        let mut fields = vec![("csrf", who.1.as_str())];
+        fields.extend_from_slice(form);
+        self.post(
+            &format!("/negotiations/{negotiation}"),
+            Some(&who.0),
+            Some(&format!("http://{HOST}")),
+            &fields,
+        )
+        .await
+    }
+
+    async fn events(&self, negotiation: &str) -> Vec<roundtable_domain::RecordedEvent> {
+        self.store.read(&n(negotiation), 0, None).await.unwrap()
+    }
+}
+
+fn serde_urlencoded(form: &[(&str, &str)]) -> String {
+    form.iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The secretariat opens `water` (cross-sector consent) and admits three partners.
+async fn water(app: &App) -> (String, String) {
+    let sec = app.sign_in("sec").await;
+    let r = app
+        .post(
+            "/negotiations",
+            Some(&sec.0),
+            Some(&format!("http://{HOST}")),
+            &[
+                ("csrf", &sec.1),
+                ("action", "open_negotiation"),
+                ("negotiation_id", "water"),
+                ("title", "Water for Lakeside"),
+                ("service", "water_sanitation"),
+                ("decision_rule", "cross_sector_consent"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.headers[header::LOCATION], "/negotiations/water?v=1");
+    for (id, kind, role) in [
+        ("hcc", "municipality", "signatory"),
+        ("epa", "regulator", "observer"),
+        ("firm", "national_firm", "signatory"),
+    ] {
+        let r = app
+            .act(
+                &sec,
+                "water",
+                &[
+                    ("action", "admit_partner"),
+                    ("partner_id", id),
+                    ("name", &id.to_uppercase()),
+                    ("kind", kind),
+                    ("role", role),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    sec
+}
+
+#[tokio::test]
+async fn a_sign_in_link_starts_one_session_and_only_once() {
+    let app = app();
+    let page = app.get("/sign-in?token=hcc", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("name=\"token\" value=\"hcc\""));
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
+    let r = app
+        .post(
+            "/sign-in",
+            None,
+            Some("https://roundtable.test"),
+            &[("token", "hcc")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/negotiations/water");
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let max_age: u64 = cookie
+        .split("Max-Age=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(max_age <= 3600, "the session outlives the token: {max_age}");
+    let again = app
+        .post(
+            "/sign-in",
+            None,
+            Some("https://roundtable.test"),
+            &[("token", "hcc")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.body.contains("used already"), "{}", again.body);
+    let bad = app
+        .post("/sign-in", None, None, &[("token", "nobody")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    // Over plain HTTP the cookie is not Secure.
+    let plain = app
+        .post(
+            "/sign-in",
+            None,
+            Some(&format!("http://{HOST}")),
+            &[("token", "epa")],
+        )
+        .await;
+    assert!(
+        !plain.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let app = app();
+    let sec = app.sign_in("sec").await;
+    let r = app
+        .post(
+            "/sign-out",
+            Some(&sec.0),
+            Some(&format!("http://{HOST}")),
+            &[("csrf", &sec.1)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let page = app.get("/negotiations/water", Some(&sec.0)).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_post_without_the_csrf_token_or_from_another_origin_is_refused() {
+    let app = app();
+    let sec = water(&app).await;
+    let before = app.events("water").await.len();
+    let form = [
+        ("action", "admit_partner"),
+        ("partner_id", "x"),
+        ("name", "X"),
+        ("kind", "ngo"),
+        ("role", "observer"),
+    ];
+    let no_token = app
+        .post(
+            "/negotiations/water",
+            Some(&sec.0),
+            Some(&format!("http://{HOST}")),
+            &form,
+        )
+        .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let mut wrong = vec![("csrf", "0".repeat(64))];
+    wrong.extend(form.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = app
+        .post(
+            "/negotiations/water",
+            Some(&sec.0),
+            Some(&format!("http://{HOST}")),
+            &wrong,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut good = vec![("csrf", sec.1.as_str())];
+    good.extend_from_slice(&form);
+    let elsewhere = app
+        .post(
+            "/negotiations/water",
+            Some(&sec.0),
+            Some("https://evil.example"),
+            &good,
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.events("water").await.len(),
+        before,
+        "nothing was recorded"
+    );
+    let ok = app
+        .post(
+            "/negotiations/water",
+            Some(&sec.0),
+            Some(&format!("http://{HOST}")),
+            &good,
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.events("water").await.len(), before + 1);
+}
+
+#[tokio::test]
+async fn a_partner_is_refused_another_negotiation() {
+    let app = app();
+    let sec = water(&app).await;
+    let r = app
+        .post(
+            "/negotiations",
+            Some(&sec.0),
+            Some(&format!("http://{HOST}")),
+            &[
+                ("csrf", &sec.1),
+                ("action", "open_negotiation"),
+                ("negotiation_id", "waste"),
+                ("title", "Waste"),
+                ("service", "solid_waste"),
+                ("decision_rule", "consent"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let hcc = app.sign_in("hcc").await;
+    assert_eq!(
+        app.get("/negotiations/water", Some(&hcc.0)).await.status,
+        StatusCode::OK
+    );
+    let other = app.get("/negotiations/waste", Some(&hcc.0)).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    assert!(other.body.contains("waste"));
+    let act = app
+        .act(
+            &hcc,
+            "waste",
+            &[
+                ("action", "propose"),
+                ("proposal_id", "p1"),
+                ("clause_id", "c1"),
+                ("text", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(act.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/negotiations/waste/audit", Some(&hcc.0))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.events("waste").await.len(), 1);
+    // The index lists only its own negotiation.
+    let index = app.get("/", Some(&hcc.0)).await;
+    assert!(
+        index.body.contains("/negotiations/water") && !index.body.contains("/negotiations/waste"),
+        "{}",
+        index.body
+    );
+}
+
+#[tokio::test]
+async fn a_forged_actor_field_does_not_change_who_acts() {
+    let app = app();
+    water(&app).await;
+    let hcc = app.sign_in("hcc").await;
+    let r = app
+        .act(
+            &hcc,
+            "water",
+            &[
+                ("action", "propose"),
+                ("proposal_id", "p1"),
+                ("clause_id", "c1"),
+                ("text", "Kiosks"),
+                ("by", "firm"),
+                ("actor", "firm"),
+                ("partner_id", "firm"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let last = app.events("water").await.pop().unwrap();
+    assert_eq!(last.event.actor.as_str(), "hcc");
+    // Withdrawing the firm's proposal as hcc, whatever the form says, is hcc's act,
+    // which the domain refuses.
+    let firm = app.sign_in("firm").await;
+    app.act(
+        &firm,
+        "water",
+        &[
+            ("action", "propose"),
+            ("proposal_id", "p2"),
+            ("clause_id", "c1"),
+            ("text", "Trucks"),
+        ],
+    )
+    .await;
+    let before = app.events("water").await.len();
+    let r = app
+        .act(
+            &hcc,
+            "water",
+            &[
+                ("action", "withdraw_proposal"),
+                ("proposal_id", "p2"),
+                ("by", "firm"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("only firm may withdraw proposal p2"),
+        "{}",
+        r.body
+    );
+    assert_eq!(app.events("water").await.len(), before);
+    // An auditor may read but not act.
+    let aud = app.sign_in("aud").await;
+    assert_eq!(
+        app.get("/negotiations/water/audit", Some(&aud.0))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app
+        .act(
+            &aud,
+            "water",
+            &[("action", "endorse"), ("proposal_id", "p1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_rejection_is_shown_beside_its_form_with_the_input_kept_and_nothing_recorded() {
+    let app = app();
+    water(&app).await;
+    let hcc = app.sign_in("hcc").await;
+    app.act(
+        &hcc,
+        "water",
+        &[
+            ("action", "propose"),
+            ("proposal_id", "p1"),
+            ("clause_id", "c1"),
+            ("text", "Kiosks"),
+        ],
+    )
+    .await;
+    let epa = app.sign_in("epa").await;
+    let before = app.events("water").await.len();
+    let grounds = "Too close to the river <b>bank</b> & \"wells\"";
+    let r = app
+        .act(
+            &epa,
+            "water",
+            &[
+                ("action", "object"),
+                ("proposal_id", "p1"),
+                ("objection_id", "o1"),
+                ("grounds", grounds),
+                ("blocking", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The domain's message, beside the object form of p1, announced.
+    let at = r
+        .body
+        .find("id=\"object-p1-error\"")
+        .expect("the error beside the form");
+    assert!(r.body[at..].starts_with("id=\"object-p1-error\">epa is an observer; observers may raise only non-blocking objections"), "{}", &r.body[at..at + 200]);
+    assert!(r.body[..at].ends_with("role=\"alert\" "));
+    // The input kept, escaped.
+    assert!(
+        r.body
+            .contains("Too close to the river &lt;b&gt;bank&lt;/b&gt; &amp; &quot;wells&quot;"),
+        "grounds kept"
+    );
+    assert!(r.body.contains("value=\"o1\""));
+    assert_eq!(app.events("water").await.len(), before, "nothing recorded");
+    // A malformed field is shown the same way.
+    let r = app
+        .act(
+            &hcc,
+            "water",
+            &[
+                ("action", "commit"),
+                ("commitment_id", "k1"),
+                ("description", "d"),
+                ("kind", "finance"),
+                ("amount", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("currency: an amount needs its currency"));
+}
+
+#[tokio::test]
+async fn the_page_shows_what_the_rule_needs_and_text_as_entered() {
+    let app = app();
+    let sec = water(&app).await;
+    let hcc = app.sign_in("hcc").await;
+    let text = "<script>alert('x')</script>\n  second line";
+    app.act(
+        &hcc,
+        "water",
+        &[
+            ("action", "propose"),
+            ("proposal_id", "p1"),
+            ("clause_id", "c1"),
+            ("text", text),
+        ],
+    )
+    .await;
+    app.act(
+        &hcc,
+        "water",
+        &[("action", "endorse"), ("proposal_id", "p1")],
+    )
+    .await;
+    let page = app.get("/negotiations/water", Some(&sec.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("&lt;script&gt;alert('x')&lt;/script&gt;\n  second line")
+    );
+    assert!(!page.body.contains("<script>alert"));
+    assert!(
+        page.body
+            .contains("a signatory of Private sector must endorse it (FIRM)"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("disabled aria-describedby=\"adopt-p1-why\"")
+    );
+    assert!(
+        page.body
+            .contains("No small-scale provider has been admitted.")
+    );
+    // Adopting now is the domain's rejection, shown beside the adopt form.
+    let r = app
+        .act(&sec, "water", &[("action", "adopt"), ("proposal_id", "p1")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(
+        "id=\"adopt-p1-error\">proposal p1 lacks endorsement from a signatory of private_sector"
+    ));
+    let firm = app.sign_in("firm").await;
+    app.act(
+        &firm,
+        "water",
+        &[("action", "endorse"), ("proposal_id", "p1")],
+    )
+    .await;
+    let page = app.get("/negotiations/water", Some(&sec.0)).await;
+    assert!(page.body.contains("The decision rule is met"));
+    let r = app
+        .act(&sec, "water", &[("action", "adopt"), ("proposal_id", "p1")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = app.get("/negotiations/water?v=7", Some(&firm.0)).await;
+    assert!(page.body.contains("id=\"clause-c1\""));
+    assert!(page.body.contains("Sign agreement version 1"));
+    // The live fragment has no layout around it.
+    let live = app.get("/negotiations/water/live", Some(&firm.0)).await;
+    assert!(live.body.starts_with("<h1>") && !live.body.contains("<html"));
+    let _ = &app.views;
+}
+
+#[tokio::test]
+async fn the_language_follows_accept_language_and_the_switch() {
+    let app = app();
+    let sec = water(&app).await;
+    let r = app
+        .call(
+            Request::get("/negotiations/water")
+                .header(header::HOST, HOST)
+                .header(header::COOKIE, &sec.0)
+                .header(header::ACCEPT_LANGUAGE, "fr-SN,fr;q=0.9")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(r.body.contains("<html lang=\"fr\">") && r.body.contains("Clauses convenues"));
+    let switch = app.get("/lang/pt?back=/negotiations/water", None).await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    assert_eq!(switch.headers[header::LOCATION], "/negotiations/water");
+    let lang = switch.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .get("/negotiations/water", Some(&format!("{}; {lang}", sec.0)))
+        .await;
+    assert!(r.body.contains("<html lang=\"pt\">") && r.body.contains("Parceiros por setor"));
+    let away = app.get("/lang/es?back=//evil.example", None).await;
+    assert_eq!(away.headers[header::LOCATION], "/");
+}
