@@ -54,11 +54,8 @@ impl Harness for NatsHarness {
 
     async fn webhooks(&self) -> Box<dyn WebhookStore> {
         let ports = self.ports().await;
-        Box::new(
-            KvWebhookStore::open(&*ports.kv, ports.change_feeds.clone())
-                .await
-                .expect("open the webhooks"),
-        )
+        let store = KvWebhookStore::from_ports(&ports).await;
+        Box::new(store.expect("open the webhooks"))
     }
 
     /// Unacknowledged entries come again after one second.

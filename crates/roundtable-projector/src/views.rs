@@ -143,8 +143,8 @@ impl ViewStore for KvViewStore {
     /// returns the new revision.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] (revisions in `expected` and `actual`, `actual` 0 as
-    /// the port does not say) when the key exists already, or its revision is no
+    /// [`StoreError::Conflict`] (the revision in `expected`, `actual` `None` as the
+    /// port does not say) when the key exists already, or its revision is no
     /// longer `expected`; [`StoreError::Incompatible`] when the value is larger than
     /// the backend takes; [`StoreError::Unavailable`].
     async fn put(&self, view: &AgreementView, expected: Option<u64>) -> Result<u64, StoreError> {
@@ -167,7 +167,7 @@ impl ViewStore for KvViewStore {
                 StoreError::Conflict {
                     negotiation: negotiation.clone(),
                     expected: expected.unwrap_or(0),
-                    actual: 0,
+                    actual: None,
                 }
             }
             other => other,

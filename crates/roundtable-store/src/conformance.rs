@@ -203,7 +203,7 @@ pub async fn stale_and_gapped_appends_conflict<H: Harness>() {
             again,
             Err(StoreError::Conflict {
                 expected: 0,
-                actual: 1,
+                actual: Some(1),
                 ..
             })
         ),
@@ -215,7 +215,7 @@ pub async fn stale_and_gapped_appends_conflict<H: Harness>() {
             gap,
             Err(StoreError::Conflict {
                 expected: 2,
-                actual: 1,
+                actual: Some(1),
                 ..
             })
         ),

@@ -125,25 +125,31 @@ pub fn check_batch(events: &[RecordedEvent]) -> Result<(), StoreError> {
             return Err(StoreError::Conflict {
                 negotiation: e.negotiation_id.clone(),
                 expected: expected.saturating_sub(1),
-                actual: e.version.saturating_sub(1),
+                actual: Some(e.version.saturating_sub(1)),
             });
         }
     }
     Ok(())
 }
 
+/// `, found N` when the version found is known, else nothing.
+fn found(actual: &Option<u64>) -> String {
+    actual.map_or_else(String::new, |a| format!(", found {a}"))
+}
+
 /// What can go wrong in a store. Variants are for callers to match on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// Optimistic concurrency: the negotiation is not at the expected version.
-    #[error("negotiation {negotiation} moved on: expected version {expected}, found {actual}")]
+    #[error("negotiation {negotiation} moved on: expected version {expected}{}", found(.actual))]
     Conflict {
         /// The negotiation.
         negotiation: NegotiationId,
         /// The version the writer expected to be last.
         expected: u64,
-        /// The version actually last, when the backend said so.
-        actual: u64,
+        /// The version (or revision) actually last, when the backend said so; `None`
+        /// when it is not known (the conflict itself is certain).
+        actual: Option<u64>,
     },
     /// A stored event cannot be decoded or fails its hash check.
     #[error("stored event of {negotiation} at {position} is corrupt: {reason}")]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use roundtable_store::{
-    Change, ChangeFeed, ChangeFeeds, DeadLetter, KvBuckets, KvStore, StoreError, Webhook,
+    Change, ChangeFeed, ChangeFeeds, DeadLetter, KvBuckets, KvStore, Ports, StoreError, Webhook,
     WebhookId, WebhookStore,
 };
 
@@ -94,6 +94,14 @@ impl KvWebhookStore {
             )
             .await?;
         Ok(KvWebhookStore::new(kv, feeds))
+    }
+
+    /// Over a store's `ports`: its key-value buckets and change feeds.
+    ///
+    /// # Errors
+    /// As [`KvBuckets::open`].
+    pub async fn from_ports(ports: &Ports) -> Result<KvWebhookStore, StoreError> {
+        KvWebhookStore::open(&*ports.kv, ports.change_feeds.clone()).await
     }
 
     /// The webhooks in `kv`, with the feeds of `feeds`.

@@ -229,10 +229,7 @@ impl WebhookOptions {
 
 /// The backend's webhook store, over its key-value port and change feeds.
 async fn webhook_store(backend: &Backend) -> anyhow::Result<Arc<dyn WebhookStore>> {
-    let ports = backend.ports();
-    Ok(Arc::new(
-        KvWebhookStore::open(&*ports.kv, ports.change_feeds.clone()).await?,
-    ))
+    Ok(Arc::new(KvWebhookStore::from_ports(backend.ports()).await?))
 }
 
 async fn api_state(
