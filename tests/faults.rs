@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use load::{Ack, Client, Ledger, Report};
 use roundtable_domain::{Actor, CommandEnvelope, NegotiationId};
-use roundtable_nats::{FeedConfig, NatsConfig, NatsEventFeed, NatsStore, NatsViewStore};
-use roundtable_projector::Projector;
+use roundtable_nats::{FeedConfig, NatsBuckets, NatsConfig, NatsEventFeed, NatsStore};
+use roundtable_projector::{KvViewStore, Projector};
 use roundtable_store::{CommandHandler, EventStore, HandleError, Handled, NoChanges, ViewStore};
 use roundtable_testkit::{NatsCluster, NatsServer};
 use serde_json::{Value, json};
@@ -280,7 +280,7 @@ async fn projector(urls: &str, replicas: usize) -> Projector {
     loop {
         let store = Arc::new(connect(urls, replicas).await);
         let opened = async {
-            let views = NatsViewStore::open(&store).await?;
+            let views = KvViewStore::open(&NatsBuckets::new(store.clone())).await?;
             let config = FeedConfig {
                 ack_wait: Duration::from_secs(2),
                 ..FeedConfig::default()
@@ -330,10 +330,10 @@ impl RunningProjector {
 }
 
 /// The views bucket, opened as soon as the cluster answers.
-async fn open_views(store: &NatsStore) -> NatsViewStore {
+async fn open_views(store: &Arc<NatsStore>) -> KvViewStore {
     let deadline = Instant::now() + RECOVERY;
     loop {
-        match NatsViewStore::open(store).await {
+        match KvViewStore::open(&NatsBuckets::new(store.clone())).await {
             Ok(views) => return views,
             Err(e) => assert!(Instant::now() < deadline, "cannot open the views: {e}"),
         }
@@ -358,9 +358,9 @@ async fn catch_up_and_check(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let store = connect(urls, replicas).await;
+    let store = Arc::new(connect(urls, replicas).await);
     let views = open_views(&store).await;
-    load::check(&store, Some(&views), negotiations, ledger).await
+    load::check(&*store, Some(&views), negotiations, ledger).await
 }
 
 // ---------------------------------------------------------------------------------
@@ -741,7 +741,7 @@ fn http_client() -> reqwest::Client {
 /// Waits until the stored view of every negotiation has reached its log's last
 /// version (the projector processes have caught up).
 async fn views_caught_up(urls: &str, negotiations: &[NegotiationId]) {
-    let store = connect(urls, 3).await;
+    let store = Arc::new(connect(urls, 3).await);
     let views = open_views(&store).await;
     let deadline = Instant::now() + RECOVERY;
     for n in negotiations {
@@ -830,10 +830,10 @@ async fn serve_and_projector_killed_mid_load_over_http_lose_nothing_acknowledged
 
     fleet.stop().await;
     views_caught_up(&urls, &negotiations).await;
-    let store = connect(&urls, 3).await;
+    let store = Arc::new(connect(&urls, 3).await);
     let views = open_views(&store).await;
     let report = load::check(
-        &store,
+        &*store,
         Some(&views as &dyn ViewStore),
         &negotiations,
         &ledger,

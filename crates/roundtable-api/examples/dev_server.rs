@@ -16,7 +16,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use roundtable_api::{ApiState, AuthConfig, is_loopback, router};
-use roundtable_sqlite::{SqliteStore, SqliteViewStore};
+use roundtable_projector::KvViewStore;
+use roundtable_sqlite::{SqliteBuckets, SqliteStore};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("development mode listens on loopback only, not {addr}").into());
     }
     let store = SqliteStore::open_in_dir(std::path::Path::new(&dir))?;
-    let views = Arc::new(SqliteViewStore::new(&store));
+    let views = Arc::new(KvViewStore::open(&SqliteBuckets::new(&store)).await?);
     let auth = match std::env::var("ROUNDTABLE_JWT_SECRET") {
         Ok(_) => {
             let auth = AuthConfig::hs256_from_env("ROUNDTABLE_JWT_SECRET")?;

@@ -12,7 +12,7 @@ use roundtable_app::time::TimeAxis;
 use roundtable_app::{AppError, AsOf, parse_instant};
 use roundtable_domain::minutes::parse_line;
 use roundtable_domain::{CommandEnvelope, NegotiationId};
-use roundtable_sqlite::{SqliteStore, SqliteViewStore};
+use roundtable_projector::KvViewStore;
 use roundtable_store::{CommandHandler, EventStore, ViewStore};
 
 /// Five lines; the fourth was entered late: it happened before the third.
@@ -32,9 +32,9 @@ struct Fixture {
 
 async fn recorded() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = SqliteStore::open_in_dir(dir.path()).expect("store");
-    let views: Arc<dyn ViewStore> = Arc::new(SqliteViewStore::new(&sqlite));
-    let store: Arc<dyn EventStore> = Arc::new(sqlite);
+    let ports = roundtable_sqlite::open(dir.path()).expect("store");
+    let views: Arc<dyn ViewStore> = Arc::new(KvViewStore::open(&*ports.kv).await.expect("views"));
+    let store: Arc<dyn EventStore> = ports.events.clone();
     let handler = CommandHandler::new(store.clone());
     for line in MINUTES {
         let m = parse_line(line).expect("a line").expect("a command");

@@ -32,7 +32,8 @@ use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use futures::StreamExt;
 use roundtable_domain::NegotiationId;
-use roundtable_nats::{NatsConfig, NatsStore, NatsViewStore};
+use roundtable_nats::{NatsBuckets, NatsConfig, NatsStore};
+use roundtable_projector::KvViewStore;
 use roundtable_sqlite::SqliteStore;
 use roundtable_store::{CommandHandler, EventStore, Handled, ViewStore};
 
@@ -202,10 +203,10 @@ async fn rebuild_nats(
         )),
     );
 
-    let store = NatsStore::connect(url, NatsConfig::default()).await?;
-    let views = NatsViewStore::open(&store).await?;
+    let store = Arc::new(NatsStore::connect(url, NatsConfig::default()).await?);
+    let views = KvViewStore::open(&NatsBuckets::new(store.clone())).await?;
     let id = big::id(plan, plan.negotiations / 2)?;
-    let folded = roundtable_store::load(&store, &id).await?;
+    let folded = roundtable_store::load(&*store, &id).await?;
     let stored = views
         .get(&id)
         .await?

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use roundtable_bench::{Fsync, Report, Scale, Setup, replay};
-use roundtable_nats::{NatsConfig, NatsStore, NatsViewStore};
+use roundtable_nats::{NatsBuckets, NatsConfig, NatsStore};
+use roundtable_projector::KvViewStore;
 use roundtable_store::ViewStore;
 use roundtable_testkit::NatsServer;
 
@@ -107,10 +108,14 @@ async fn replay_measures_every_figure_and_rebuilds_the_views_of_the_log() {
     // The second pass's cold commands came after its rebuild: catch up, then every
     // stored view must be the fold of its negotiation's log.
     roundtable_at(&server.url(), &["project", "--once"]);
-    let store = NatsStore::connect(&server.url(), NatsConfig::default())
+    let store = std::sync::Arc::new(
+        NatsStore::connect(&server.url(), NatsConfig::default())
+            .await
+            .expect("connects"),
+    );
+    let views = KvViewStore::open(&NatsBuckets::new(store.clone()))
         .await
-        .expect("connects");
-    let views = NatsViewStore::open(&store).await.expect("views bucket");
+        .expect("views bucket");
     let ids = views.list().await.expect("lists views");
     let big: Vec<_> = ids
         .iter()
@@ -119,7 +124,7 @@ async fn replay_measures_every_figure_and_rebuilds_the_views_of_the_log() {
     assert_eq!(big.len(), 25, "5,000 events in negotiations of 200");
     for id in &ids {
         let stored = views.get(id).await.expect("reads").expect("stored");
-        let folded = roundtable_store::load(&store, id).await.expect("folds");
+        let folded = roundtable_store::load(&*store, id).await.expect("folds");
         assert_eq!(
             serde_json::to_value(&stored.view).expect("json"),
             serde_json::to_value(folded.view.as_ref().expect("opened")).expect("json"),

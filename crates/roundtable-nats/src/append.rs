@@ -226,24 +226,24 @@ impl NatsStore {
             Some((_, last)) => Err(StoreError::Conflict {
                 negotiation: negotiation.clone(),
                 expected,
-                actual: last.version,
+                actual: Some(last.version),
             }),
             None => Err(StoreError::Conflict {
                 negotiation: negotiation.clone(),
                 expected,
-                actual: 0,
+                actual: Some(0),
             }),
         }
     }
 
-    /// A conflict at `expected`, with the version actually last (0 when it cannot be
-    /// read: the conflict itself is certain, and the caller re-reads anyway).
+    /// A conflict at `expected`, with the version actually last (`None` when it cannot
+    /// be read: the conflict itself is certain, and the caller re-reads anyway).
     async fn conflict(&self, negotiation: &NegotiationId, expected: u64) -> StoreError {
         let actual = match self.last_event(negotiation).await {
-            Ok(last) => last.map_or(0, |(_, e)| e.version),
+            Ok(last) => Some(last.map_or(0, |(_, e)| e.version)),
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read the last version after a conflict");
-                0
+                None
             }
         };
         StoreError::Conflict {

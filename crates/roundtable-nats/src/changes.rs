@@ -206,6 +206,11 @@ impl NatsChangeSink {
 
 #[async_trait]
 impl ChangeSink for NatsChangeSink {
+    /// Creates the changes stream when it is missing ([`NatsChangeSink::ensure_stream`]).
+    async fn prepare(&self) -> Result<(), StoreError> {
+        self.ensure_stream().await
+    }
+
     /// Publishes `change` as JSON on its negotiation's subject, with
     /// `Nats-Msg-Id: <negotiation_id>:<version>`, and waits for the stream's
     /// acknowledgement (a duplicate acknowledgement is a success: it is stored).

@@ -1,16 +1,15 @@
-//! Views too large for one NATS message, kept in the views bucket as chunks under
-//! their own keys plus a small head under the negotiation's key
-//! ([`NatsViewStore`](crate::NatsViewStore) decides when).
+//! Values too large for one NATS message (in practice, large agreement views), kept
+//! in their bucket as chunks under their own keys plus a small head under the key
+//! ([`NatsKv`](crate::NatsKv) decides when).
 //!
-//! A write of a large view picks a write id (`<version>-<random>`), puts the view's
-//! JSON in pieces under `<negotiation_id>.<write>.<n>`, then stores the head
-//! `{"chunked_view": {...}}` under `<negotiation_id>` with the same conditional update
-//! as a small view. Chunk keys are never reused, so a head only ever names chunks of
-//! its own write: a reader can miss a chunk (swept after the head moved on) but never
-//! mixes two views.
+//! A write of a large value picks a write id (`<milliseconds>-<random>`; the previous
+//! release used the view's version for the first part), puts the value in pieces
+//! under `<key>.<write>.<n>`, then stores the head `{"chunked_view": {...}}` under
+//! `<key>` with the same conditional update as a small value. Chunk keys are never
+//! reused, so a head only ever names chunks of its own write: a reader can miss a
+//! chunk (swept after the head moved on) but never mixes two values.
 
 use bytes::Bytes;
-use roundtable_domain::NegotiationId;
 use serde::{Deserialize, Serialize};
 
 /// Room left under the server's `max_payload` (and the bucket's `max_value_size`) for
@@ -35,10 +34,12 @@ pub(crate) struct Chunks {
     pub(crate) write: String,
     /// How many chunks, numbered from 0.
     pub(crate) chunks: usize,
-    /// The view's JSON size, all chunks together.
+    /// The value's size, all chunks together.
     pub(crate) bytes: usize,
-    /// The view's version, checked against the view read back.
-    pub(crate) version: u64,
+    /// The view's version, in heads written by the previous release (which checked
+    /// it against the view read back); not written any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) version: Option<u64>,
 }
 
 /// The first bytes of every head: anything else under a negotiation's key is a view.
@@ -49,13 +50,13 @@ const MAX_HEAD: usize = 512;
 
 impl Head {
     /// A head for `body` cut into pieces of at most `chunk_size` bytes.
-    pub(crate) fn new(write: String, body: &[u8], chunk_size: usize, version: u64) -> Head {
+    pub(crate) fn new(write: String, body: &[u8], chunk_size: usize) -> Head {
         Head {
             chunked_view: Chunks {
                 write,
                 chunks: body.len().div_ceil(chunk_size),
                 bytes: body.len(),
-                version,
+                version: None,
             },
         }
     }
@@ -72,31 +73,40 @@ impl Head {
         Bytes::from(serde_json::to_vec(self).expect("a head serializes"))
     }
 
-    /// The key of chunk `n` of this head's view.
-    pub(crate) fn chunk_key(&self, negotiation: &NegotiationId, n: usize) -> String {
-        chunk_key(negotiation, &self.chunked_view.write, n)
+    /// The key of chunk `n` of this head's value under `key`.
+    pub(crate) fn chunk_key(&self, key: &str, n: usize) -> String {
+        format!("{key}.{}.{n}", self.chunked_view.write)
     }
 }
 
-/// The key of chunk `n` of write `write` of `negotiation`'s view.
-pub(crate) fn chunk_key(negotiation: &NegotiationId, write: &str, n: usize) -> String {
-    format!("{negotiation}.{write}.{n}")
+/// A new write id: never used before, valid in a key token.
+pub(crate) fn write_id() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{millis}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// A new write id for version `version`: never used before, valid in a key token.
-pub(crate) fn write_id(version: u64) -> String {
-    format!("{version}-{}", uuid::Uuid::new_v4().simple())
+/// Whether `token` is a write id: digits, `-`, 32 lower-case hex digits.
+fn is_write_id(token: &str) -> bool {
+    token.split_once('-').is_some_and(|(n, id)| {
+        !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
-/// Whether `key` is a chunk key (`<negotiation_id>.<write>.<n>`) rather than a
-/// negotiation's.
+/// Whether `key` is a chunk key (`<key>.<write>.<n>`) rather than a value's.
 pub(crate) fn is_chunk_key(key: &str) -> bool {
-    let mut parts = key.split('.');
+    let mut parts = key.rsplitn(3, '.');
     matches!(
-        (parts.next(), parts.next(), parts.next(), parts.next()),
-        (Some(id), Some(write), Some(n), None)
-            if NegotiationId::new(id).is_ok()
-                && !write.is_empty()
+        (parts.next(), parts.next(), parts.next()),
+        (Some(n), Some(write), Some(base))
+            if !base.is_empty()
+                && is_write_id(write)
                 && !n.is_empty()
                 && n.bytes().all(|b| b.is_ascii_digit())
     )
@@ -116,24 +126,35 @@ pub(crate) fn chunk_size(max_payload: usize, max_value_size: i32) -> usize {
 mod tests {
     use super::*;
 
-    fn nid(s: &str) -> NegotiationId {
-        NegotiationId::new(s).expect("id")
-    }
-
     #[test]
     fn a_head_round_trips_and_a_view_is_not_a_head() {
-        let head = Head::new(write_id(7), &[b'x'; 2500], 1000, 7);
+        let head = Head::new(write_id(), &[b'x'; 2500], 1000);
         assert_eq!(head.chunked_view.chunks, 3);
         assert_eq!(head.chunked_view.bytes, 2500);
         assert_eq!(Head::parse(&head.to_bytes()), Some(head.clone()));
         assert_eq!(Head::parse(br#"{"negotiation_id":"a","version":1}"#), None);
         assert_eq!(Head::parse(br#"{"chunked_view":{"write":"x"}}"#), None);
-        let key = head.chunk_key(&nid("big"), 2);
-        assert!(key.starts_with("big.7-") && key.ends_with(".2"), "{key}");
+        let key = head.chunk_key("big", 2);
+        assert!(key.starts_with("big.") && key.ends_with(".2"), "{key}");
         assert!(is_chunk_key(&key));
         assert!(!is_chunk_key("big"));
         assert!(!is_chunk_key("big.x"));
         assert!(!is_chunk_key("big.x.y"));
+        // Keys with tokens of their own (parked entries, dead letters) are not chunks.
+        assert!(!is_chunk_key("entry.17"));
+        assert!(!is_chunk_key("dead.wh-1.neg-a.3"));
+        assert!(is_chunk_key(&head.chunk_key("dead.wh-1.neg-a.3", 0)));
+    }
+
+    /// The previous release wrote the view's version in the head and in the write id:
+    /// its chunks are still chunks, and its heads still parse.
+    #[test]
+    fn heads_and_chunks_of_the_previous_release_are_recognised() {
+        let old = br#"{"chunked_view":{"write":"7-0123456789abcdef0123456789abcdef","chunks":3,"bytes":2500,"version":7}}"#;
+        let head = Head::parse(old).expect("an old head");
+        assert_eq!(head.chunked_view.version, Some(7));
+        assert_eq!(head.chunked_view.chunks, 3);
+        assert!(is_chunk_key("neg-a.7-0123456789abcdef0123456789abcdef.2"));
     }
 
     #[test]

@@ -172,7 +172,7 @@ async fn a_retried_publish_of_a_stored_event_stores_nothing_and_is_a_conflict() 
             again,
             Err(StoreError::Conflict {
                 expected: 0,
-                actual: 1,
+                actual: Some(1),
                 ..
             })
         ),
@@ -228,7 +228,7 @@ async fn the_first_version_is_conditional_too() {
             lost,
             Err(StoreError::Conflict {
                 expected: 0,
-                actual: 1,
+                actual: Some(1),
                 ..
             })
         ),
@@ -395,7 +395,9 @@ async fn a_crashed_server_makes_calls_unavailable_until_it_is_back() {
             // The client buffers a publish made while disconnected and sends it on
             // reconnect: the attempt that timed out above may have landed after all.
             // That is why Unavailable means "unknown", and retrying is a conflict.
-            Err(StoreError::Conflict { actual: 2, .. }) => break,
+            Err(StoreError::Conflict {
+                actual: Some(2), ..
+            }) => break,
             Err(StoreError::Unavailable(e)) => {
                 assert!(Instant::now() < deadline, "still unavailable: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;

@@ -5,10 +5,12 @@ mod common;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use roundtable_nats::{FeedConfig, NatsEventFeed, NatsStore, NatsViewStore};
+use roundtable_nats::{FeedConfig, NatsBuckets, NatsEventFeed, NatsStore};
+use roundtable_projector::KvViewStore;
 use roundtable_store::conformance::Harness;
-use roundtable_store::{EventFeed, ViewStore};
+use roundtable_store::{EventFeed, Ports, ViewStore, WebhookStore};
 use roundtable_testkit::NatsServer;
+use roundtable_webhooks::KvWebhookStore;
 
 /// One `nats-server` per check, with a fresh store directory.
 struct NatsHarness {
@@ -36,8 +38,24 @@ impl Harness for NatsHarness {
     }
 
     async fn views(&self) -> Box<dyn ViewStore> {
-        let store = common::store(&self.server).await;
-        Box::new(NatsViewStore::open(&store).await.expect("open the views"))
+        let store = std::sync::Arc::new(common::store(&self.server).await);
+        Box::new(
+            KvViewStore::open(&NatsBuckets::new(store))
+                .await
+                .expect("open the views"),
+        )
+    }
+
+    async fn ports(&self) -> Ports {
+        let store = std::sync::Arc::new(common::store(&self.server).await);
+        let url = store.url().to_owned();
+        roundtable_nats::ports(store, &url)
+    }
+
+    async fn webhooks(&self) -> Box<dyn WebhookStore> {
+        let ports = self.ports().await;
+        let store = KvWebhookStore::from_ports(&ports).await;
+        Box::new(store.expect("open the webhooks"))
     }
 
     /// Unacknowledged entries come again after one second.

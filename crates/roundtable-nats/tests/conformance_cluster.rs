@@ -7,10 +7,12 @@ mod common;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use roundtable_nats::{FeedConfig, NatsConfig, NatsEventFeed, NatsStore, NatsViewStore};
+use roundtable_nats::{FeedConfig, NatsBuckets, NatsConfig, NatsEventFeed, NatsStore};
+use roundtable_projector::KvViewStore;
 use roundtable_store::conformance::Harness;
-use roundtable_store::{EventFeed, ViewStore};
+use roundtable_store::{EventFeed, Ports, ViewStore, WebhookStore};
 use roundtable_testkit::NatsCluster;
+use roundtable_webhooks::KvWebhookStore;
 
 /// One cluster per check, with fresh store directories.
 struct ClusterHarness {
@@ -72,8 +74,24 @@ impl Harness for ClusterHarness {
     }
 
     async fn views(&self) -> Box<dyn ViewStore> {
-        let store = self.store().await;
-        Box::new(NatsViewStore::open(&store).await.expect("open the views"))
+        let store = std::sync::Arc::new(self.store().await);
+        Box::new(
+            KvViewStore::open(&NatsBuckets::new(store))
+                .await
+                .expect("open the views"),
+        )
+    }
+
+    async fn ports(&self) -> Ports {
+        let store = std::sync::Arc::new(self.store().await);
+        let url = store.url().to_owned();
+        roundtable_nats::ports(store, &url)
+    }
+
+    async fn webhooks(&self) -> Box<dyn WebhookStore> {
+        let ports = self.ports().await;
+        let store = KvWebhookStore::from_ports(&ports).await;
+        Box::new(store.expect("open the webhooks"))
     }
 
     /// Unacknowledged entries come again after one second.

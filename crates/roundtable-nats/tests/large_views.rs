@@ -13,7 +13,8 @@ use async_nats::jetstream::kv;
 use common::{events, jetstream, server, store};
 use futures::TryStreamExt;
 use roundtable_domain::{AgreementView, Projection};
-use roundtable_nats::{NatsViewStore, VIEWS_BUCKET};
+use roundtable_nats::NatsBuckets;
+use roundtable_projector::{KvViewStore, VIEWS_BUCKET};
 use roundtable_store::{StoreError, ViewStore};
 use roundtable_testkit::NatsServer;
 
@@ -63,8 +64,24 @@ async fn keys(server: &NatsServer) -> Vec<String> {
     keys
 }
 
-async fn open(server: &NatsServer) -> NatsViewStore {
-    NatsViewStore::open(&store(server).await)
+/// The largest value the views bucket keeps as one message, as a new client finds it.
+async fn max_entry(server: &NatsServer) -> usize {
+    NatsBuckets::new(Arc::new(store(server).await))
+        .open_kv(VIEWS_BUCKET, "views")
+        .await
+        .expect("open the bucket")
+        .max_entry()
+}
+
+/// The views over a bucket that keeps values larger than `bytes` in chunks.
+async fn open_with(server: &NatsServer, bytes: usize) -> KvViewStore {
+    KvViewStore::open(&NatsBuckets::new(Arc::new(store(server).await)).with_max_entry(bytes))
+        .await
+        .expect("open the views")
+}
+
+async fn open(server: &NatsServer) -> KvViewStore {
+    KvViewStore::open(&NatsBuckets::new(Arc::new(store(server).await)))
         .await
         .expect("open the views")
 }
@@ -73,10 +90,11 @@ async fn open(server: &NatsServer) -> NatsViewStore {
 async fn a_view_larger_than_max_payload_round_trips() {
     let server = server().await;
     let views = open(&server).await;
+    let max = max_entry(&server).await;
     assert!(
-        views.max_entry() < 1024 * 1024 && views.max_entry() > 1000 * 1000,
+        max < 1024 * 1024 && max > 1000 * 1000,
         "max_entry {} from the default max_payload",
-        views.max_entry()
+        max
     );
     let big = view("big", 7, 3_500_000, 'a');
     let revision = views.put(&big, None).await.expect("put a 3.5 MB view");
@@ -166,7 +184,7 @@ async fn a_view_larger_than_max_payload_round_trips() {
 #[tokio::test]
 async fn a_view_shrinking_below_the_threshold_is_one_value_again() {
     let server = server().await;
-    let views = open(&server).await.with_max_entry(4096);
+    let views = open_with(&server, 4096).await;
     let large = view("shrinks", 7, 20_000, 'a');
     let revision = views.put(&large, None).await.expect("put");
     assert_eq!(keys(&server).await.len(), 1 + 5, "head and 5 chunks");
@@ -203,9 +221,7 @@ async fn a_view_shrinking_below_the_threshold_is_one_value_again() {
     let grown = view("shrinks", 9, 9000, 'c');
     let revision = views.put(&grown, Some(revision)).await.expect("grow");
     assert_eq!(keys(&server).await.len(), 1 + 3);
-    let other = NatsViewStore::open(&store(&server).await)
-        .await
-        .expect("open");
+    let other = open(&server).await;
     let stored = other
         .get(&grown.negotiation_id)
         .await
@@ -224,7 +240,7 @@ async fn concurrent_writers_never_leave_a_torn_view() {
     const READERS: usize = 2;
     const LAST: u64 = 60;
     let server = server().await;
-    let first = open(&server).await.with_max_entry(4096);
+    let first = open_with(&server, 4096).await;
     first
         .put(&view("race", 1, 10_000, 'a'), None)
         .await
@@ -232,7 +248,7 @@ async fn concurrent_writers_never_leave_a_torn_view() {
     let done = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let views = open(&server).await.with_max_entry(4096);
+        let views = open_with(&server, 4096).await;
         writers.push(tokio::spawn(async move {
             let fill = char::from(b'a' + u8::try_from(w).expect("few writers"));
             let mut stored = 0;
@@ -262,7 +278,7 @@ async fn concurrent_writers_never_leave_a_torn_view() {
     }
     let mut readers = Vec::new();
     for _ in 0..READERS {
-        let views = open(&server).await.with_max_entry(4096);
+        let views = open_with(&server, 4096).await;
         let done = done.clone();
         readers.push(tokio::spawn(async move {
             let mut reads = 0;
@@ -328,7 +344,7 @@ async fn a_bucket_with_a_smaller_max_value_size_gets_smaller_chunks() {
         .await
         .expect("bucket made by an operator");
     let views = open(&server).await;
-    assert_eq!(views.max_entry(), 60 * 1024);
+    assert_eq!(max_entry(&server).await, 60 * 1024);
     let big = view("limited", 7, 300_000, 'x');
     let revision = views.put(&big, None).await.expect("put");
     assert_eq!(keys(&server).await.len(), 1 + 5);

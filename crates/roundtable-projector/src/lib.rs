@@ -23,9 +23,13 @@
 //! `roundtable.changes.<negotiation_id>`) and on the embedded store (views and
 //! checkpoint in the store's file). See `docs/PROJECTOR.md`.
 //!
+//! The stored views and parked entries themselves are [`KvViewStore`], written once
+//! over the key-value port ([`roundtable_store::KvStore`]) that both stores implement.
+//!
 //! Modules: `projector` (the loop and its public API), `batch` (grouping a batch by
 //! negotiation), `update` (one negotiation's update: skip, fill gaps, apply, store,
-//! announce), `cache` (recent views in memory), `config`, `stats`.
+//! announce), `cache` (recent views in memory), `views` (the view store over the
+//! key-value port), `config`, `stats`.
 
 #![warn(missing_docs)]
 
@@ -35,7 +39,9 @@ mod config;
 mod projector;
 mod stats;
 mod update;
+mod views;
 
 pub use config::ProjectorConfig;
 pub use projector::Projector;
 pub use stats::ProjectorStats;
+pub use views::{KvViewStore, PARKED_BUCKET, VIEWS_BUCKET};

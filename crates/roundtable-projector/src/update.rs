@@ -151,7 +151,7 @@ impl Projector {
         Err(StoreError::Conflict {
             negotiation: id.clone(),
             expected: target,
-            actual: 0,
+            actual: None,
         })
     }
 

@@ -5,9 +5,11 @@
 //!   check that it is a Roundtable database and bring its schema up to date.
 //! - The [`EventStore`] implementation appends with optimistic concurrency inside one
 //!   `BEGIN IMMEDIATE` transaction and reads events back exactly as appended.
-//! - [`SqliteViewStore`] keeps the projected agreement views, and [`SqliteEventFeed`]
-//!   reads every event in commit order with a checkpoint per consumer: the read side's
-//!   ports ([`ViewStore`], [`EventFeed`]) in the same file.
+//! - [`SqliteKv`] is the revisioned key-value port (the projector's views and parked
+//!   entries, the webhooks and their dead letters are written over it, once for both
+//!   stores), and [`SqliteEventFeed`] reads every event in commit order with a
+//!   checkpoint per consumer ([`EventFeed`]), in the same file.
+//! - [`open`] returns every port of a data directory as one [`Ports`].
 //!
 //! # The file
 //!
@@ -23,10 +25,12 @@
 //! negotiation: its agreement view as JSON, its version, and the revision it is
 //! updated against), `view_revision` (the counter revisions come from) and
 //! `checkpoints` (per consumer name, the `position` acknowledged). Schema version 3
-//! adds `webhooks` and `webhook_dead_letters` ([`SqliteWebhookStore`]). Schema version
-//! 4 adds `parked`: the entries the projector set aside, which mark their
-//! negotiations' views as stale ([`SqliteViewStore`]). An older file is migrated when
-//! opened, through `PRAGMA user_version`.
+//! adds `webhooks` and `webhook_dead_letters`. Schema version 4 adds `parked`: the
+//! entries the projector set aside. Schema version 5 moves the rows of `views`,
+//! `parked`, `webhooks` and `webhook_dead_letters` into one table, `kv` (bucket, key,
+//! revision, value: [`SqliteKv`]), under the bucket and key names the NATS store
+//! uses, with `kv_revision` continuing `view_revision`'s counter, and drops the old
+//! tables. An older file is migrated when opened, through `PRAGMA user_version`.
 //!
 //! # Durability and sharing
 //!
@@ -37,23 +41,74 @@
 //! readers never wait for writers.
 //!
 //! [`EventStore`]: roundtable_store::EventStore
-//! [`ViewStore`]: roundtable_store::ViewStore
 //! [`EventFeed`]: roundtable_store::EventFeed
 
 #![warn(missing_docs)]
 
 mod errors;
 mod feed;
-mod parked;
+mod kv;
 mod port;
 mod schema;
 mod store;
-mod views;
 mod webhooks;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use roundtable_store::{Connection, EventFeed, EventFeeds, NoChanges, Ports, StoreError};
+
 pub use feed::{POLL_INTERVAL, SqliteEventFeed};
-pub use views::SqliteViewStore;
-pub use webhooks::{SqliteWebhookStore, webhook_checkpoint};
+pub use kv::{SqliteBuckets, SqliteKv};
+pub use webhooks::{SqliteChangeFeeds, webhook_checkpoint};
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{BUSY_TIMEOUT, DB_FILE_NAME, SqliteStore};
+
+/// Opens (or creates) the embedded store in `dir` (`dir/`[`DB_FILE_NAME`]) and returns
+/// its ports, all over one [`SqliteStore`]: the event log, the event feeds
+/// ([`SqliteEventFeed`]), the key-value buckets ([`SqliteBuckets`]), the webhooks'
+/// change feeds ([`SqliteChangeFeeds`]), and no change sink ([`NoChanges`]: the
+/// changes are derived from the log).
+///
+/// Blocking file I/O, as [`SqliteStore::open`].
+///
+/// # Errors
+/// As [`SqliteStore::open`].
+pub fn open(dir: &Path) -> Result<Ports, StoreError> {
+    Ok(ports(&SqliteStore::open_in_dir(dir)?, dir))
+}
+
+/// The ports of an open `store`, described as the embedded store in `dir`.
+pub fn ports(store: &SqliteStore, dir: &Path) -> Ports {
+    Ports {
+        events: Arc::new(store.clone()),
+        feeds: Arc::new(Feeds(store.clone())),
+        kv: Arc::new(SqliteBuckets::new(store)),
+        changes: Arc::new(NoChanges),
+        change_feeds: Arc::new(SqliteChangeFeeds::new(store)),
+        watch: None,
+        connection: Arc::new(Local(dir.to_owned())),
+    }
+}
+
+/// The event feeds of one file.
+struct Feeds(SqliteStore);
+
+#[async_trait]
+impl EventFeeds for Feeds {
+    async fn open(&self, name: &str) -> Result<Box<dyn EventFeed>, StoreError> {
+        Ok(Box::new(SqliteEventFeed::open(&self.0, name).await?))
+    }
+}
+
+/// A local file: always there, nothing to drain.
+struct Local(PathBuf);
+
+#[async_trait]
+impl Connection for Local {
+    fn describe(&self) -> String {
+        format!("the embedded store in {}", self.0.display())
+    }
+}

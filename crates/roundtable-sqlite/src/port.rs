@@ -79,7 +79,7 @@ fn append(conn: &mut Connection, path: &Path, rows: &[NewRow]) -> Result<(), Sto
     let conflict = || StoreError::Conflict {
         negotiation: first.negotiation.clone(),
         expected,
-        actual,
+        actual: Some(actual),
     };
     // Version 0 can never be appended: it has no "previous version" to match.
     if first.version == 0 || actual != expected {

@@ -93,6 +93,57 @@ const MIGRATIONS: &[&str] = &[
         body           BLOB    NOT NULL
     ) STRICT;
     CREATE INDEX parked_by_negotiation ON parked (negotiation_id, position);",
+    // 5: one key-value table for the read side and the webhooks (the key-value port,
+    // written once over both stores). `kv` holds, per bucket and key, a value and the
+    // revision it was written at; `kv_revision` hands out revisions (continuing
+    // `view_revision`, so a view's revision never goes back). The rows of versions 2
+    // to 4 move in under the bucket and key names the NATS store uses:
+    // `ROUNDTABLE_VIEWS` (key: the negotiation id), `ROUNDTABLE_VIEWS_PARKED`
+    // (`entry.<position>`, and `stale.<negotiation_id>` holding its first entry),
+    // `ROUNDTABLE_WEBHOOKS` (`hook.<id>`, `dead.<id>.<negotiation_id>.<version>` with
+    // the replay column folded into the JSON, and `replay.<id>` = `1` when a replay
+    // is pending); then the old tables go.
+    "CREATE TABLE kv (
+        bucket   TEXT    NOT NULL,
+        key      TEXT    NOT NULL,
+        revision INTEGER NOT NULL,
+        value    BLOB    NOT NULL,
+        PRIMARY KEY (bucket, key)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE kv_revision (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        last INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO kv_revision (id, last) SELECT 1, last FROM view_revision;
+    INSERT INTO kv (bucket, key, revision, value)
+        SELECT 'ROUNDTABLE_VIEWS', negotiation_id, revision, body FROM views;
+    CREATE TEMP TABLE moved (key TEXT NOT NULL, bucket TEXT NOT NULL, value BLOB NOT NULL);
+    INSERT INTO moved SELECT 'entry.' || position, 'ROUNDTABLE_VIEWS_PARKED', body
+        FROM parked ORDER BY position;
+    INSERT INTO moved SELECT 'stale.' || p.negotiation_id, 'ROUNDTABLE_VIEWS_PARKED', p.body
+        FROM parked p
+        WHERE p.negotiation_id IS NOT NULL
+          AND p.position = (SELECT min(q.position) FROM parked q
+                            WHERE q.negotiation_id = p.negotiation_id);
+    INSERT INTO moved SELECT 'hook.' || id, 'ROUNDTABLE_WEBHOOKS', body FROM webhooks;
+    INSERT INTO moved SELECT
+            'dead.' || webhook_id || '.' || negotiation_id || '.' || version,
+            'ROUNDTABLE_WEBHOOKS',
+            CAST(json_set(CAST(body AS TEXT), '$.replay',
+                          json(CASE replay WHEN 0 THEN 'false' ELSE 'true' END)) AS BLOB)
+        FROM webhook_dead_letters;
+    INSERT INTO moved SELECT DISTINCT 'replay.' || webhook_id, 'ROUNDTABLE_WEBHOOKS', X'31'
+        FROM webhook_dead_letters WHERE replay <> 0;
+    INSERT INTO kv (bucket, key, revision, value)
+        SELECT bucket, key, (SELECT last FROM kv_revision) + row_number() OVER (ORDER BY rowid), value
+        FROM moved;
+    UPDATE kv_revision SET last = last + (SELECT count(*) FROM moved);
+    DROP TABLE moved;
+    DROP TABLE views;
+    DROP TABLE view_revision;
+    DROP TABLE parked;
+    DROP TABLE webhooks;
+    DROP TABLE webhook_dead_letters;",
 ];
 
 /// What the file's header and catalogue say it is.
@@ -219,12 +270,108 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
         let counts: (i64, i64, i64, i64) = conn
             .query_row(
-                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM views),
-                        (SELECT last FROM view_revision), (SELECT count(*) FROM checkpoints)",
+                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM kv),
+                        (SELECT last FROM kv_revision), (SELECT count(*) FROM checkpoints)",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .expect("query");
         assert_eq!(counts, (1, 0, 0, 0));
+    }
+
+    /// A file of schema version 4 (the previous release) with views, parked entries,
+    /// webhooks and dead letters: every row moves to `kv` under the NATS store's
+    /// bucket and key names, and revisions go on above the old counter.
+    #[test]
+    fn a_version_4_file_moves_its_rows_into_the_key_value_table() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v4.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            for step in &MIGRATIONS[..4] {
+                conn.execute_batch(step).expect("schema 1 to 4");
+            }
+            conn.execute_batch(
+                r#"INSERT INTO views VALUES ('neg-a', 7, 3, x'7b7d');
+                   UPDATE view_revision SET last = 9;
+                   INSERT INTO parked VALUES (12, 'neg-a', 4, CAST('{"position":12}' AS BLOB));
+                   INSERT INTO parked VALUES (15, 'neg-a', 5, CAST('{"position":15}' AS BLOB));
+                   INSERT INTO parked VALUES (13, NULL, NULL, CAST('{"position":13}' AS BLOB));
+                   INSERT INTO webhooks VALUES ('wh-1', CAST('{"id":"wh-1"}' AS BLOB));
+                   INSERT INTO webhook_dead_letters VALUES ('wh-1', 'neg-a', 2, 1, CAST('{"replay":false,"attempts":3}' AS BLOB));
+                   INSERT INTO webhook_dead_letters VALUES ('wh-1', 'neg-a', 3, 0, CAST('{"replay":false,"attempts":1}' AS BLOB));"#,
+            )
+            .expect("rows");
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .expect("application_id");
+            conn.pragma_update(None, "user_version", 4)
+                .expect("user_version");
+        }
+        let mut conn = Connection::open(&path).expect("open");
+        migrate(&mut conn, &path).expect("migrate");
+        let mut stmt = conn
+            .prepare(
+                "SELECT bucket, key, revision, CAST(value AS TEXT) FROM kv ORDER BY bucket, key",
+            )
+            .expect("prepare");
+        let rows: Vec<(String, String, i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let keys: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|(b, k, _, _)| (b.as_str(), k.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("ROUNDTABLE_VIEWS", "neg-a"),
+                ("ROUNDTABLE_VIEWS_PARKED", "entry.12"),
+                ("ROUNDTABLE_VIEWS_PARKED", "entry.13"),
+                ("ROUNDTABLE_VIEWS_PARKED", "entry.15"),
+                ("ROUNDTABLE_VIEWS_PARKED", "stale.neg-a"),
+                ("ROUNDTABLE_WEBHOOKS", "dead.wh-1.neg-a.2"),
+                ("ROUNDTABLE_WEBHOOKS", "dead.wh-1.neg-a.3"),
+                ("ROUNDTABLE_WEBHOOKS", "hook.wh-1"),
+                ("ROUNDTABLE_WEBHOOKS", "replay.wh-1"),
+            ]
+        );
+        let value = |key: &str| {
+            rows.iter()
+                .find(|(_, k, _, _)| k == key)
+                .map(|(_, _, _, v)| v.clone())
+                .expect("a row")
+        };
+        assert_eq!(value("neg-a"), "{}");
+        assert_eq!(value("stale.neg-a"), r#"{"position":12}"#);
+        assert_eq!(
+            value("dead.wh-1.neg-a.2"),
+            r#"{"replay":true,"attempts":3}"#
+        );
+        assert_eq!(
+            value("dead.wh-1.neg-a.3"),
+            r#"{"replay":false,"attempts":1}"#
+        );
+        assert_eq!(value("replay.wh-1"), "1");
+        let mut revisions: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        assert_eq!(rows[0].2, 7, "a view keeps its revision");
+        revisions.sort_unstable();
+        revisions.dedup();
+        assert_eq!(revisions.len(), rows.len(), "revisions are unique");
+        assert!(rows[1..].iter().all(|r| r.2 > 9), "above the old counter");
+        let last: i64 = conn
+            .query_row("SELECT last FROM kv_revision", [], |r| r.get(0))
+            .expect("counter");
+        assert_eq!(last, 9 + 8);
+        let old: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name IN
+                 ('views', 'view_revision', 'parked', 'webhooks', 'webhook_dead_letters')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("catalogue");
+        assert_eq!(old, 0, "the old tables are gone");
     }
 }

@@ -3,9 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use roundtable_sqlite::{DB_FILE_NAME, SqliteEventFeed, SqliteStore, SqliteViewStore};
+use roundtable_projector::KvViewStore;
+use roundtable_sqlite::{DB_FILE_NAME, SqliteEventFeed, SqliteStore};
 use roundtable_store::conformance::Harness;
-use roundtable_store::{EventFeed, ViewStore};
+use roundtable_store::{EventFeed, Ports, ViewStore, WebhookStore};
+use roundtable_webhooks::KvWebhookStore;
 use tempfile::TempDir;
 
 /// One "machine" with a data directory, on which processes open the store.
@@ -78,7 +80,18 @@ impl Harness for SqliteHarness {
     }
 
     async fn views(&self) -> Box<dyn ViewStore> {
-        Box::new(SqliteViewStore::new(&self.connect().await))
+        let ports = self.ports().await;
+        Box::new(KvViewStore::open(&*ports.kv).await.expect("open the views"))
+    }
+
+    async fn ports(&self) -> Ports {
+        roundtable_sqlite::ports(&self.connect().await, self.dir.path())
+    }
+
+    async fn webhooks(&self) -> Box<dyn WebhookStore> {
+        let ports = self.ports().await;
+        let store = KvWebhookStore::from_ports(&ports).await;
+        Box::new(store.expect("open the webhooks"))
     }
 
     async fn feed(&self, name: &str) -> Box<dyn EventFeed> {

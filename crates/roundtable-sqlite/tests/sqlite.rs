@@ -86,7 +86,7 @@ async fn a_second_process_sees_appends_and_positions_follow_commits() {
             stale,
             Err(StoreError::Conflict {
                 expected: 2,
-                actual: 3,
+                actual: Some(3),
                 ..
             })
         ),
@@ -138,7 +138,7 @@ async fn a_recorded_command_id_is_a_conflict_and_writes_nothing() {
             result,
             Err(StoreError::Conflict {
                 expected: 3,
-                actual: 3,
+                actual: Some(3),
                 ..
             })
         ),
@@ -157,7 +157,7 @@ async fn version_zero_is_never_appended() {
         store.append(&e).await,
         Err(StoreError::Conflict {
             expected: 0,
-            actual: 0,
+            actual: Some(0),
             ..
         })
     ));

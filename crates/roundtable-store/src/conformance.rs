@@ -10,11 +10,20 @@
 //!
 //! Each check is a plain async function here, so a failure points at one guarantee.
 //! The checks of the event log are in this file; those of the read side (the
-//! [`ViewStore`] and the [`EventFeed`]) in `conformance/read_side.rs`.
+//! [`ViewStore`] and the [`EventFeed`]) in `conformance/read_side.rs`; those of the
+//! key-value port ([`crate::KvStore`]) in `conformance/kv.rs`; those of the webhooks'
+//! storage ([`WebhookStore`]) and the change feeds ([`crate::ChangeFeeds`]) in
+//! `conformance/webhooks.rs`. The views and the webhooks are written once over the
+//! key-value port (in `roundtable-projector` and `roundtable-webhooks`): a harness
+//! builds them over its adapter's ports, so these checks hold for every adapter.
 
+mod kv;
 mod read_side;
+mod webhooks;
 
+pub use kv::*;
 pub use read_side::*;
+pub use webhooks::*;
 
 use std::sync::Arc;
 
@@ -28,7 +37,10 @@ use roundtable_domain::{
 };
 use uuid::Uuid;
 
-use crate::{CommandHandler, EventFeed, EventStore, HandleError, Handled, StoreError, ViewStore};
+use crate::{
+    CommandHandler, EventFeed, EventStore, HandleError, Handled, Ports, StoreError, ViewStore,
+    WebhookStore,
+};
 
 /// A backing store for the suite: started fresh for each check.
 #[async_trait]
@@ -51,6 +63,12 @@ pub trait Harness: Send + Sync + Sized + 'static {
     /// after a timeout (a JetStream consumer's ack wait), the harness sets it to about
     /// a second.
     async fn feed(&self, name: &str) -> Box<dyn EventFeed>;
+    /// Every port of a new client of the backing store, as the adapter's constructor
+    /// returns them.
+    async fn ports(&self) -> Ports;
+    /// A new client of the webhooks' storage (`roundtable-webhooks`' store over
+    /// [`Harness::ports`]).
+    async fn webhooks(&self) -> Box<dyn WebhookStore>;
 }
 
 fn nid(s: &str) -> NegotiationId {
@@ -185,7 +203,7 @@ pub async fn stale_and_gapped_appends_conflict<H: Harness>() {
             again,
             Err(StoreError::Conflict {
                 expected: 0,
-                actual: 1,
+                actual: Some(1),
                 ..
             })
         ),
@@ -197,7 +215,7 @@ pub async fn stale_and_gapped_appends_conflict<H: Harness>() {
             gap,
             Err(StoreError::Conflict {
                 expected: 2,
-                actual: 1,
+                actual: Some(1),
                 ..
             })
         ),
@@ -623,6 +641,15 @@ macro_rules! conformance_suite {
             lag_counts_unacknowledged_entries,
             an_empty_feed_comes_back_empty,
             a_reset_feed_starts_over,
+            kv_values_read_back_with_their_revisions,
+            kv_create_refuses_an_existing_key,
+            kv_stale_revisions_conflict,
+            kv_racing_writers_have_one_winner,
+            kv_keys_are_listed_by_prefix_and_cleared,
+            kv_large_values_round_trip,
+            webhooks_register_once_and_are_removed_whole,
+            dead_letters_replay_once_per_request,
+            change_feeds_deliver_what_follows_their_start,
         );
     };
     (@tests $harness:ty; $($name:ident),* $(,)?) => {

@@ -12,7 +12,9 @@
 
 mod change;
 mod handler;
+pub mod kv;
 mod parked;
+mod ports;
 pub mod projection;
 pub mod webhooks;
 
@@ -24,12 +26,15 @@ use roundtable_domain::{NegotiationId, RecordedEvent};
 
 pub use change::{ChangeDetails, ChangeReader};
 pub use handler::{CommandHandler, DEFAULT_CACHED_NEGOTIATIONS, HandleError, Handled, load};
+pub use kv::{KvBuckets, KvEntry, KvStore};
 pub use parked::ParkedEntry;
+pub use ports::{Connection, EventFeeds, Ports};
 pub use projection::{
     Change, ChangeSink, ChangeWatch, EventFeed, FeedItem, NoChanges, StoredView, ViewStore,
 };
 pub use webhooks::{
-    ChangeFeed, DeadLetter, FeedChange, LogChangeFeed, Selection, Webhook, WebhookId, WebhookStore,
+    ChangeFeed, ChangeFeeds, DeadLetter, FeedChange, LogChangeFeed, Selection, Webhook, WebhookId,
+    WebhookStore,
 };
 
 /// An append-only log of [`RecordedEvent`]s, one sequence per negotiation.
@@ -120,25 +125,31 @@ pub fn check_batch(events: &[RecordedEvent]) -> Result<(), StoreError> {
             return Err(StoreError::Conflict {
                 negotiation: e.negotiation_id.clone(),
                 expected: expected.saturating_sub(1),
-                actual: e.version.saturating_sub(1),
+                actual: Some(e.version.saturating_sub(1)),
             });
         }
     }
     Ok(())
 }
 
+/// `, found N` when the version found is known, else nothing.
+fn found(actual: &Option<u64>) -> String {
+    actual.map_or_else(String::new, |a| format!(", found {a}"))
+}
+
 /// What can go wrong in a store. Variants are for callers to match on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// Optimistic concurrency: the negotiation is not at the expected version.
-    #[error("negotiation {negotiation} moved on: expected version {expected}, found {actual}")]
+    #[error("negotiation {negotiation} moved on: expected version {expected}{}", found(.actual))]
     Conflict {
         /// The negotiation.
         negotiation: NegotiationId,
         /// The version the writer expected to be last.
         expected: u64,
-        /// The version actually last, when the backend said so.
-        actual: u64,
+        /// The version (or revision) actually last, when the backend said so; `None`
+        /// when it is not known (the conflict itself is certain).
+        actual: Option<u64>,
     },
     /// A stored event cannot be decoded or fails its hash check.
     #[error("stored event of {negotiation} at {position} is corrupt: {reason}")]
@@ -153,6 +164,18 @@ pub enum StoreError {
     /// The backend cannot be reached or timed out.
     #[error("event store unavailable: {0}")]
     Unavailable(String),
+    /// A key-value write or delete conditional on a revision found the key at another
+    /// revision (or holding nothing): another writer got there first.
+    #[error("key {key} moved on: expected revision {expected}")]
+    RevisionConflict {
+        /// The key (with its bucket, for messages).
+        key: String,
+        /// The revision the writer expected.
+        expected: u64,
+    },
+    /// Something created only once (a key, a webhook id) exists already.
+    #[error("{0} exists already")]
+    AlreadyExists(String),
     /// The backend is reachable but unusable (too old, misconfigured).
     #[error("event store unusable: {0}")]
     Incompatible(String),

@@ -146,6 +146,16 @@ pub trait ChangeSink: Send + Sync + 'static {
     /// [`StoreError::Unavailable`].
     async fn publish(&self, change: &Change) -> Result<(), StoreError>;
 
+    /// Makes sure the sink can take changes before the first one comes (NATS: creates
+    /// the changes stream, so that an integration can make its consumer at once). The
+    /// default does nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Incompatible`].
+    async fn prepare(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Publishes `changes` in order. An adapter may pipeline them (send all, then
     /// wait for every acknowledgement); the default publishes one after the other.
     /// On an error some may have been published: publishing them all again must be

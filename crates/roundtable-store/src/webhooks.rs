@@ -210,13 +210,50 @@ pub trait ChangeFeed: Send {
     async fn working(&mut self) -> Result<(), StoreError>;
 }
 
+/// Opens the durable feeds of changes the webhooks are delivered from, one per name
+/// (a webhook's id).
+///
+/// On NATS: a durable consumer `roundtable-webhook-<name>` on the changes stream,
+/// delivering from a start time; embedded: a checkpoint `webhook-<name>` over the
+/// events table, each change derived from the log ([`LogChangeFeed`]).
+#[async_trait]
+pub trait ChangeFeeds: Send + Sync + 'static {
+    /// Starts the feed `name` at the changes recorded from now on (`since`: now, as
+    /// the caller's clock says), replacing any earlier feed of that name.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Incompatible`].
+    async fn start(&self, name: &str, since: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// The feed `name` of the changes of `negotiations`, resuming after its last
+    /// acknowledged change (after `since` when it was never started); `description`
+    /// is kept where the backend shows one.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Incompatible`].
+    async fn open(
+        &self,
+        name: &str,
+        negotiations: &Selection<NegotiationId>,
+        since: DateTime<Utc>,
+        description: &str,
+    ) -> Result<Box<dyn ChangeFeed>, StoreError>;
+
+    /// Forgets the feed `name` and its checkpoint; a feed that does not exist is not
+    /// an error.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`].
+    async fn remove(&self, name: &str) -> Result<(), StoreError>;
+}
+
 /// Where webhooks, their dead letters and their feeds' checkpoints are kept.
 #[async_trait]
 pub trait WebhookStore: Send + Sync + 'static {
     /// Stores a new webhook; its feed starts with the changes recorded from now on.
     ///
     /// # Errors
-    /// [`StoreError::Incompatible`] when the id exists; [`StoreError::Unavailable`].
+    /// [`StoreError::AlreadyExists`] when the id exists; [`StoreError::Unavailable`].
     async fn register(&self, webhook: &Webhook) -> Result<(), StoreError>;
 
     /// The webhook with `id`, if any.

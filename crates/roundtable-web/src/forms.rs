@@ -121,8 +121,8 @@ impl Submitted {
                 let due = self
                     .optional("due")
                     .map(|d| {
-                        chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                            .map_err(|e| format!("due: {d:?} is not a date YYYY-MM-DD: {e}"))
+                        roundtable_domain::time::parse_date(d.trim())
+                            .map_err(|e| format!("due: {e}"))
                     })
                     .transpose()?;
                 Command::Commit(Commit {
@@ -135,6 +135,9 @@ impl Submitted {
                         .transpose()?,
                     amount,
                     due,
+                    // Drawing on declared assets is contract version 2's, not yet in
+                    // the web app's forms.
+                    assets: Vec::new(),
                 })
             }
             "withdraw_commitment" => Command::WithdrawCommitment(WithdrawCommitment {

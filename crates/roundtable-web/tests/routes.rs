@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use roundtable_domain::{NegotiationId, PartnerId};
-use roundtable_sqlite::{SqliteStore, SqliteViewStore};
+use roundtable_projector::KvViewStore;
 use roundtable_store::{CommandHandler, EventStore};
 use roundtable_web::session::unix_now;
 use roundtable_web::{LinkVerifier, Principal, Sessions, WebState, router};
@@ -31,8 +31,8 @@ impl LinkVerifier for Links {
 
 struct App {
     _dir: tempfile::TempDir,
-    store: Arc<SqliteStore>,
-    views: Arc<SqliteViewStore>,
+    store: Arc<dyn EventStore>,
+    views: Arc<KvViewStore>,
     app: Router,
 }
 
@@ -40,10 +40,11 @@ fn n(s: &str) -> NegotiationId {
     NegotiationId::new(s).unwrap()
 }
 
-fn app() -> App {
+async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open_in_dir(dir.path()).unwrap());
-    let views = Arc::new(SqliteViewStore::new(&store));
+    let ports = roundtable_sqlite::open(dir.path()).unwrap();
+    let store = ports.events.clone();
+    let views = Arc::new(KvViewStore::open(&*ports.kv).await.unwrap());
     let exp = unix_now() + 3600;
     let partner = |neg: &str, p: &str| Principal::Partner {
         negotiation: n(neg),
@@ -230,7 +231,7 @@ async fn water(app: &App) -> (String, String) {
 
 #[tokio::test]
 async fn a_sign_in_link_starts_one_session_and_only_once() {
-    let app = app();
+    let app = app().await;
     let page = app.get("/sign-in?token=hcc", None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("name=\"token\" value=\"hcc\""));
@@ -295,7 +296,7 @@ async fn a_sign_in_link_starts_one_session_and_only_once() {
 
 #[tokio::test]
 async fn sign_out_ends_the_session() {
-    let app = app();
+    let app = app().await;
     let sec = app.sign_in("sec").await;
     let r = app
         .post(
@@ -318,7 +319,7 @@ async fn sign_out_ends_the_session() {
 
 #[tokio::test]
 async fn a_post_without_the_csrf_token_or_from_another_origin_is_refused() {
-    let app = app();
+    let app = app().await;
     let sec = water(&app).await;
     let before = app.events("water").await.len();
     let form = [
@@ -379,7 +380,7 @@ async fn a_post_without_the_csrf_token_or_from_another_origin_is_refused() {
 
 #[tokio::test]
 async fn a_partner_is_refused_another_negotiation() {
-    let app = app();
+    let app = app().await;
     let sec = water(&app).await;
     let r = app
         .post(
@@ -436,7 +437,7 @@ async fn a_partner_is_refused_another_negotiation() {
 
 #[tokio::test]
 async fn a_forged_actor_field_does_not_change_who_acts() {
-    let app = app();
+    let app = app().await;
     water(&app).await;
     let hcc = app.sign_in("hcc").await;
     let r = app
@@ -510,7 +511,7 @@ async fn a_forged_actor_field_does_not_change_who_acts() {
 
 #[tokio::test]
 async fn a_rejection_is_shown_beside_its_form_with_the_input_kept_and_nothing_recorded() {
-    let app = app();
+    let app = app().await;
     water(&app).await;
     let hcc = app.sign_in("hcc").await;
     app.act(
@@ -576,7 +577,7 @@ async fn a_rejection_is_shown_beside_its_form_with_the_input_kept_and_nothing_re
 
 #[tokio::test]
 async fn the_page_shows_what_the_rule_needs_and_text_as_entered() {
-    let app = app();
+    let app = app().await;
     let sec = water(&app).await;
     let hcc = app.sign_in("hcc").await;
     let text = "<script>alert('x')</script>\n  second line";
@@ -650,7 +651,7 @@ async fn the_page_shows_what_the_rule_needs_and_text_as_entered() {
 
 #[tokio::test]
 async fn the_language_follows_accept_language_and_the_switch() {
-    let app = app();
+    let app = app().await;
     let sec = water(&app).await;
     let r = app
         .call(

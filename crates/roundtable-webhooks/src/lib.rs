@@ -19,6 +19,8 @@
 //! - [`config`]: retries (exponential backoff with full jitter) and time-outs.
 //! - `deliver`: one attempt; `worker`: one task per webhook over its durable feed
 //!   ([`roundtable_store::ChangeFeed`], from [`roundtable_store::WebhookStore::feed`]).
+//! - [`KvWebhookStore`]: the registrations, dead letters and replays, written once
+//!   over the key-value port of either store, with the store's change feeds.
 
 #![warn(missing_docs)]
 
@@ -26,10 +28,12 @@ pub mod config;
 mod deliver;
 pub mod policy;
 pub mod signature;
+mod store;
 mod worker;
 
 pub use config::{RetryPolicy, WebhookConfig};
 pub use deliver::Deliverer;
 pub use policy::{UrlPolicy, UrlRefused};
 pub use signature::{SignatureError, sign, verify};
+pub use store::{KvWebhookStore, WEBHOOKS_BUCKET};
 pub use worker::WebhookWorker;

@@ -17,13 +17,13 @@ use axum::routing::post;
 use chrono::Utc;
 use roundtable_domain::CommandEnvelope;
 use roundtable_domain::minutes::parse_line;
-use roundtable_nats::{NatsChangeSink, NatsConfig, NatsEventFeed, NatsStore, NatsViewStore};
-use roundtable_projector::Projector;
-use roundtable_sqlite::{SqliteStore, SqliteWebhookStore};
+use roundtable_nats::{NatsBuckets, NatsChangeSink, NatsConfig, NatsEventFeed, NatsStore};
+use roundtable_projector::{KvViewStore, Projector};
 use roundtable_store::{
     Change, CommandHandler, EventStore, Selection, Webhook, WebhookId, WebhookStore,
 };
 use roundtable_testkit::NatsServer;
+use roundtable_webhooks::KvWebhookStore;
 use roundtable_webhooks::{RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker, verify};
 use tokio::sync::oneshot;
 
@@ -213,10 +213,13 @@ struct Backend {
 impl Backend {
     async fn sqlite() -> Backend {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+        let ports = roundtable_sqlite::open(dir.path()).expect("open");
+        let webhooks = KvWebhookStore::open(&*ports.kv, ports.change_feeds.clone())
+            .await
+            .expect("webhooks");
         Backend {
-            events: Arc::new(store.clone()),
-            webhooks: Arc::new(SqliteWebhookStore::new(&store)),
+            events: ports.events.clone(),
+            webhooks: Arc::new(webhooks),
             nats: None,
             _dir: Some(dir),
         }
@@ -229,7 +232,8 @@ impl Backend {
                 .await
                 .expect("connect"),
         );
-        let webhooks = roundtable_nats::NatsWebhookStore::open(&store)
+        let ports = roundtable_nats::ports(store.clone(), &server.url());
+        let webhooks = KvWebhookStore::open(&*ports.kv, ports.change_feeds.clone())
             .await
             .expect("webhooks");
         Backend {
@@ -247,7 +251,11 @@ impl Backend {
             SAMPLE_EVENTS
         );
         if let Some((store, _)) = &self.nats {
-            let views = Arc::new(NatsViewStore::open(store).await.expect("views"));
+            let views = Arc::new(
+                KvViewStore::open(&NatsBuckets::new(store.clone()))
+                    .await
+                    .expect("views"),
+            );
             let feed = NatsEventFeed::open(store, roundtable_nats::FeedConfig::default())
                 .await
                 .expect("feed");

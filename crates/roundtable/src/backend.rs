@@ -5,22 +5,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use roundtable_domain::{NegotiationId, Projection};
-use roundtable_store::{EventStore, ViewStore, load};
+use roundtable_projector::KvViewStore;
+use roundtable_store::{EventStore, Ports, ViewStore, load};
 
-/// The concrete store behind the port, for the pieces built on the same connection.
-#[derive(Clone)]
-pub(crate) enum Kind {
-    /// NATS JetStream.
-    Nats(Arc<roundtable_nats::NatsStore>),
-    /// The embedded SQLite file.
-    Embedded(roundtable_sqlite::SqliteStore),
-}
-
-/// The selected store, behind the port.
+/// The selected store: its ports, from the adapter's one constructor.
 pub(crate) struct Backend {
-    kind: Kind,
-    store: Arc<dyn EventStore>,
-    description: String,
+    ports: Ports,
 }
 
 impl Backend {
@@ -32,62 +22,47 @@ impl Backend {
         replicas: usize,
         create: bool,
     ) -> anyhow::Result<Option<Backend>> {
-        if let Some(url) = nats_url {
+        let ports = if let Some(url) = nats_url {
             let config = roundtable_nats::NatsConfig {
                 replicas,
                 ..Default::default()
             };
-            let store = roundtable_nats::NatsStore::connect(url, config)
+            roundtable_nats::connect(url, config)
                 .await
-                .with_context(|| format!("cannot use NATS JetStream at {url}"))?;
-            let store = Arc::new(store);
-            Ok(Some(Backend {
-                store: store.clone(),
-                kind: Kind::Nats(store),
-                description: format!("NATS JetStream at {url}"),
-            }))
+                .with_context(|| format!("cannot use NATS JetStream at {url}"))?
         } else {
             if !create && !data_dir.join(roundtable_sqlite::DB_FILE_NAME).exists() {
                 return Ok(None);
             }
-            let store =
-                roundtable_sqlite::SqliteStore::open_in_dir(data_dir).with_context(|| {
-                    format!("cannot open the embedded store in {}", data_dir.display())
-                })?;
-            Ok(Some(Backend {
-                store: Arc::new(store.clone()),
-                kind: Kind::Embedded(store),
-                description: format!("the embedded store in {}", data_dir.display()),
-            }))
-        }
+            roundtable_sqlite::open(data_dir).with_context(|| {
+                format!("cannot open the embedded store in {}", data_dir.display())
+            })?
+        };
+        Ok(Some(Backend { ports }))
     }
 
-    /// The store.
+    /// The event log.
     pub(crate) fn store(&self) -> &Arc<dyn EventStore> {
-        &self.store
+        &self.ports.events
     }
 
-    /// The concrete store, for the pieces built on the same connection.
-    pub(crate) fn kind(&self) -> &Kind {
-        &self.kind
+    /// Every port of the store.
+    pub(crate) fn ports(&self) -> &Ports {
+        &self.ports
     }
 
     /// Where the events are, in words.
-    pub(crate) fn describe(&self) -> &str {
-        &self.description
+    pub(crate) fn describe(&self) -> String {
+        self.ports.connection.describe()
     }
 
     /// Folds every event of `id` into its current projection.
     pub(crate) async fn load(&self, id: &NegotiationId) -> anyhow::Result<Projection> {
-        Ok(load(&*self.store, id).await?)
+        Ok(load(&*self.ports.events, id).await?)
     }
 
-    /// The read model: the projector's stored views (a KV bucket on NATS, a table in
-    /// the embedded file).
+    /// The read model: the projector's stored views, over the store's key-value port.
     pub(crate) async fn views(&self) -> anyhow::Result<Arc<dyn ViewStore>> {
-        Ok(match &self.kind {
-            Kind::Nats(store) => Arc::new(roundtable_nats::NatsViewStore::open(store).await?),
-            Kind::Embedded(store) => Arc::new(roundtable_sqlite::SqliteViewStore::new(store)),
-        })
+        Ok(Arc::new(KvViewStore::open(&*self.ports.kv).await?))
     }
 }

@@ -16,11 +16,11 @@ use async_trait::async_trait;
 use roundtable_api::{ApiState, AuthConfig, Readiness, StoreReadiness, TokenRole, is_loopback};
 use roundtable_domain::{NegotiationId, PartnerId};
 use roundtable_projector::Projector;
-use roundtable_store::{EventStore, NoChanges, ViewStore, WebhookStore};
-use roundtable_webhooks::{RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker};
+use roundtable_store::{Connection, ViewStore, WebhookStore};
+use roundtable_webhooks::{KvWebhookStore, RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker};
 use tokio::sync::watch;
 
-use crate::backend::{Backend, Kind};
+use crate::backend::Backend;
 
 /// How HTTP requests are authenticated (docs/API.md, "Tokens").
 #[derive(Debug, Clone, clap::Args)]
@@ -178,18 +178,16 @@ impl Shutdown {
     }
 }
 
-/// `/readyz` on NATS: the stores answer and the connection is up.
-struct NatsReadiness {
+/// `/readyz`: the connection is up and the stores answer.
+struct PortsReadiness {
     stores: StoreReadiness,
-    store: Arc<roundtable_nats::NatsStore>,
+    connection: Arc<dyn Connection>,
 }
 
 #[async_trait]
-impl Readiness for NatsReadiness {
+impl Readiness for PortsReadiness {
     async fn check(&self) -> Result<(), String> {
-        if !self.store.is_connected() {
-            return Err(format!("not connected to NATS at {}", self.store.url()));
-        }
+        self.connection.check().await?;
         self.stores.check().await
     }
 }
@@ -241,12 +239,9 @@ impl WebhookOptions {
     }
 }
 
-/// The backend's webhook store.
+/// The backend's webhook store, over its key-value port and change feeds.
 async fn webhook_store(backend: &Backend) -> anyhow::Result<Arc<dyn WebhookStore>> {
-    Ok(match backend.kind() {
-        Kind::Nats(store) => Arc::new(roundtable_nats::NatsWebhookStore::open(store).await?),
-        Kind::Embedded(store) => Arc::new(roundtable_sqlite::SqliteWebhookStore::new(store)),
-    })
+    Ok(Arc::new(KvWebhookStore::from_ports(backend.ports()).await?))
 }
 
 async fn api_state(
@@ -256,44 +251,34 @@ async fn api_state(
     shutdown: &Shutdown,
 ) -> anyhow::Result<ApiState> {
     let views = backend.views().await?;
+    let ports = backend.ports();
     let state = ApiState::new(backend.store().clone(), views.clone(), auth)
         .with_webhooks(webhook_store(backend).await?, webhooks.policy())
         .with_shutdown(shutdown.0.clone());
-    Ok(match backend.kind() {
-        Kind::Nats(store) => state
-            .with_readiness(Arc::new(NatsReadiness {
-                stores: StoreReadiness::new(backend.store().clone(), views),
-                store: store.clone(),
-            }))
-            .with_change_watch(Arc::new(roundtable_nats::NatsChangeSink::new(store))),
-        Kind::Embedded(_) => state,
+    let state = state.with_readiness(Arc::new(PortsReadiness {
+        stores: StoreReadiness::new(backend.store().clone(), views),
+        connection: ports.connection.clone(),
+    }));
+    Ok(match &ports.watch {
+        Some(watch) => state.with_change_watch(watch.clone()),
+        None => state,
     })
 }
 
 /// A projector over the backend's feed, views and change notifications.
 pub(crate) async fn projector(backend: &Backend) -> anyhow::Result<Projector> {
-    let events: Arc<dyn EventStore> = backend.store().clone();
+    let ports = backend.ports();
     let views: Arc<dyn ViewStore> = backend.views().await?;
-    Ok(match backend.kind() {
-        Kind::Nats(store) => {
-            let feed = roundtable_nats::NatsEventFeed::open(
-                store.as_ref(),
-                roundtable_nats::FeedConfig::default(),
-            )
-            .await?;
-            let changes = Arc::new(roundtable_nats::NatsChangeSink::new(store.as_ref()));
-            // The changes stream exists from start-up, so an integration can create its
-            // durable consumer before the first change (docs/INTEGRATIONS.md).
-            changes.ensure_stream().await?;
-            Projector::new(events, views, Box::new(feed), changes)
-        }
-        Kind::Embedded(store) => {
-            let feed =
-                roundtable_sqlite::SqliteEventFeed::open(store, roundtable_nats::DEFAULT_CONSUMER)
-                    .await?;
-            Projector::new(events, views, Box::new(feed), Arc::new(NoChanges))
-        }
-    })
+    let feed = ports.feeds.open(roundtable_nats::DEFAULT_CONSUMER).await?;
+    // The changes stream exists from start-up, so an integration can create its
+    // durable consumer before the first change (docs/INTEGRATIONS.md).
+    ports.changes.prepare().await?;
+    Ok(Projector::new(
+        ports.events.clone(),
+        views,
+        feed,
+        ports.changes.clone(),
+    ))
 }
 
 async fn serve_http(listen: SocketAddr, state: ApiState, shutdown: Shutdown) -> anyhow::Result<()> {
@@ -310,11 +295,7 @@ async fn serve_http(listen: SocketAddr, state: ApiState, shutdown: Shutdown) -> 
 }
 
 async fn drain(backend: &Backend) {
-    if let Kind::Nats(store) = backend.kind() {
-        if let Err(e) = store.drain().await {
-            tracing::warn!(error = %e, "draining the NATS connection failed");
-        }
-    }
+    backend.ports().connection.close().await;
 }
 
 /// `roundtable serve`: the HTTP API and the projector in one process.

@@ -59,7 +59,7 @@ impl ViewStore for MemoryViews {
             return Err(StoreError::Conflict {
                 negotiation: view.negotiation_id.clone(),
                 expected: expected.unwrap_or(0),
-                actual: current.unwrap_or(0),
+                actual: current,
             });
         }
         let revision = current.unwrap_or(0) + 1;

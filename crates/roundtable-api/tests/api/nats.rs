@@ -8,7 +8,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use roundtable_api::{ApiState, AuthConfig, TokenRole, router};
-use roundtable_nats::{NatsConfig, NatsStore, NatsViewStore};
+use roundtable_nats::{NatsBuckets, NatsConfig, NatsStore};
+use roundtable_projector::KvViewStore;
 use roundtable_testkit::NatsServer;
 use serde_json::json;
 
@@ -23,7 +24,11 @@ async fn with_nats_stopped_the_api_answers_503_and_recovers_after() {
         ..NatsConfig::default()
     };
     let store = Arc::new(NatsStore::connect(&server.url(), config).await.unwrap());
-    let views = Arc::new(NatsViewStore::open(&store).await.unwrap());
+    let views = Arc::new(
+        KvViewStore::open(&NatsBuckets::new(store.clone()))
+            .await
+            .unwrap(),
+    );
     let state = ApiState::new(store, views, AuthConfig::hs256(SECRET).unwrap());
     let token = state
         .auth

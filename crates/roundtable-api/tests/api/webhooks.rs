@@ -8,7 +8,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use roundtable_api::{ApiState, AuthConfig, TokenRole, router};
-use roundtable_sqlite::{SqliteStore, SqliteWebhookStore};
+use roundtable_sqlite::{SqliteBuckets, SqliteChangeFeeds, SqliteStore};
+use roundtable_store::KvBuckets;
+use roundtable_webhooks::KvWebhookStore;
 use roundtable_webhooks::UrlPolicy;
 use serde_json::{Value, json};
 
@@ -21,18 +23,22 @@ struct Hooks {
 }
 
 impl Hooks {
-    fn new() -> Hooks {
+    async fn new() -> Hooks {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open_in_dir(dir.path()).unwrap();
+        let webhooks = KvWebhookStore::new(
+            SqliteBuckets::new(&store)
+                .open(roundtable_webhooks::WEBHOOKS_BUCKET, "webhooks")
+                .await
+                .unwrap(),
+            Arc::new(SqliteChangeFeeds::new(&store)),
+        );
         let state = ApiState::new(
             Arc::new(store.clone()),
             Arc::new(MemoryViews::default()),
             AuthConfig::hs256(SECRET).unwrap(),
         )
-        .with_webhooks(
-            Arc::new(SqliteWebhookStore::new(&store)),
-            UrlPolicy::allowing(["127.0.0.1"]),
-        );
+        .with_webhooks(Arc::new(webhooks), UrlPolicy::allowing(["127.0.0.1"]));
         Hooks {
             auth: state.auth.clone(),
             app: router(state),
@@ -69,7 +75,7 @@ fn registration(url: &str) -> Value {
 
 #[tokio::test]
 async fn the_secretariat_registers_lists_replays_and_removes_webhooks() {
-    let h = Hooks::new();
+    let h = Hooks::new().await;
     let s = h.token(TokenRole::Secretariat, None, None);
     let r = h
         .call(
@@ -131,7 +137,7 @@ async fn the_secretariat_registers_lists_replays_and_removes_webhooks() {
 
 #[tokio::test]
 async fn metadata_and_link_local_urls_and_other_principals_are_refused() {
-    let h = Hooks::new();
+    let h = Hooks::new().await;
     let s = h.token(TokenRole::Secretariat, None, None);
     for url in [
         "http://169.254.169.254/latest/meta-data/",

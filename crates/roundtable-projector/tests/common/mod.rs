@@ -12,10 +12,11 @@ use async_trait::async_trait;
 use roundtable_domain::minutes::parse_line;
 use roundtable_domain::{CommandEnvelope, NegotiationId};
 use roundtable_nats::{
-    FeedConfig, NatsChangeSink, NatsConfig, NatsEventFeed, NatsStore, NatsViewStore,
+    FeedConfig, NatsBuckets, NatsChangeSink, NatsConfig, NatsEventFeed, NatsStore,
 };
+use roundtable_projector::KvViewStore;
 use roundtable_projector::{Projector, ProjectorConfig};
-use roundtable_sqlite::{SqliteEventFeed, SqliteStore, SqliteViewStore};
+use roundtable_sqlite::{SqliteBuckets, SqliteEventFeed, SqliteStore};
 use roundtable_store::{
     Change, ChangeSink, CommandHandler, EventFeed, EventStore, FeedItem, Handled, StoreError,
     ViewStore, load,
@@ -106,7 +107,11 @@ impl Env {
                     .expect("open the store");
                 Client {
                     events: Arc::new(store.clone()),
-                    views: Arc::new(SqliteViewStore::new(&store)),
+                    views: Arc::new(
+                        KvViewStore::open(&SqliteBuckets::new(&store))
+                            .await
+                            .expect("views"),
+                    ),
                     nats: None,
                     sqlite: Some(store),
                 }
@@ -116,7 +121,9 @@ impl Env {
                     .await
                     .expect("connect");
                 let store = Arc::new(store);
-                let views = NatsViewStore::open(&store).await.expect("views");
+                let views = KvViewStore::open(&NatsBuckets::new(store.clone()))
+                    .await
+                    .expect("views");
                 Client {
                     events: store.clone(),
                     views: Arc::new(views),

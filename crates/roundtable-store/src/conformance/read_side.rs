@@ -35,7 +35,7 @@ fn is_conflict<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
 }
 
 /// Events of `negotiation`: opened, `partners` admitted, and one proposal.
-fn sample(negotiation: &str, partners: u32) -> Vec<RecordedEvent> {
+pub(super) fn sample(negotiation: &str, partners: u32) -> Vec<RecordedEvent> {
     let mut cmds = basic(negotiation, partners);
     cmds.push(propose(negotiation, "p1", "prop-1", 50));
     chain(&cmds)

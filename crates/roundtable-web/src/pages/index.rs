@@ -39,6 +39,8 @@ pub(crate) fn page(
                                 @match v.status {
                                     NegotiationStatus::Open => (t("status-open")),
                                     NegotiationStatus::Concluded => (t("status-concluded")),
+                                    NegotiationStatus::Renegotiating => (t("status-renegotiating")),
+                                    NegotiationStatus::Terminated => (t("status-terminated")),
                                 }
                             }
                             p.meta { (ctx.i18n.args("negotiation-counts", &[

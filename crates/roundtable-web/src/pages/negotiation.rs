@@ -153,6 +153,8 @@ impl Page<'_> {
                 @match v.status {
                     NegotiationStatus::Open => span.badge.open { (self.t("status-open")) },
                     NegotiationStatus::Concluded => span.badge.done { (self.t("status-concluded")) },
+                    NegotiationStatus::Renegotiating => span.badge.open { (self.t("status-renegotiating")) },
+                    NegotiationStatus::Terminated => span.badge.done { (self.t("status-terminated")) },
                 }
             }
             p.meta {
