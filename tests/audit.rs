@@ -324,7 +324,7 @@ async fn verify_live_catches_a_stored_view_altered_behind_the_projector() {
     let db = rusqlite::Connection::open(dir.path().join("roundtable.db")).expect("open the file");
     let body: Vec<u8> = db
         .query_row(
-            "SELECT body FROM views WHERE negotiation_id = 'harbourside-waste'",
+            "SELECT value FROM kv WHERE bucket = 'ROUNDTABLE_VIEWS' AND key = 'harbourside-waste'",
             [],
             |r| r.get(0),
         )
@@ -334,7 +334,7 @@ async fn verify_live_catches_a_stored_view_altered_behind_the_projector() {
         .replace("\"status\":\"concluded\"", "\"status\":\"open\"");
     let changed = db
         .execute(
-            "UPDATE views SET body = ?1 WHERE negotiation_id = 'harbourside-waste'",
+            "UPDATE kv SET value = ?1 WHERE bucket = 'ROUNDTABLE_VIEWS' AND key = 'harbourside-waste'",
             [forged.as_bytes()],
         )
         .expect("update behind the projector's back");
