@@ -123,7 +123,9 @@ async def main():
             # Never fetch more than will be applied: what is fetched and not acknowledged
             # is delivered again only after the ack wait.
             messages = await sub.fetch(wanted, timeout=1)
-        except NatsTimeout:
+        except (NatsTimeout, asyncio.TimeoutError):
+            # nats-py raises its own TimeoutError, or asyncio's from some fetch paths
+            # (seen when the server is slow to answer): both mean nothing came in time.
             if args.idle is not None and asyncio.get_running_loop().time() - idle_since >= args.idle:
                 break
             continue
