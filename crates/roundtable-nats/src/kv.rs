@@ -160,7 +160,7 @@ impl NatsKv {
         match expect {
             Expect::Nothing => match self.kv.create(key, value).await {
                 Ok(revision) => Ok(revision),
-                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {
+                Err(e) if e.kind() == CreateErrorKind::AlreadyExists || lost_race(&e) => {
                     Err(self.conflict(key, expect))
                 }
                 Err(e) if payload_too_large(&e) => Err(too_big(&e)),
@@ -401,6 +401,22 @@ fn payload_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
     while let Some(e) = current {
         if e.downcast_ref::<PublishError>()
             .is_some_and(|p| p.kind() == PublishErrorKind::MaxPayloadExceeded)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// Whether `err`, or an error it wraps, is a publish refused because another writer
+/// stored a value first: on a clustered bucket a racing `create` can fail this way
+/// (error 10164, see [`is_wrong_last_sequence`]) rather than as `AlreadyExists`.
+fn lost_race(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.downcast_ref::<PublishError>()
+            .is_some_and(is_wrong_last_sequence)
         {
             return true;
         }
