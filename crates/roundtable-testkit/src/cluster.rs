@@ -320,7 +320,7 @@ impl NatsCluster {
         let Some(process) = node.process.as_ref() else {
             return Err(TestkitError::Io(format!("{} is not running", node.name)));
         };
-        process.signal("STOP")?;
+        process.pause()?;
         node.paused = true;
         Ok(())
     }

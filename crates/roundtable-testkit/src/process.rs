@@ -172,6 +172,31 @@ impl ServerProcess {
         }
     }
 
+    /// Sends SIGSTOP and returns once the kernel reports every thread of the process
+    /// stopped (state `T` in `/proc/<pid>/stat`), so that nothing the caller sends
+    /// after it is answered: the signal is delivered asynchronously, and on a loaded
+    /// machine a thread may still answer a request between `kill` and its stop.
+    ///
+    /// # Errors
+    /// As [`ServerProcess::signal`], and [`TestkitError::Io`] when the process is not
+    /// reported stopped within five seconds.
+    pub(crate) fn pause(&self) -> Result<(), TestkitError> {
+        self.signal("STOP")?;
+        let pid = self.child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            if stopped(pid) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(TestkitError::Io(format!(
+                    "process {pid} is not reported stopped 5 s after SIGSTOP"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// Sends SIGKILL (no clean shutdown) and reaps the process. Idempotent.
     pub(crate) fn kill(&mut self) {
         // Fails only when the process has already exited; reaping is what matters.
@@ -233,6 +258,29 @@ pub(crate) fn log_path(dir: &Path) -> PathBuf {
 }
 
 /// The pid file of a server whose files live in `dir`.
+/// Whether every thread of process `pid` is stopped (state `T` or `t` in
+/// `/proc/<pid>/task/*/stat`); false when it cannot be read.
+fn stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    let mut any = false;
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            return false;
+        };
+        // The state is the field after the command name, which is in parentheses.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next());
+        if !matches!(state, Some("T" | "t")) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
 pub(crate) fn pid_path(dir: &Path) -> PathBuf {
     dir.join("nats-server.pid")
 }

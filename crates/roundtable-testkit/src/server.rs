@@ -196,7 +196,7 @@ impl NatsServer {
     /// [`TestkitError::Io`] when it does not run or the signal cannot be sent.
     pub fn pause(&mut self) -> Result<(), TestkitError> {
         match self.process.as_ref() {
-            Some(process) => process.signal("STOP"),
+            Some(process) => process.pause(),
             None => Err(TestkitError::Io(format!("{} is not running", self.url()))),
         }
     }
