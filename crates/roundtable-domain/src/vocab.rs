@@ -3,95 +3,110 @@
 //! contract version 2 (DOMAIN.md, "After the signature"): asset kinds, shortfall
 //! severities, and the statuses of partners, rounds and shortfalls.
 //!
-//! Each vocabulary's wire names are written once, in its `as_str`; serde's
-//! `snake_case` renaming gives the same names, and a unit test holds the two equal.
+//! Each vocabulary's wire names are written once, beside its variants, in a
+//! [`vocabulary!`] declaration: serde (and so the JSON Schemas and OpenAPI), `as_str`,
+//! `Display` and `ALL` all take them from there.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// One of the organisational sectors a partner comes from (DOMAIN.md, "Who negotiates").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Sector {
-    /// Municipalities, national government, regulators, public utilities.
-    Government,
-    /// International operators, national firms, small-scale providers.
-    PrivateSector,
-    /// NGOs, community organisations, consumer groups, trade unions.
-    CivilSociety,
-    /// Donors and consultants.
-    External,
+/// Declares a closed vocabulary: the enum, with each variant's wire name written once
+/// (`Variant => "wire_name"`), which becomes its serde name (`#[serde(rename)]`, read
+/// by schemars and utoipa too), what `as_str` returns and what `Display` writes; and
+/// `ALL`, every variant in the order declared.
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in the order declared (the order DOMAIN.md lists them).
+            pub const ALL: [$name; [$($wire),+].len()] = [$($name::$variant),+];
+
+            /// The name used in JSON, the minutes and messages (`snake_case`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $wire, )+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// One of the organisational sectors a partner comes from (DOMAIN.md, "Who negotiates").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum Sector {
+        /// Municipalities, national government, regulators, public utilities.
+        Government => "government",
+        /// International operators, national firms, small-scale providers.
+        PrivateSector => "private_sector",
+        /// NGOs, community organisations, consumer groups, trade unions.
+        CivilSociety => "civil_society",
+        /// Donors and consultants.
+        External => "external",
+    }
 }
 
 impl Sector {
-    /// Every sector, in the order DOMAIN.md lists them.
-    pub const ALL: [Sector; 4] = [
-        Sector::Government,
-        Sector::PrivateSector,
-        Sector::CivilSociety,
-        Sector::External,
-    ];
-
     /// The sectors whose signatories `cross_sector_consent` requires (DOMAIN.md, "Decision rules").
     pub const DECIDING: [Sector; 3] = [
         Sector::Government,
         Sector::PrivateSector,
         Sector::CivilSociety,
     ];
-
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sector::Government => "government",
-            Sector::PrivateSector => "private_sector",
-            Sector::CivilSociety => "civil_society",
-            Sector::External => "external",
-        }
-    }
 }
 
-impl fmt::Display for Sector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+vocabulary! {
+    /// What kind of organisation a partner is; each kind belongs to exactly one [`Sector`]
+    /// (DOMAIN.md, "Who negotiates", the table of kinds).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum PartnerKind {
+        /// A municipality (government).
+        Municipality => "municipality",
+        /// A national government body (government).
+        NationalGovernment => "national_government",
+        /// A regulator (government).
+        Regulator => "regulator",
+        /// A public utility (government).
+        PublicUtility => "public_utility",
+        /// A large international PPP operator (private sector).
+        InternationalOperator => "international_operator",
+        /// A national firm (private sector).
+        NationalFirm => "national_firm",
+        /// A small-scale provider: water vendors, kiosk operators, informal collectors (private sector).
+        SmallScaleProvider => "small_scale_provider",
+        /// A non-governmental organisation (civil society).
+        Ngo => "ngo",
+        /// A community organisation (civil society).
+        CommunityOrganisation => "community_organisation",
+        /// A consumer group (civil society).
+        ConsumerGroup => "consumer_group",
+        /// Employees and their trade unions (civil society).
+        TradeUnion => "trade_union",
+        /// A donor (external).
+        Donor => "donor",
+        /// A consultant (external).
+        Consultant => "consultant",
     }
-}
-
-/// What kind of organisation a partner is; each kind belongs to exactly one [`Sector`]
-/// (DOMAIN.md, "Who negotiates", the table of kinds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum PartnerKind {
-    /// A municipality (government).
-    Municipality,
-    /// A national government body (government).
-    NationalGovernment,
-    /// A regulator (government).
-    Regulator,
-    /// A public utility (government).
-    PublicUtility,
-    /// A large international PPP operator (private sector).
-    InternationalOperator,
-    /// A national firm (private sector).
-    NationalFirm,
-    /// A small-scale provider: water vendors, kiosk operators, informal collectors (private sector).
-    SmallScaleProvider,
-    /// A non-governmental organisation (civil society).
-    Ngo,
-    /// A community organisation (civil society).
-    CommunityOrganisation,
-    /// A consumer group (civil society).
-    ConsumerGroup,
-    /// Employees and their trade unions (civil society).
-    TradeUnion,
-    /// A donor (external).
-    Donor,
-    /// A consultant (external).
-    Consultant,
 }
 
 impl PartnerKind {
@@ -105,294 +120,143 @@ impl PartnerKind {
             Donor | Consultant => Sector::External,
         }
     }
+}
 
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        use PartnerKind::*;
-        match self {
-            Municipality => "municipality",
-            NationalGovernment => "national_government",
-            Regulator => "regulator",
-            PublicUtility => "public_utility",
-            InternationalOperator => "international_operator",
-            NationalFirm => "national_firm",
-            SmallScaleProvider => "small_scale_provider",
-            Ngo => "ngo",
-            CommunityOrganisation => "community_organisation",
-            ConsumerGroup => "consumer_group",
-            TradeUnion => "trade_union",
-            Donor => "donor",
-            Consultant => "consultant",
-        }
+vocabulary! {
+    /// A partner's role (DOMAIN.md, "Who negotiates").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum Role {
+        /// Must sign; counts for decisions; may block.
+        Signatory => "signatory",
+        /// May propose, endorse, raise non-blocking concerns and commit; does not count or sign.
+        Observer => "observer",
     }
 }
 
-impl fmt::Display for PartnerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+vocabulary! {
+    /// How `adopt` decides (DOMAIN.md, "Decision rules"). Default: `consent`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum DecisionRule {
+        /// At least one signatory endorses.
+        #[default]
+        Consent => "consent",
+        /// Consent, and one signatory endorsement from each of government, private sector
+        /// and civil society that has an admitted signatory.
+        CrossSectorConsent => "cross_sector_consent",
+        /// Every admitted signatory endorses.
+        Unanimity => "unanimity",
     }
 }
 
-/// A partner's role (DOMAIN.md, "Who negotiates").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Must sign; counts for decisions; may block.
-    Signatory,
-    /// May propose, endorse, raise non-blocking concerns and commit; does not count or sign.
-    Observer,
-}
-
-impl Role {
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Signatory => "signatory",
-            Role::Observer => "observer",
-        }
+vocabulary! {
+    /// What a commitment gives (DOMAIN.md, "`commit` kinds").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum CommitmentKind {
+        /// Money.
+        Finance => "finance",
+        /// Goods, land, rights of way and the like.
+        InKind => "in_kind",
+        /// People.
+        Staff => "staff",
+        /// Running part of the service.
+        ServiceDelivery => "service_delivery",
+        /// A regulatory act or duty.
+        Regulatory => "regulatory",
+        /// Checking and reporting.
+        Monitoring => "monitoring",
+        /// Anything else.
+        Other => "other",
     }
 }
 
-/// How `adopt` decides (DOMAIN.md, "Decision rules"). Default: `consent`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionRule {
-    /// At least one signatory endorses.
-    #[default]
-    Consent,
-    /// Consent, and one signatory endorsement from each of government, private sector
-    /// and civil society that has an admitted signatory.
-    CrossSectorConsent,
-    /// Every admitted signatory endorses.
-    Unanimity,
-}
-
-impl DecisionRule {
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionRule::Consent => "consent",
-            DecisionRule::CrossSectorConsent => "cross_sector_consent",
-            DecisionRule::Unanimity => "unanimity",
-        }
+vocabulary! {
+    /// What kind of asset a partner brings to the partnership (DOMAIN.md, "After the
+    /// signature": asset kinds).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum AssetKind {
+        /// Money: capital, grants, budget lines.
+        Finance => "finance",
+        /// Technical know-how.
+        TechnicalExpertise => "technical_expertise",
+        /// Knowledge of the place and its people.
+        LocalKnowledge => "local_knowledge",
+        /// Standing with the people served.
+        Legitimacy => "legitimacy",
+        /// The power to regulate, license or enforce.
+        RegulatoryAuthority => "regulatory_authority",
+        /// People who do the work.
+        Workforce => "workforce",
+        /// Land, networks, depots, vehicles and the like.
+        Infrastructure => "infrastructure",
+        /// Anything else.
+        Other => "other",
     }
 }
 
-impl fmt::Display for DecisionRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+vocabulary! {
+    /// How serious a shortfall is (DOMAIN.md, "After the signature": shortfall
+    /// severities). Ordered: `minor < major < critical`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum Severity {
+        /// An inconvenience.
+        Minor => "minor",
+        /// A failure that people served feel.
+        Major => "major",
+        /// A failure that puts the service or people at risk.
+        Critical => "critical",
     }
 }
 
-/// What a commitment gives (DOMAIN.md, "`commit` kinds").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum CommitmentKind {
-    /// Money.
-    Finance,
-    /// Goods, land, rights of way and the like.
-    InKind,
-    /// People.
-    Staff,
-    /// Running part of the service.
-    ServiceDelivery,
-    /// A regulatory act or duty.
-    Regulatory,
-    /// Checking and reporting.
-    Monitoring,
-    /// Anything else.
-    Other,
-}
-
-impl CommitmentKind {
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommitmentKind::Finance => "finance",
-            CommitmentKind::InKind => "in_kind",
-            CommitmentKind::Staff => "staff",
-            CommitmentKind::ServiceDelivery => "service_delivery",
-            CommitmentKind::Regulatory => "regulatory",
-            CommitmentKind::Monitoring => "monitoring",
-            CommitmentKind::Other => "other",
-        }
+vocabulary! {
+    /// Whether a partner still takes part (DOMAIN.md, "The view, version 2"). A view
+    /// stored before contract version 2 has no status: every partner there is `active`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum PartnerStatus {
+        /// Admitted and taking part.
+        #[default]
+        Active => "active",
+        /// Left through `withdraw_partner`: still listed, counts for no rule, issues no command.
+        Withdrawn => "withdrawn",
     }
 }
 
-impl fmt::Display for CommitmentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+vocabulary! {
+    /// A renegotiation round's status (DOMAIN.md, "The view, version 2").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum RoundStatus {
+        /// The negotiation is `renegotiating` in this round.
+        Open => "open",
+        /// Ended by `conclude`: its agreement is in force.
+        Concluded => "concluded",
+        /// The negotiation was terminated while the round was open.
+        Abandoned => "abandoned",
     }
 }
 
-/// What kind of asset a partner brings to the partnership (DOMAIN.md, "After the
-/// signature": asset kinds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum AssetKind {
-    /// Money: capital, grants, budget lines.
-    Finance,
-    /// Technical know-how.
-    TechnicalExpertise,
-    /// Knowledge of the place and its people.
-    LocalKnowledge,
-    /// Standing with the people served.
-    Legitimacy,
-    /// The power to regulate, license or enforce.
-    RegulatoryAuthority,
-    /// People who do the work.
-    Workforce,
-    /// Land, networks, depots, vehicles and the like.
-    Infrastructure,
-    /// Anything else.
-    Other,
-}
-
-impl AssetKind {
-    /// Every asset kind, in the order DOMAIN.md lists them.
-    pub const ALL: [AssetKind; 8] = [
-        AssetKind::Finance,
-        AssetKind::TechnicalExpertise,
-        AssetKind::LocalKnowledge,
-        AssetKind::Legitimacy,
-        AssetKind::RegulatoryAuthority,
-        AssetKind::Workforce,
-        AssetKind::Infrastructure,
-        AssetKind::Other,
-    ];
-
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssetKind::Finance => "finance",
-            AssetKind::TechnicalExpertise => "technical_expertise",
-            AssetKind::LocalKnowledge => "local_knowledge",
-            AssetKind::Legitimacy => "legitimacy",
-            AssetKind::RegulatoryAuthority => "regulatory_authority",
-            AssetKind::Workforce => "workforce",
-            AssetKind::Infrastructure => "infrastructure",
-            AssetKind::Other => "other",
-        }
-    }
-}
-
-impl fmt::Display for AssetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// How serious a shortfall is (DOMAIN.md, "After the signature": shortfall
-/// severities). Ordered: `minor < major < critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// An inconvenience.
-    Minor,
-    /// A failure that people served feel.
-    Major,
-    /// A failure that puts the service or people at risk.
-    Critical,
-}
-
-impl Severity {
-    /// Every severity, least serious first.
-    pub const ALL: [Severity; 3] = [Severity::Minor, Severity::Major, Severity::Critical];
-
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Minor => "minor",
-            Severity::Major => "major",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// Whether a partner still takes part (DOMAIN.md, "The view, version 2"). A view
-/// stored before contract version 2 has no status: every partner there is `active`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum PartnerStatus {
-    /// Admitted and taking part.
-    #[default]
-    Active,
-    /// Left through `withdraw_partner`: still listed, counts for no rule, issues no command.
-    Withdrawn,
-}
-
-impl PartnerStatus {
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PartnerStatus::Active => "active",
-            PartnerStatus::Withdrawn => "withdrawn",
-        }
-    }
-}
-
-/// A renegotiation round's status (DOMAIN.md, "The view, version 2").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum RoundStatus {
-    /// The negotiation is `renegotiating` in this round.
-    Open,
-    /// Ended by `conclude`: its agreement is in force.
-    Concluded,
-    /// The negotiation was terminated while the round was open.
-    Abandoned,
-}
-
-impl RoundStatus {
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoundStatus::Open => "open",
-            RoundStatus::Concluded => "concluded",
-            RoundStatus::Abandoned => "abandoned",
-        }
-    }
-}
-
-/// A shortfall's status (DOMAIN.md, "The view, version 2").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ShortfallStatus {
-    /// Reported, not yet resolved.
-    Open,
-    /// Resolved by the secretariat, perhaps with a penalty.
-    Resolved,
-}
-
-impl ShortfallStatus {
-    /// The `snake_case` name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShortfallStatus::Open => "open",
-            ShortfallStatus::Resolved => "resolved",
-        }
+vocabulary! {
+    /// A shortfall's status (DOMAIN.md, "The view, version 2").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub enum ShortfallStatus {
+        /// Reported, not yet resolved.
+        Open => "open",
+        /// Resolved by the secretariat, perhaps with a penalty.
+        Resolved => "resolved",
     }
 }
 
@@ -495,27 +359,44 @@ mod tests {
             .unwrap_or_default()
     }
 
+    /// Every value of `T` is written and read under its `as_str` name, which is
+    /// `snake_case` and unique within its vocabulary.
+    fn round_trips<T>(all: &[T])
+    where
+        T: Serialize + serde::de::DeserializeOwned + Copy + PartialEq + fmt::Debug + fmt::Display,
+    {
+        let mut seen = std::collections::HashSet::new();
+        for &v in all {
+            let name = wire(v);
+            assert_eq!(name, v.to_string(), "{v:?}");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+            assert!(seen.insert(name.clone()), "{name} twice");
+            let back: T = serde_json::from_value(serde_json::Value::String(name)).expect("reads");
+            assert_eq!(back, v);
+        }
+    }
+
     #[test]
-    fn as_str_is_the_wire_name_of_every_new_vocabulary() {
-        for k in AssetKind::ALL {
-            assert_eq!(wire(k), k.as_str());
-        }
-        for s in Severity::ALL {
-            assert_eq!(wire(s), s.as_str());
-        }
-        for s in [PartnerStatus::Active, PartnerStatus::Withdrawn] {
-            assert_eq!(wire(s), s.as_str());
-        }
-        for s in [
-            RoundStatus::Open,
-            RoundStatus::Concluded,
-            RoundStatus::Abandoned,
-        ] {
-            assert_eq!(wire(s), s.as_str());
-        }
-        for s in [ShortfallStatus::Open, ShortfallStatus::Resolved] {
-            assert_eq!(wire(s), s.as_str());
-        }
+    fn every_vocabulary_reads_and_writes_its_declared_names() {
+        round_trips(&Sector::ALL);
+        round_trips(&PartnerKind::ALL);
+        round_trips(&Role::ALL);
+        round_trips(&DecisionRule::ALL);
+        round_trips(&CommitmentKind::ALL);
+        round_trips(&AssetKind::ALL);
+        round_trips(&Severity::ALL);
+        round_trips(&PartnerStatus::ALL);
+        round_trips(&RoundStatus::ALL);
+        round_trips(&ShortfallStatus::ALL);
+        assert_eq!(PartnerKind::ALL.len(), 13);
+        assert_eq!(wire(Sector::PrivateSector), "private_sector");
+        assert_eq!(
+            wire(PartnerKind::SmallScaleProvider),
+            "small_scale_provider"
+        );
         assert!(Severity::Minor < Severity::Major && Severity::Major < Severity::Critical);
     }
 }
