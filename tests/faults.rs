@@ -25,10 +25,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use load::{Ack, Client, Ledger, Report};
+use roundtable_app::{CommandHandler, HandleError, Handled};
 use roundtable_domain::{Actor, CommandEnvelope, NegotiationId};
 use roundtable_nats::{FeedConfig, NatsBuckets, NatsConfig, NatsEventFeed, NatsStore};
+use roundtable_projector::ViewStore;
 use roundtable_projector::{KvViewStore, Projector};
-use roundtable_store::{CommandHandler, EventStore, HandleError, Handled, NoChanges, ViewStore};
+use roundtable_store::{EventStore, NoChanges};
 use roundtable_testkit::{NatsCluster, NatsServer};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;

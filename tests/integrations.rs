@@ -25,8 +25,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::{Store, sample_minutes, workspace_root};
-use roundtable_store::{Change, ChangeReader, Selection, Webhook, WebhookId};
+use roundtable_app::ChangeReader;
+use roundtable_store::{Change, Selection};
 use roundtable_webhooks::{Deliverer, UrlPolicy, WebhookConfig};
+use roundtable_webhooks::{Webhook, WebhookId};
 
 const SAMPLE: &str = "harbourside-waste";
 const SAMPLE_EVENTS: u64 = 73;

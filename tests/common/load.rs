@@ -16,7 +16,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use roundtable_domain::{Command, CommandId, NegotiationId, Projection, RecordedEvent};
-use roundtable_store::{EventStore, ViewStore};
+use roundtable_projector::ViewStore;
+use roundtable_store::EventStore;
 use serde_json::{Value, json};
 
 /// One client: the partner it acts as, in which negotiation.

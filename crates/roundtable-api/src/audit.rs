@@ -3,7 +3,7 @@
 //! verification and the HTML audit report.
 //!
 //! All of them fold the event log from its first event; none reads a stored snapshot.
-//! The projection (the [`roundtable_store::ViewStore`]) is read only to be checked
+//! The projection (the [`roundtable_projector::ViewStore`]) is read only to be checked
 //! against that fold, as `roundtable export`, `verify --negotiation` and `report` do.
 
 use std::time::Duration;

@@ -8,9 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use roundtable_app::Handled;
 use roundtable_app::commands::SendCommand;
-use roundtable_domain::{Actor, Command, NegotiationId};
-use roundtable_store::Handled;
+use roundtable_domain::{Command, NegotiationId};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -89,24 +89,8 @@ pub(crate) async fn send(
     json_content_type(&headers)?;
     let body = body.map_err(body_rejection)?;
     let (command, at) = parse_command(&body)?;
-    if let Actor::Partner(partner) = &actor {
-        if matches!(
-            command,
-            Command::OpenNegotiation(_)
-                | Command::AdmitPartner(_)
-                | Command::RegisterKey(_)
-                | Command::Adopt(_)
-                | Command::Conclude(_)
-        ) {
-            return Err(ApiError::forbidden(
-                "secretariat_only",
-                format!(
-                    "only the secretariat may {}; {partner} is a partner",
-                    command.name()
-                ),
-            ));
-        }
-    }
+    // Early, before the state is read; `decide` applies the same rule.
+    roundtable_domain::check_sender(&actor, &command).map_err(ApiError::from)?;
     let handled = roundtable_app::commands::send(
         &state.handler,
         SendCommand {

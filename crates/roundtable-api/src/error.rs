@@ -11,8 +11,9 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roundtable_app::AppError;
+use roundtable_app::HandleError;
 use roundtable_domain::{Rejection, RejectionKind};
-use roundtable_store::{HandleError, StoreError};
+use roundtable_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

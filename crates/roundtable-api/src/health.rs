@@ -7,7 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use roundtable_domain::NegotiationId;
-use roundtable_store::{EventStore, ViewStore};
+use roundtable_projector::ViewStore;
+use roundtable_store::EventStore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -63,7 +63,7 @@ pub fn document() -> Document {
     ),
     components(schemas(
         roundtable_store::Change,
-        roundtable_store::ParkedEntry,
+        roundtable_projector::ParkedEntry,
         crate::operations::ParkedList,
         crate::webhooks::RegisterWebhook,
         crate::webhooks::WebhookView,

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use roundtable_metrics::Exporter;
-use roundtable_store::ParkedEntry;
+use roundtable_projector::ParkedEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

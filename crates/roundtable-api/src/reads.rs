@@ -1,5 +1,5 @@
 //! The read side: the list of negotiations and each one's agreement view (both from
-//! the projection, the [`roundtable_store::ViewStore`]), and its events, paged (from
+//! the projection, the [`roundtable_projector::ViewStore`]), and its events, paged (from
 //! the event store). A view as of a past point is folded from the event log
 //! ([`crate::audit`]).
 
@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use roundtable_domain::view::NegotiationStatus;
 use roundtable_domain::{AgreementView, NegotiationId};
-use roundtable_store::StoredView;
+use roundtable_projector::StoredView;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};

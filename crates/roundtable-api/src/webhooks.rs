@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use roundtable_domain::{EventBody, NegotiationId};
-use roundtable_store::{DeadLetter, Selection, Webhook, WebhookId, WebhookStore};
+use roundtable_store::Selection;
+use roundtable_webhooks::{DeadLetter, Webhook, WebhookId, WebhookStore};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use roundtable_audit::VerifyReport;
 use roundtable_audit::export::ExportError;
 use roundtable_domain::{AgreementView, NegotiationId, RecordedEvent};
-use roundtable_store::{EventStore, ViewStore};
+use roundtable_projector::ViewStore;
+use roundtable_store::EventStore;
 use tokio::time::Instant;
 
 use crate::AppError;

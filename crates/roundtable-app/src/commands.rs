@@ -2,9 +2,10 @@
 //! HTTP API's `POST .../commands`, the web app's forms). The minutes importer derives
 //! its command ids from each line's content instead (docs/DECISIONS.md).
 
+use crate::{CommandHandler, HandleError, Handled};
 use chrono::{DateTime, Utc};
 use roundtable_domain::{Actor, Command, CommandEnvelope, CommandId, NegotiationId};
-use roundtable_store::{CommandHandler, EventStore, HandleError, Handled};
+use roundtable_store::EventStore;
 use sha2::{Digest, Sha256};
 
 /// One command as a front end received it.

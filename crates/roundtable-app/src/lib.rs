@@ -7,8 +7,14 @@
 //! code, HTML). No front end folds the log, parses a point in time or polls a store on
 //! its own. The use cases:
 //!
+//! - [`CommandHandler`]: the command side over any event log: load (or catch up) the
+//!   negotiation, `decide`, seal the event into the hash chain, append with
+//!   optimistic concurrency, retry on conflict, and answer retries of a recorded
+//!   command with the event recorded the first time; its clock and event ids are
+//!   injected ([`Clock`], [`EventIds`]);
 //! - [`adoption`]: what an open proposal still needs before it can be adopted;
 //! - [`commands`]: sending one command, with its idempotency key and expected version;
+//! - [`changes`]: the change reader, one negotiation's changes read from its log;
 //! - [`time`]: the one parser of instants and the point in a history a reader asks for
 //!   ([`AsOf`]);
 //! - [`history`]: the recorded events, the view as of a version or an instant (with
@@ -25,12 +31,21 @@
 
 pub mod adoption;
 pub mod audit;
+pub mod changes;
 pub mod commands;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
+mod handler;
 pub mod history;
 pub mod ocds;
 pub mod reads;
 pub mod time;
 
+pub use changes::ChangeReader;
 pub use error::{AppError, Port};
+pub use handler::{
+    Clock, CommandHandler, DEFAULT_CACHED_NEGOTIATIONS, EventIds, HandleError, Handled,
+    SystemClock, V7EventIds, load,
+};
 pub use time::{AsOf, InvalidInstant, parse_instant};

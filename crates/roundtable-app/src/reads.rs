@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use roundtable_domain::{AgreementView, NegotiationId};
-use roundtable_store::{EventStore, ParkedEntry, ViewStore};
+use roundtable_projector::{ParkedEntry, ViewStore};
+use roundtable_store::EventStore;
 use tokio::time::Instant;
 
 use crate::AppError;

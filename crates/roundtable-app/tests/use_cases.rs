@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use roundtable_app::CommandHandler;
 use roundtable_app::history::{diff, view_as_of};
 use roundtable_app::reads::view_at_least;
 use roundtable_app::time::TimeAxis;
@@ -13,7 +14,8 @@ use roundtable_app::{AppError, AsOf, parse_instant};
 use roundtable_domain::minutes::parse_line;
 use roundtable_domain::{CommandEnvelope, NegotiationId};
 use roundtable_projector::KvViewStore;
-use roundtable_store::{CommandHandler, EventStore, ViewStore};
+use roundtable_projector::ViewStore;
+use roundtable_store::EventStore;
 
 /// Five lines; the fourth was entered late: it happened before the third.
 const MINUTES: &[&str] = &[

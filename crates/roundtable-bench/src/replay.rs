@@ -31,11 +31,13 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use futures::StreamExt;
+use roundtable_app::{CommandHandler, Handled};
 use roundtable_domain::NegotiationId;
 use roundtable_nats::{NatsBuckets, NatsConfig, NatsStore};
 use roundtable_projector::KvViewStore;
+use roundtable_projector::ViewStore;
 use roundtable_sqlite::SqliteStore;
-use roundtable_store::{CommandHandler, EventStore, Handled, ViewStore};
+use roundtable_store::EventStore;
 
 use self::big::{Filled, Plan};
 use crate::consultation::Consultation;
@@ -206,7 +208,7 @@ async fn rebuild_nats(
     let store = Arc::new(NatsStore::connect(url, NatsConfig::default()).await?);
     let views = KvViewStore::open(&NatsBuckets::new(store.clone())).await?;
     let id = big::id(plan, plan.negotiations / 2)?;
-    let folded = roundtable_store::load(&*store, &id).await?;
+    let folded = roundtable_app::load(&*store, &id).await?;
     let stored = views
         .get(&id)
         .await?

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use roundtable_app::{CommandHandler, Handled};
 use roundtable_domain::CommandEnvelope;
 use roundtable_nats::{NatsConfig, NatsStore};
 use roundtable_sqlite::SqliteStore;
-use roundtable_store::{CommandHandler, EventStore, Handled};
+use roundtable_store::EventStore;
 
 use crate::raw::{self, rate};
 use crate::{Figure, Fsync, Report, Setup, workload};

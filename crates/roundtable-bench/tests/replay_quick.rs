@@ -9,7 +9,7 @@ use std::process::Command;
 use roundtable_bench::{Fsync, Report, Scale, Setup, replay};
 use roundtable_nats::{NatsBuckets, NatsConfig, NatsStore};
 use roundtable_projector::KvViewStore;
-use roundtable_store::ViewStore;
+use roundtable_projector::ViewStore;
 use roundtable_testkit::NatsServer;
 
 /// The debug `roundtable` binary of this workspace.
@@ -124,7 +124,7 @@ async fn replay_measures_every_figure_and_rebuilds_the_views_of_the_log() {
     assert_eq!(big.len(), 25, "5,000 events in negotiations of 200");
     for id in &ids {
         let stored = views.get(id).await.expect("reads").expect("stored");
-        let folded = roundtable_store::load(&*store, id).await.expect("folds");
+        let folded = roundtable_app::load(&*store, id).await.expect("folds");
         assert_eq!(
             serde_json::to_value(&stored.view).expect("json"),
             serde_json::to_value(folded.view.as_ref().expect("opened")).expect("json"),

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::Duration;
 use jsonschema::Validator;
+use roundtable_app::ChangeReader;
 use roundtable_contracts::{AGREEMENT_VIEW, CHANGE, closed, event_schema_path};
 use roundtable_domain::minutes::parse_line;
 use roundtable_domain::{CommandEnvelope, Projection, RecordedEvent, decide};
-use roundtable_store::ChangeReader;
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -27,7 +27,7 @@ pub(crate) fn open_round(
     actor: &Actor,
     c: &OpenRound,
 ) -> Result<EventBody, Rejection> {
-    secretariat_only(actor, "open a round")?;
+    secretariat_only(actor, "open_round")?;
     non_blank("reason", &c.reason, MAX_TEXT_CHARS)?;
     match s.status {
         NegotiationStatus::Concluded => {}
@@ -199,7 +199,7 @@ pub(crate) fn resolve_shortfall(
     actor: &Actor,
     c: &ResolveShortfall,
 ) -> Result<EventBody, Rejection> {
-    secretariat_only(actor, "resolve shortfalls")?;
+    secretariat_only(actor, "resolve_shortfall")?;
     non_blank("resolution", &c.resolution, MAX_TEXT_CHARS)?;
     if let Some(p) = &c.penalty {
         amount("penalty", p)?;
@@ -383,7 +383,7 @@ pub(crate) fn terminate(
     actor: &Actor,
     c: &Terminate,
 ) -> Result<EventBody, Rejection> {
-    secretariat_only(actor, "terminate the negotiation")?;
+    secretariat_only(actor, "terminate")?;
     non_blank("reason", &c.reason, MAX_TEXT_CHARS)?;
     Ok(EventBody::NegotiationTerminated(NegotiationTerminated {
         reason: c.reason.clone(),

@@ -2,6 +2,8 @@
 //! they obey"). A command is judged by [`crate::decide`]; it records one event or is
 //! rejected.
 
+#[cfg(feature = "utoipa")]
+use crate::{MAX_SHORT_CHARS, MAX_TEXT_CHARS};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -274,22 +276,57 @@ impl Command {
     }
 }
 
+/// The OpenAPI schema of a text field of up to [`MAX_TEXT_CHARS`] characters, not
+/// blank (what `decide` accepts: DOMAIN.md, "Commands and the rules they obey").
+#[cfg(feature = "utoipa")]
+pub struct Text;
+
+/// The OpenAPI schema of a short text field (a title, a name) of up to
+/// [`MAX_SHORT_CHARS`] characters, not blank.
+#[cfg(feature = "utoipa")]
+pub struct ShortText;
+
+#[cfg(feature = "utoipa")]
+fn text_schema(max: usize) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(r"\S"))
+        .into()
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for Text {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(MAX_TEXT_CHARS)
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for Text {}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for ShortText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(MAX_SHORT_CHARS)
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for ShortText {}
+
 /// `open_negotiation {title, service, decision_rule?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpenNegotiation {
     /// Human title, 1 to 500 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 500, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = ShortText))]
     pub title: String,
     /// The municipal service negotiated (`water_sanitation`, `solid_waste`...), 1 to 500 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 500, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = ShortText))]
     pub service: String,
     /// Defaults to `consent`.
     #[serde(default)]
@@ -304,10 +341,7 @@ pub struct AdmitPartner {
     /// The new partner's id.
     pub partner_id: PartnerId,
     /// Display name, 1 to 500 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 500, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = ShortText))]
     pub name: String,
     /// Its sector; must match `kind`.
     pub sector: Sector,
@@ -345,24 +379,15 @@ pub struct Propose {
     /// The clause it would set.
     pub clause_id: ClauseId,
     /// Proposed clause text, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub text: String,
     /// Optional short title.
     #[serde(default)]
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 500, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<ShortText>))]
     pub title: Option<String>,
     /// Optional reasons.
     #[serde(default)]
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Text>))]
     pub rationale: Option<String>,
 }
 
@@ -385,10 +410,7 @@ pub struct Object {
     /// The proposal objected to.
     pub proposal_id: ProposalId,
     /// Why; must not be blank.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub grounds: String,
     /// `true` blocks adoption (signatories only); `false` is a concern.
     pub blocking: bool,
@@ -403,10 +425,7 @@ pub struct WithdrawObjection {
     pub objection_id: ObjectionId,
     /// Optional note.
     #[serde(default)]
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Text>))]
     pub note: Option<String>,
 }
 
@@ -418,10 +437,7 @@ pub struct Commit {
     /// New commitment id.
     pub commitment_id: CommitmentId,
     /// What is committed; must not be blank.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub description: String,
     /// What kind of resource.
     pub kind: CommitmentKind,
@@ -447,10 +463,7 @@ pub struct WithdrawCommitment {
     /// The commitment withdrawn.
     pub commitment_id: CommitmentId,
     /// Why; must not be blank.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub reason: String,
 }
 
@@ -484,10 +497,7 @@ pub struct OpenRound {
     /// New round id.
     pub round_id: RoundId,
     /// Why the agreement is renegotiated, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub reason: String,
 }
 
@@ -501,10 +511,7 @@ pub struct DeclareAsset {
     /// What kind of asset.
     pub kind: AssetKind,
     /// What it is, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub description: String,
 }
 
@@ -516,10 +523,7 @@ pub struct ReportProgress {
     /// The active commitment reported on.
     pub commitment_id: CommitmentId,
     /// What was done, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub note: String,
     /// Amount delivered, in the commitment's currency when it has an amount.
     #[serde(default)]
@@ -538,10 +542,7 @@ pub struct Fulfil {
     #[serde(deserialize_with = "crate::time::deserialize_date")]
     pub fulfilled_on: NaiveDate,
     /// A note, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub note: String,
 }
 
@@ -555,10 +556,7 @@ pub struct ReportShortfall {
     /// An active or fulfilled commitment.
     pub commitment_id: CommitmentId,
     /// What fell short, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub description: String,
     /// How serious.
     pub severity: Severity,
@@ -572,10 +570,7 @@ pub struct ResolveShortfall {
     /// The open shortfall.
     pub shortfall_id: ShortfallId,
     /// How it was resolved, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub resolution: String,
     /// A penalty, if one is set.
     #[serde(default)]
@@ -603,10 +598,7 @@ pub struct WithdrawPartner {
     /// The partner who leaves.
     pub partner_id: PartnerId,
     /// Why, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub reason: String,
     /// Commitments passed to other partners; its other active ones are withdrawn.
     #[serde(default)]
@@ -619,9 +611,6 @@ pub struct WithdrawPartner {
 #[serde(deny_unknown_fields)]
 pub struct Terminate {
     /// Why, 1 to 20,000 characters.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(min_length = 1, max_length = 20000, pattern = r"\S")
-    )]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Text))]
     pub reason: String,
 }

@@ -38,7 +38,7 @@ pub fn decide(state: Option<&AgreementView>, cmd: &CommandEnvelope) -> Result<Ev
     let actor = &cmd.actor;
     let body = match (state, &cmd.command) {
         (None, Command::OpenNegotiation(c)) => {
-            secretariat_only(actor, "open a negotiation")?;
+            secretariat_only(actor, "open_negotiation")?;
             non_blank("title", &c.title, MAX_SHORT_CHARS)?;
             non_blank("service", &c.service, MAX_SHORT_CHARS)?;
             EventBody::NegotiationOpened(NegotiationOpened {
@@ -121,7 +121,7 @@ fn decide_open(
             ));
         }
         Command::AdmitPartner(c) => {
-            secretariat_only(actor, "admit partners")?;
+            secretariat_only(actor, "admit_partner")?;
             non_blank("name", &c.name, MAX_SHORT_CHARS)?;
             if c.kind.sector() != c.sector {
                 return Err(Rejection::invalid(
@@ -151,7 +151,7 @@ fn decide_open(
             })
         }
         Command::RegisterKey(c) => {
-            secretariat_only(actor, "register partners' keys")?;
+            secretariat_only(actor, "register_key")?;
             let key = public_key(&c.public_key)?;
             let partner = v2::listed_partner(s, &c.partner_id)?;
             if partner.status == PartnerStatus::Withdrawn {
@@ -323,7 +323,7 @@ fn decide_open(
             })
         }
         Command::Adopt(c) => {
-            secretariat_only(actor, "adopt proposals")?;
+            secretariat_only(actor, "adopt")?;
             let p = open_proposal(s, &c.proposal_id)?;
             if let Some(o) = s.open_objections_on(&p.proposal_id).find(|o| o.blocking) {
                 return Err(Rejection::conflict(
@@ -482,7 +482,7 @@ fn decide_open(
             })
         }
         Command::Conclude(_) => {
-            secretariat_only(actor, "conclude the negotiation")?;
+            secretariat_only(actor, "conclude")?;
             let signatories: Vec<&PartnerId> = s.signatories().map(|p| &p.partner_id).collect();
             if signatories.is_empty() {
                 return Err(Rejection::conflict(
@@ -638,13 +638,45 @@ fn unreachable_v2(command: &Command) -> Result<EventBody, Rejection> {
     ))
 }
 
-pub(crate) fn secretariat_only(actor: &Actor, what: &str) -> Result<(), Rejection> {
-    match actor {
-        Actor::Secretariat => Ok(()),
-        Actor::Partner(p) => Err(Rejection::forbidden(
+/// What a command does, in words, when only the secretariat may send it; `None` for a
+/// command partners send (DOMAIN.md, "Commands and the rules they obey" and "After
+/// the signature": opening a negotiation, admitting partners, registering their keys,
+/// adopting proposals, concluding, opening a round, resolving shortfalls and
+/// terminating are the secretariat's). `command` is the command's wire name
+/// ([`Command::name`]): `open_negotiation`, `admit_partner`...
+pub fn secretariat_action(command: &str) -> Option<&'static str> {
+    Some(match command {
+        "open_negotiation" => "open a negotiation",
+        "admit_partner" => "admit partners",
+        "register_key" => "register partners' keys",
+        "adopt" => "adopt proposals",
+        "conclude" => "conclude the negotiation",
+        "open_round" => "open a round",
+        "resolve_shortfall" => "resolve shortfalls",
+        "terminate" => "terminate the negotiation",
+        _ => return None,
+    })
+}
+
+/// Whether `actor` may send `command` at all, whatever the state: the
+/// secretariat-only rule of [`secretariat_action`], as [`decide`] applies it (a front
+/// end may check it early, with this function, to answer before reading the state).
+///
+/// # Errors
+/// A `Forbidden` rejection with code `secretariat_only` when a partner sends a command
+/// only the secretariat may send.
+pub fn check_sender(actor: &Actor, command: &Command) -> Result<(), Rejection> {
+    secretariat_only(actor, command.name())
+}
+
+/// [`check_sender`] by the command's wire name.
+pub(crate) fn secretariat_only(actor: &Actor, command: &str) -> Result<(), Rejection> {
+    match (actor, secretariat_action(command)) {
+        (Actor::Partner(p), Some(what)) => Err(Rejection::forbidden(
             "secretariat_only",
             format!("only the secretariat may {what}; {p} is a partner"),
         )),
+        _ => Ok(()),
     }
 }
 

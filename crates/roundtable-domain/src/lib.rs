@@ -20,6 +20,7 @@
 
 mod after_signature;
 pub mod canonical;
+pub mod change;
 pub mod command;
 mod decide;
 pub mod envelope;
@@ -40,8 +41,9 @@ pub mod upcast;
 pub mod view;
 pub mod vocab;
 
+pub use change::{Change, ChangeDeriver, ChangeDetails, ChangeError};
 pub use command::{Command, CommandEnvelope, CommandId};
-pub use decide::{MAX_SHORT_CHARS, MAX_TEXT_CHARS, decide};
+pub use decide::{MAX_SHORT_CHARS, MAX_TEXT_CHARS, check_sender, decide, secretariat_action};
 pub use envelope::{ChainError, DecodeError, GENESIS_HASH, Projection, RecordedEvent};
 pub use event::{Event, EventBody};
 pub use evolve::evolve;

@@ -142,7 +142,7 @@ impl NatsStore {
                 }
                 return Err(self.conflict(negotiation, expected).await);
             }
-            return Err(StoreError::Unavailable(format!(
+            return Err(StoreError::unavailable(format!(
                 "nats at {}: the atomic batch of {n} events on {subject} was refused: {error}",
                 self.url
             )));

@@ -164,7 +164,7 @@ impl NatsChangeSink {
     }
 
     fn unavailable(&self, what: &str, e: &dyn Display) -> StoreError {
-        StoreError::Unavailable(format!(
+        StoreError::unavailable(format!(
             "nats at {}: stream {}: {what}: {e}",
             self.url, self.stream
         ))
@@ -265,7 +265,7 @@ impl ChangeSink for NatsChangeSink {
             }
             let subject = self.subject(&change.negotiation_id);
             let payload = serde_json::to_vec(change).map_err(|e| {
-                StoreError::Unavailable(format!("cannot serialize the change of {subject}: {e}"))
+                StoreError::unavailable(format!("cannot serialize the change of {subject}: {e}"))
             })?;
             let mut headers = HeaderMap::new();
             headers.insert(

@@ -149,11 +149,18 @@ impl NatsEventFeed {
         &self.config
     }
 
-    fn unavailable(&self, what: &str, err: impl Display) -> StoreError {
-        StoreError::Unavailable(format!(
-            "nats at {}: consumer {} of stream {}: {what}: {err}",
-            self.url, self.config.durable, self.stream_name
-        ))
+    fn unavailable(
+        &self,
+        what: &str,
+        err: impl Display + Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::unavailable_because(
+            format!(
+                "nats at {}: consumer {} of stream {}: {what}: {err}",
+                self.url, self.config.durable, self.stream_name
+            ),
+            err,
+        )
     }
 
     /// Up to `max` messages: what is there now, or (when `wait` is not zero) the
@@ -271,7 +278,7 @@ async fn create(
         match e.kind() {
             async_nats::jetstream::stream::ConsumerErrorKind::TimedOut
             | async_nats::jetstream::stream::ConsumerErrorKind::Request => {
-                StoreError::Unavailable(message)
+                StoreError::unavailable_because(message, e)
             }
             _ => StoreError::Incompatible(message),
         }

@@ -123,11 +123,18 @@ impl NatsKv {
         self.max_entry
     }
 
-    fn unavailable(&self, what: &str, err: impl Display) -> StoreError {
-        StoreError::Unavailable(format!(
-            "nats at {}: bucket {}: {what}: {err}",
-            self.url, self.kv.name
-        ))
+    fn unavailable(
+        &self,
+        what: &str,
+        err: impl Display + Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::unavailable_because(
+            format!(
+                "nats at {}: bucket {}: {what}: {err}",
+                self.url, self.kv.name
+            ),
+            err,
+        )
     }
 
     fn too_big(&self, key: &str, size: usize, e: &dyn Display) -> StoreError {
@@ -356,7 +363,7 @@ pub(crate) async fn open_kv(
 ) -> Result<kv::Store, StoreError> {
     let url = &store.url;
     let unavailable =
-        |e: &dyn Display| StoreError::Unavailable(format!("nats at {url}: bucket {bucket}: {e}"));
+        |e: &dyn Display| StoreError::unavailable(format!("nats at {url}: bucket {bucket}: {e}"));
     let incompatible =
         |e: &dyn Display| StoreError::Incompatible(format!("nats at {url}: bucket {bucket}: {e}"));
     let exists = match store.js.get_stream(format!("KV_{bucket}")).await {

@@ -107,7 +107,7 @@ impl NatsStore {
             .connect(servers(url).as_slice())
             .await
             .map_err(|e| {
-                StoreError::Unavailable(format!("cannot connect to nats at {url}: {e}"))
+                StoreError::unavailable_because(format!("cannot connect to nats at {url}: {e}"), e)
             })?;
         let info = client.server_info();
         let version = ServerVersion::require_supported(&info.version, url)?;
@@ -187,8 +187,12 @@ impl NatsStore {
     }
 
     /// `Unavailable`, naming the URL and what failed.
-    pub(crate) fn unavailable(&self, what: &str, err: impl Display) -> StoreError {
-        StoreError::Unavailable(format!("nats at {}: {what}: {err}", self.url))
+    pub(crate) fn unavailable(
+        &self,
+        what: &str,
+        err: impl Display + Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::unavailable_because(format!("nats at {}: {what}: {err}", self.url), err)
     }
 
     /// Decodes the message at stream sequence `sequence`, which was read from the
@@ -358,7 +362,7 @@ async fn ensure_stream(
     use async_nats::jetstream::ErrorCode;
     use async_nats::jetstream::context::GetStreamErrorKind;
     let unavailable = |what: &str, e: &dyn Display| {
-        StoreError::Unavailable(format!(
+        StoreError::unavailable(format!(
             "nats at {url}: {what} stream {}: {e}",
             config.stream
         ))

@@ -10,17 +10,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use roundtable_domain::NegotiationId;
-use roundtable_store::{
-    Change, ChangeFeed, ChangeFeeds, FeedChange, Selection, StoreError, WebhookId,
-};
+use roundtable_store::{Change, ChangeFeed, ChangeFeeds, FeedChange, Selection, StoreError};
 
 use crate::changes::NatsChangeSink;
 use crate::store::NatsStore;
 
-/// The durable consumer of a webhook on the changes stream:
-/// `roundtable-webhook-<id>`.
-pub fn webhook_consumer(id: &WebhookId) -> String {
-    format!("roundtable-webhook-{id}")
+/// The durable consumer of a change feed (named by a webhook's id) on the changes
+/// stream: `roundtable-webhook-<name>`.
+pub fn webhook_consumer(name: &str) -> String {
+    format!("roundtable-webhook-{name}")
 }
 
 /// How long the server waits for a webhook delivery's acknowledgement (or a sign of
@@ -51,14 +49,30 @@ impl NatsChangeFeeds {
         }
     }
 
-    fn unavailable(&self, what: &str, e: impl Display) -> StoreError {
-        StoreError::Unavailable(format!("nats at {}: {what}: {e}", self.url))
+    fn unavailable(
+        &self,
+        what: &str,
+        e: impl Display + Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::unavailable_because(format!("nats at {}: {what}: {e}", self.url), e)
     }
 }
 
-/// `id` as a webhook id, for the consumer's name.
-fn webhook_id(name: &str) -> Result<WebhookId, StoreError> {
-    WebhookId::new(name).map_err(StoreError::Incompatible)
+/// `name` checked as part of a consumer's name: 1 to 64 ASCII letters, digits, `-`
+/// and `_` (a webhook's id is `wh-` and 32 hex digits).
+fn feed_name(name: &str) -> Result<&str, StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(StoreError::Incompatible(format!(
+            "change feed name {name:?}: expected 1 to 64 letters, digits, '-' or '_'"
+        )))
+    }
 }
 
 #[async_trait]
@@ -66,7 +80,7 @@ impl ChangeFeeds for NatsChangeFeeds {
     /// Creates the changes stream when it is missing; the consumer itself is made by
     /// the first [`ChangeFeeds::open`], delivering from `since` then.
     async fn start(&self, name: &str, _since: DateTime<Utc>) -> Result<(), StoreError> {
-        webhook_id(name)?;
+        feed_name(name)?;
         self.changes.ensure_stream().await
     }
 
@@ -77,7 +91,7 @@ impl ChangeFeeds for NatsChangeFeeds {
         since: DateTime<Utc>,
         description: &str,
     ) -> Result<Box<dyn ChangeFeed>, StoreError> {
-        let id = webhook_id(name)?;
+        let id = feed_name(name)?;
         self.changes.ensure_stream().await?;
         let stream = self
             .js
@@ -88,7 +102,7 @@ impl ChangeFeeds for NatsChangeFeeds {
             Selection::All => vec![format!("{}.>", self.changes.subject_prefix())],
             Selection::Only(ids) => ids.iter().map(|n| self.changes.subject(n)).collect(),
         };
-        let name = webhook_consumer(&id);
+        let name = webhook_consumer(id);
         let start_time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(
             since.timestamp_nanos_opt().unwrap_or(0),
         ))
@@ -115,10 +129,10 @@ impl ChangeFeeds for NatsChangeFeeds {
     }
 
     async fn remove(&self, name: &str) -> Result<(), StoreError> {
-        let id = webhook_id(name)?;
+        let id = feed_name(name)?;
         if let Ok(stream) = self.js.get_stream(self.changes.stream()).await {
             // Gone already is fine.
-            let _ = stream.delete_consumer(&webhook_consumer(&id)).await;
+            let _ = stream.delete_consumer(&webhook_consumer(id)).await;
         }
         Ok(())
     }
@@ -132,8 +146,12 @@ struct NatsWebhookFeed {
 }
 
 impl NatsWebhookFeed {
-    fn unavailable(&self, what: &str, e: impl Display) -> StoreError {
-        StoreError::Unavailable(format!("nats at {}: {what}: {e}", self.url))
+    fn unavailable(
+        &self,
+        what: &str,
+        e: impl Display + Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::unavailable_because(format!("nats at {}: {what}: {e}", self.url), e)
     }
 }
 

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{commands, events, jetstream, nid, seal, server, store};
+use roundtable_app::{CommandHandler, Handled};
 use roundtable_domain::RecordedEvent;
 use roundtable_nats::{NatsConfig, NatsStore};
-use roundtable_store::{CommandHandler, EventStore, Handled, StoreError};
+use roundtable_store::{EventStore, StoreError};
 use roundtable_testkit::NatsServer;
 
 const DEBIAN_SERVER: &str = "/usr/sbin/nats-server";
@@ -574,8 +575,9 @@ async fn a_burst_of_reads_leaves_no_consumers_behind() {
 /// sending them must not wait for its own acknowledgements, and every one is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_changes_at_once_are_all_stored() {
+    use roundtable_app::ChangeReader;
     use roundtable_nats::NatsChangeSink;
-    use roundtable_store::{ChangeReader, ChangeSink};
+    use roundtable_store::ChangeSink;
     let server = server().await;
     let store = store(&server).await;
     let events = events("many-changes", 5_999);

@@ -5,12 +5,10 @@ mod common;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use roundtable_nats::{FeedConfig, NatsBuckets, NatsEventFeed, NatsStore};
-use roundtable_projector::KvViewStore;
+use roundtable_nats::{FeedConfig, NatsEventFeed, NatsStore};
 use roundtable_store::conformance::Harness;
-use roundtable_store::{EventFeed, Ports, ViewStore, WebhookStore};
+use roundtable_store::{EventFeed, Ports};
 use roundtable_testkit::NatsServer;
-use roundtable_webhooks::KvWebhookStore;
 
 /// One `nats-server` per check, with a fresh store directory.
 struct NatsHarness {
@@ -37,25 +35,10 @@ impl Harness for NatsHarness {
         common::wait_for_jetstream(&self.server).await;
     }
 
-    async fn views(&self) -> Box<dyn ViewStore> {
-        let store = std::sync::Arc::new(common::store(&self.server).await);
-        Box::new(
-            KvViewStore::open(&NatsBuckets::new(store))
-                .await
-                .expect("open the views"),
-        )
-    }
-
     async fn ports(&self) -> Ports {
         let store = std::sync::Arc::new(common::store(&self.server).await);
         let url = store.url().to_owned();
         roundtable_nats::ports(store, &url)
-    }
-
-    async fn webhooks(&self) -> Box<dyn WebhookStore> {
-        let ports = self.ports().await;
-        let store = KvWebhookStore::from_ports(&ports).await;
-        Box::new(store.expect("open the webhooks"))
     }
 
     /// Unacknowledged entries come again after one second.
@@ -74,3 +57,6 @@ impl Harness for NatsHarness {
 }
 
 roundtable_store::conformance_suite!(NatsHarness);
+roundtable_app::handler_conformance_suite!(NatsHarness);
+roundtable_projector::view_conformance_suite!(NatsHarness);
+roundtable_webhooks::webhook_conformance_suite!(NatsHarness);

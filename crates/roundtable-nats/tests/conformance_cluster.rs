@@ -7,12 +7,10 @@ mod common;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use roundtable_nats::{FeedConfig, NatsBuckets, NatsConfig, NatsEventFeed, NatsStore};
-use roundtable_projector::KvViewStore;
+use roundtable_nats::{FeedConfig, NatsConfig, NatsEventFeed, NatsStore};
 use roundtable_store::conformance::Harness;
-use roundtable_store::{EventFeed, Ports, ViewStore, WebhookStore};
+use roundtable_store::{EventFeed, Ports};
 use roundtable_testkit::NatsCluster;
-use roundtable_webhooks::KvWebhookStore;
 
 /// One cluster per check, with fresh store directories.
 struct ClusterHarness {
@@ -73,25 +71,10 @@ impl Harness for ClusterHarness {
             .expect("the stream has a leader again");
     }
 
-    async fn views(&self) -> Box<dyn ViewStore> {
-        let store = std::sync::Arc::new(self.store().await);
-        Box::new(
-            KvViewStore::open(&NatsBuckets::new(store))
-                .await
-                .expect("open the views"),
-        )
-    }
-
     async fn ports(&self) -> Ports {
         let store = std::sync::Arc::new(self.store().await);
         let url = store.url().to_owned();
         roundtable_nats::ports(store, &url)
-    }
-
-    async fn webhooks(&self) -> Box<dyn WebhookStore> {
-        let ports = self.ports().await;
-        let store = KvWebhookStore::from_ports(&ports).await;
-        Box::new(store.expect("open the webhooks"))
     }
 
     /// Unacknowledged entries come again after one second.
@@ -110,3 +93,6 @@ impl Harness for ClusterHarness {
 }
 
 roundtable_store::conformance_suite!(ClusterHarness);
+roundtable_app::handler_conformance_suite!(ClusterHarness);
+roundtable_projector::view_conformance_suite!(ClusterHarness);
+roundtable_webhooks::webhook_conformance_suite!(ClusterHarness);

@@ -14,8 +14,9 @@ use common::{events, jetstream, server, store};
 use futures::TryStreamExt;
 use roundtable_domain::{AgreementView, Projection};
 use roundtable_nats::NatsBuckets;
+use roundtable_projector::ViewStore;
 use roundtable_projector::{KvViewStore, VIEWS_BUCKET};
-use roundtable_store::{StoreError, ViewStore};
+use roundtable_store::StoreError;
 use roundtable_testkit::NatsServer;
 
 /// The view of `negotiation` opened with 5 partners, at `version`, its title padded

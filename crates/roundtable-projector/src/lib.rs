@@ -4,7 +4,7 @@
 //! ```no_run
 //! # async fn example(
 //! #     events: std::sync::Arc<dyn roundtable_store::EventStore>,
-//! #     views: std::sync::Arc<dyn roundtable_store::ViewStore>,
+//! #     views: std::sync::Arc<dyn roundtable_projector::ViewStore>,
 //! #     feed: Box<dyn roundtable_store::EventFeed>,
 //! # ) -> Result<(), roundtable_store::StoreError> {
 //! use std::sync::Arc;
@@ -23,7 +23,7 @@
 //! `roundtable.changes.<negotiation_id>`) and on the embedded store (views and
 //! checkpoint in the store's file). See `docs/PROJECTOR.md`.
 //!
-//! The stored views and parked entries themselves are [`KvViewStore`], written once
+//! The read model ([`ViewStore`]: stored views and [`ParkedEntry`]s) is [`KvViewStore`], written once
 //! over the key-value port ([`roundtable_store::KvStore`]) that both stores implement.
 //!
 //! Modules: `projector` (the loop and its public API), `batch` (grouping a batch by
@@ -36,12 +36,16 @@
 mod batch;
 mod cache;
 mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod projector;
+mod read_model;
 mod stats;
 mod update;
 mod views;
 
 pub use config::ProjectorConfig;
 pub use projector::Projector;
+pub use read_model::{ParkedEntry, StoredView, ViewStore};
 pub use stats::ProjectorStats;
 pub use views::{KvViewStore, PARKED_BUCKET, VIEWS_BUCKET};

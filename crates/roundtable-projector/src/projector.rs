@@ -8,12 +8,11 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use crate::{ParkedEntry, ViewStore};
 use chrono::Utc;
 use roundtable_domain::NegotiationId;
 use roundtable_metrics::projector::{self as metrics, ParkReason};
-use roundtable_store::{
-    ChangeSink, EventFeed, EventStore, FeedItem, ParkedEntry, StoreError, ViewStore,
-};
+use roundtable_store::{ChangeSink, EventFeed, EventStore, FeedItem, StoreError};
 use tokio::sync::watch;
 
 use crate::batch::Batch;

@@ -225,7 +225,7 @@ async fn missing(
     let limit = usize::try_from(wanted).unwrap_or(usize::MAX);
     let events = store.read(id, base, Some(limit)).await?;
     if events.last().map(|e| e.version) != Some(target) {
-        return Err(StoreError::Unavailable(format!(
+        return Err(StoreError::unavailable(format!(
             "the log of {id} read after version {base} ends at version {}, before version {target}, which the feed delivered",
             events.last().map_or(base, |e| e.version)
         )));

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::{ParkedEntry, StoredView, ViewStore};
 use async_trait::async_trait;
 use roundtable_domain::{AgreementView, NegotiationId};
-use roundtable_store::{KvBuckets, KvStore, ParkedEntry, StoreError, StoredView, ViewStore};
+use roundtable_store::{KvBuckets, KvStore, StoreError};
 
 /// The bucket of the views: `ROUNDTABLE_VIEWS` (on NATS its stream is
 /// `KV_ROUNDTABLE_VIEWS`; embedded, rows of the `kv` table).
@@ -231,7 +232,7 @@ impl ViewStore for KvViewStore {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Unavailable(format!(
+        Err(StoreError::unavailable(format!(
             "bucket {}: cannot mark {key}: other projectors kept changing it",
             self.parked.bucket()
         )))

@@ -10,8 +10,9 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pu
 use async_nats::jetstream::{self, stream::Stream};
 use common::{Env, Recorder, example, import};
 use futures::StreamExt;
+use roundtable_domain::ChangeDetails;
 use roundtable_nats::CHANGES_STREAM;
-use roundtable_store::{Change, ChangeDetails};
+use roundtable_store::Change;
 
 /// The first `lines` lines of the sample minutes, as a file of their own.
 fn sample_head(dir: &tempfile::TempDir, lines: usize) -> std::path::PathBuf {

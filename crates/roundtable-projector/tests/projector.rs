@@ -359,7 +359,7 @@ async fn garbage_on_a_negotiations_subject_marks_its_view_stale(env: Env) {
         backend(&env)
     );
     // The other negotiation is the fold of its log.
-    let folded = roundtable_store::load(&*client.events, &other_negotiation)
+    let folded = roundtable_app::load(&*client.events, &other_negotiation)
         .await
         .expect("load")
         .view
@@ -400,12 +400,12 @@ async fn garbage_on_a_negotiations_subject_marks_its_view_stale(env: Env) {
         vec![stale.clone()]
     );
     // Nothing is written after an entry that cannot be read.
-    let handler = roundtable_store::CommandHandler::new(client.events.clone());
+    let handler = roundtable_app::CommandHandler::new(client.events.clone());
     let refused = handler.handle(&sign_again(&harbourside)).await;
     assert!(
         matches!(
             &refused,
-            Err(roundtable_store::HandleError::Store(
+            Err(roundtable_app::HandleError::Store(
                 StoreError::Corrupt { .. }
             ))
         ),
@@ -496,7 +496,7 @@ async fn golden_logs_import_and_project_to_their_frozen_views(env: Env) {
             .await
             .expect("get")
             .expect("a view");
-        let folded = roundtable_store::load(&*client.events, negotiation)
+        let folded = roundtable_app::load(&*client.events, negotiation)
             .await
             .expect("load");
         assert_eq!(Some(&stored.view), folded.view.as_ref());

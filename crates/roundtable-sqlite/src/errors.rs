@@ -20,7 +20,7 @@ pub(crate) fn store_error(path: &Path, doing: &str, err: &rusqlite::Error) -> St
             "{path} is not a roundtable database: it is not an sqlite file ({err})"
         )),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            StoreError::Unavailable(format!(
+            StoreError::unavailable(format!(
                 "{path}: {doing}: still locked by another process after {} s ({err})",
                 BUSY_TIMEOUT.as_secs()
             ))
@@ -30,7 +30,7 @@ pub(crate) fn store_error(path: &Path, doing: &str, err: &rusqlite::Error) -> St
             position: format!("file {path}"),
             reason: format!("{doing}: {err}"),
         },
-        _ => StoreError::Unavailable(format!("{path}: {doing}: {err}")),
+        _ => StoreError::unavailable(format!("{path}: {doing}: {err}")),
     }
 }
 

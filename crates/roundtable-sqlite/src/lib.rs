@@ -61,7 +61,7 @@ use roundtable_store::{Connection, EventFeed, EventFeeds, NoChanges, Ports, Stor
 
 pub use feed::{POLL_INTERVAL, SqliteEventFeed};
 pub use kv::{SqliteBuckets, SqliteKv};
-pub use webhooks::{SqliteChangeFeeds, webhook_checkpoint};
+pub use webhooks::SqliteChangeFeeds;
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{BUSY_TIMEOUT, DB_FILE_NAME, SqliteStore};

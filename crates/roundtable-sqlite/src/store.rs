@@ -88,7 +88,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Unavailable(format!(
+                StoreError::unavailable(format!(
                     "cannot create directory {} for the database: {e}",
                     parent.display()
                 ))
@@ -138,7 +138,7 @@ impl SqliteStore {
         match tokio::task::spawn_blocking(move || f(&inner)).await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Unavailable(format!(
+            Err(e) => Err(StoreError::unavailable(format!(
                 "{}: database task cancelled: {e}",
                 self.inner.path.display()
             ))),
@@ -189,7 +189,7 @@ fn use_wal(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     if mode.eq_ignore_ascii_case("wal") {
         Ok(())
     } else {
-        Err(StoreError::Unavailable(format!(
+        Err(StoreError::unavailable(format!(
             "{}: cannot use WAL journal mode (sqlite kept {mode}); is it on a network file system?",
             path.display()
         )))

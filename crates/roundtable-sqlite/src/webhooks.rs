@@ -1,24 +1,22 @@
 //! [`SqliteChangeFeeds`]: each webhook's feed of changes as a checkpoint over the
 //! events table, each change derived from the log.
 
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use roundtable_domain::NegotiationId;
+use roundtable_domain::{ChangeDeriver, ChangeError, NegotiationId, RecordedEvent};
 use roundtable_store::{
-    ChangeFeed, ChangeFeeds, EventStore, LogChangeFeed, Selection, StoreError, WebhookId,
+    ChangeFeed, ChangeFeeds, EventFeed, EventStore, FeedChange, FeedItem, Selection, StoreError,
 };
 use rusqlite::params;
 
 use crate::errors::store_error;
 use crate::feed::SqliteEventFeed;
 use crate::store::SqliteStore;
-
-/// The checkpoint name of a webhook's feed: `webhook-<id>`.
-pub fn webhook_checkpoint(id: &WebhookId) -> String {
-    checkpoint_name(id.as_str())
-}
 
 fn checkpoint_name(name: &str) -> String {
     format!("webhook-{name}")
@@ -94,5 +92,140 @@ impl ChangeFeeds for SqliteChangeFeeds {
                     .map_err(|e| store_error(&inner.path, "removing a webhook's feed", &e))
             })
             .await
+    }
+}
+
+/// A [`ChangeFeed`] over an [`EventFeed`]: each event's change is derived by folding
+/// its negotiation's log ([`ChangeDeriver`], kept per negotiation), so it has no gap
+/// whatever the projector did. Events of negotiations `negotiations` does not select
+/// are acknowledged and passed over.
+struct LogChangeFeed {
+    feed: Box<dyn EventFeed>,
+    events: Arc<dyn EventStore>,
+    negotiations: Selection<NegotiationId>,
+    readers: HashMap<NegotiationId, ChangeDeriver>,
+    buffered: VecDeque<FeedItem>,
+}
+
+impl fmt::Debug for LogChangeFeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogChangeFeed")
+            .field("negotiations", &self.negotiations)
+            .field("buffered", &self.buffered.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogChangeFeed {
+    /// A change feed reading `feed` (a named, checkpointed feed of every event) and
+    /// folding from `events`.
+    fn new(
+        feed: Box<dyn EventFeed>,
+        events: Arc<dyn EventStore>,
+        negotiations: Selection<NegotiationId>,
+    ) -> LogChangeFeed {
+        LogChangeFeed {
+            feed,
+            events,
+            negotiations,
+            readers: HashMap::new(),
+            buffered: VecDeque::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for LogChangeFeed {
+    async fn next(&mut self, wait: Duration) -> Result<Option<FeedChange>, StoreError> {
+        loop {
+            if self.buffered.is_empty() {
+                let items = self.feed.next(100, wait).await?;
+                if items.is_empty() {
+                    return Ok(None);
+                }
+                self.buffered.extend(items);
+            }
+            let Some(item) = self.buffered.pop_front() else {
+                continue;
+            };
+            let event = match item.event {
+                Ok(e) if self.negotiations.contains(&e.negotiation_id) => e,
+                Ok(_) => {
+                    self.feed.ack(item.position).await?;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(position = item.position, error = %e, "an entry of the event feed cannot be decoded; passed over");
+                    self.feed.ack(item.position).await?;
+                    continue;
+                }
+            };
+            let id = event.negotiation_id.clone();
+            let reader = self
+                .readers
+                .entry(id.clone())
+                .or_insert_with(|| ChangeDeriver::new(id));
+            if reader.version() >= event.version {
+                // Delivered again: this reader already made its change, which the
+                // caller had (it only asks for more once it acknowledged).
+                self.feed.ack(item.position).await?;
+                continue;
+            }
+            if reader.version() + 1 != event.version {
+                catch_up(reader, &*self.events, event.version - 1).await?;
+            }
+            let change = reader
+                .apply(&event)
+                .map_err(|e| corrupt(reader.negotiation(), &e))?;
+            return Ok(Some(FeedChange {
+                position: item.position,
+                change,
+            }));
+        }
+    }
+
+    async fn ack(&mut self, position: u64) -> Result<(), StoreError> {
+        self.feed.ack(position).await
+    }
+
+    async fn working(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Folds `reader` up to `version` from the log, 1,000 events at a time, when the feed
+/// starts in the middle of a negotiation.
+async fn catch_up(
+    reader: &mut ChangeDeriver,
+    events: &dyn EventStore,
+    version: u64,
+) -> Result<(), StoreError> {
+    while reader.version() < version {
+        let wanted = usize::try_from(version - reader.version()).unwrap_or(usize::MAX);
+        let page: Vec<RecordedEvent> = events
+            .read(
+                reader.negotiation(),
+                reader.version(),
+                Some(wanted.min(1_000)),
+            )
+            .await?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        for e in &page {
+            reader
+                .apply(e)
+                .map_err(|err| corrupt(reader.negotiation(), &err))?;
+        }
+    }
+    Ok(())
+}
+
+/// An event that does not follow on, as the store's `Corrupt`.
+fn corrupt(negotiation: &NegotiationId, e: &ChangeError) -> StoreError {
+    StoreError::Corrupt {
+        negotiation: negotiation.to_string(),
+        position: format!("version {}", e.version),
+        reason: e.reason.clone(),
     }
 }

@@ -3,11 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use roundtable_projector::KvViewStore;
 use roundtable_sqlite::{DB_FILE_NAME, SqliteEventFeed, SqliteStore};
 use roundtable_store::conformance::Harness;
-use roundtable_store::{EventFeed, Ports, ViewStore, WebhookStore};
-use roundtable_webhooks::KvWebhookStore;
+use roundtable_store::{EventFeed, Ports};
 use tempfile::TempDir;
 
 /// One "machine" with a data directory, on which processes open the store.
@@ -79,19 +77,8 @@ impl Harness for SqliteHarness {
         self._bystander = open(db_path(self.dir.path())).await;
     }
 
-    async fn views(&self) -> Box<dyn ViewStore> {
-        let ports = self.ports().await;
-        Box::new(KvViewStore::open(&*ports.kv).await.expect("open the views"))
-    }
-
     async fn ports(&self) -> Ports {
         roundtable_sqlite::ports(&self.connect().await, self.dir.path())
-    }
-
-    async fn webhooks(&self) -> Box<dyn WebhookStore> {
-        let ports = self.ports().await;
-        let store = KvWebhookStore::from_ports(&ports).await;
-        Box::new(store.expect("open the webhooks"))
     }
 
     async fn feed(&self, name: &str) -> Box<dyn EventFeed> {
@@ -105,3 +92,6 @@ impl Harness for SqliteHarness {
 }
 
 roundtable_store::conformance_suite!(SqliteHarness);
+roundtable_app::handler_conformance_suite!(SqliteHarness);
+roundtable_projector::view_conformance_suite!(SqliteHarness);
+roundtable_webhooks::webhook_conformance_suite!(SqliteHarness);

@@ -399,7 +399,7 @@ fn a_path_that_cannot_be_opened_is_unavailable_and_named() {
 /// becomes the next version.
 #[tokio::test]
 async fn a_long_negotiation_loads_page_by_page() {
-    use roundtable_store::{CommandHandler, Handled};
+    use roundtable_app::{CommandHandler, Handled};
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open_in_dir(dir.path()).expect("open");
     let cmds = commands("long", 12_001);
@@ -426,7 +426,7 @@ async fn a_long_negotiation_loads_page_by_page() {
 /// read again when it comes back, and still answers a retried command with its event.
 #[tokio::test]
 async fn a_handler_keeps_a_bounded_number_of_negotiations() {
-    use roundtable_store::{CommandHandler, Handled};
+    use roundtable_app::{CommandHandler, Handled};
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open_in_dir(dir.path()).expect("open");
     let handler = CommandHandler::new(std::sync::Arc::new(store)).with_capacity(2);

@@ -1,22 +1,28 @@
-//! The event store port: what Roundtable needs from an event log, whatever keeps it.
+//! The ports of Roundtable: what it needs from a backing store, whatever keeps it, and
+//! the conformance suites that say what each port guarantees.
+//!
+//! - the event log ([`EventStore`]): append with an expected version, batch append,
+//!   read, list, last version;
+//! - the event feed ([`EventFeeds`], [`EventFeed`]): every event in order from a
+//!   checkpoint, acknowledgement, lag, reset;
+//! - the revisioned key-value port ([`KvBuckets`], [`KvStore`]), over which the
+//!   projector's views and the webhooks are written once;
+//! - the change notifications ([`ChangeSink`], [`ChangeWatch`]) and the webhooks'
+//!   durable change feeds ([`ChangeFeeds`], [`ChangeFeed`]);
+//! - the connection itself ([`Connection`]), and [`Ports`], all of them as each
+//!   adapter's one constructor returns them.
 //!
 //! Adapters: `roundtable-nats` (NATS JetStream) and `roundtable-sqlite` (the embedded
-//! store, one local file). Each runs the shared [`conformance`] suite.
-//!
-//! [`CommandHandler`] is the command side over any store: load (or catch up) the
-//! negotiation, `decide`, seal the event into the hash chain, append with optimistic
-//! concurrency, retry on conflict, and answer retries of a recorded command with the
-//! event recorded the first time.
+//! store, one local file). Each runs the [`conformance`] suite, on one server and, for
+//! NATS, a three-node cluster. The command handler and the use cases over these ports
+//! are in `roundtable-app`.
 
 #![warn(missing_docs)]
 
-mod change;
-mod handler;
+mod change_feed;
 pub mod kv;
-mod parked;
 mod ports;
-pub mod projection;
-pub mod webhooks;
+mod read_side;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -24,18 +30,13 @@ pub mod conformance;
 use async_trait::async_trait;
 use roundtable_domain::{NegotiationId, RecordedEvent};
 
-pub use change::{ChangeDetails, ChangeReader};
-pub use handler::{CommandHandler, DEFAULT_CACHED_NEGOTIATIONS, HandleError, Handled, load};
+pub use change_feed::{ChangeFeed, ChangeFeeds, FeedChange, Selection};
 pub use kv::{KvBuckets, KvEntry, KvStore};
-pub use parked::ParkedEntry;
 pub use ports::{Connection, EventFeeds, Ports};
-pub use projection::{
-    Change, ChangeSink, ChangeWatch, EventFeed, FeedItem, NoChanges, StoredView, ViewStore,
-};
-pub use webhooks::{
-    ChangeFeed, ChangeFeeds, DeadLetter, FeedChange, LogChangeFeed, Selection, Webhook, WebhookId,
-    WebhookStore,
-};
+pub use read_side::{ChangeSink, ChangeWatch, EventFeed, FeedItem, NoChanges};
+/// The change notification the change ports carry (defined in the domain:
+/// `roundtable_domain::change`).
+pub use roundtable_domain::Change;
 
 /// An append-only log of [`RecordedEvent`]s, one sequence per negotiation.
 ///
@@ -45,7 +46,7 @@ pub use webhooks::{
 ///   version, exactly one wins and the other gets [`StoreError::Conflict`].
 /// - Because every append is conditional on the exact last version, a writer always
 ///   decides against every event before it, command ids included: that is what makes
-///   [`CommandHandler`] idempotent for as long as the log exists, not only within a
+///   the command handler idempotent for as long as the log exists, not only within a
 ///   backend's duplicate window.
 /// - Events are never changed or removed; reads return exactly the bytes appended,
 ///   checked against their hash.
@@ -161,9 +162,10 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// The backend cannot be reached or timed out.
+    /// The backend cannot be reached or timed out. The [`Cause`] says where and what
+    /// in words, and keeps the backend's own error as its source when there is one.
     #[error("event store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// A key-value write or delete conditional on a revision found the key at another
     /// revision (or holding nothing): another writer got there first.
     #[error("key {key} moved on: expected revision {expected}")]
@@ -179,4 +181,105 @@ pub enum StoreError {
     /// The backend is reachable but unusable (too old, misconfigured).
     #[error("event store unusable: {0}")]
     Incompatible(String),
+}
+
+impl StoreError {
+    /// [`StoreError::Unavailable`] with `message` (where, and what failed) and no
+    /// source.
+    pub fn unavailable(message: impl Into<String>) -> StoreError {
+        StoreError::Unavailable(Cause::new(message))
+    }
+
+    /// [`StoreError::Unavailable`] with `message`, keeping `source` (the backend's own
+    /// error, or its words) for [`std::error::Error::source`].
+    pub fn unavailable_because(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::Unavailable(Cause::new(message).because(source))
+    }
+}
+
+/// Why a backend is unavailable: a message for people (which store, doing what, and
+/// the backend's words) and, when there is one, the backend's own error as the
+/// [`std::error::Error::source`]. Two causes are equal when their messages are; it
+/// reads as its message (`Deref<Target = str>`).
+#[derive(Clone)]
+pub struct Cause {
+    message: String,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Cause {
+    /// A cause with `message` and no source.
+    pub fn new(message: impl Into<String>) -> Cause {
+        Cause {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The same cause, keeping `source` as the error it came from.
+    #[must_use]
+    pub fn because(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Cause {
+        self.source = Some(std::sync::Arc::from(source.into()));
+        self
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Cause");
+        d.field("message", &self.message);
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Cause) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for Cause {}
+
+impl std::ops::Deref for Cause {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<String> for Cause {
+    fn from(message: String) -> Cause {
+        Cause::new(message)
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(message: &str) -> Cause {
+        Cause::new(message)
+    }
 }

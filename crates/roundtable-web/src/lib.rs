@@ -36,8 +36,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use roundtable_app::CommandHandler;
 use roundtable_domain::{Actor, NegotiationId, PartnerId};
-use roundtable_store::{CommandHandler, EventStore, ViewStore};
+use roundtable_projector::ViewStore;
+use roundtable_store::EventStore;
 
 pub use i18n::{I18n, Lang};
 pub use session::{Session, Sessions};

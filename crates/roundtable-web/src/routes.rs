@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use maud::Markup;
+use roundtable_app::HandleError;
 use roundtable_app::commands::SendCommand;
 use roundtable_app::{AppError, AsOf, history, reads};
 use roundtable_domain::{AgreementView, NegotiationId};
-use roundtable_store::HandleError;
 use serde::Deserialize;
 
 use crate::forms::Submitted;

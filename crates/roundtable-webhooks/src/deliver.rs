@@ -1,7 +1,8 @@
 //! One attempt to deliver one change to one webhook.
 
+use crate::Webhook;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
-use roundtable_store::{Change, Webhook};
+use roundtable_store::Change;
 
 use crate::config::WebhookConfig;
 use crate::policy::UrlPolicy;

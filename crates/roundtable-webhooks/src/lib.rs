@@ -4,7 +4,7 @@
 //! describes it for receivers.
 //!
 //! ```no_run
-//! # async fn example(store: std::sync::Arc<dyn roundtable_store::WebhookStore>) {
+//! # async fn example(store: std::sync::Arc<dyn roundtable_webhooks::WebhookStore>) {
 //! use roundtable_webhooks::{UrlPolicy, WebhookConfig, WebhookWorker};
 //! let worker = WebhookWorker::new(store, WebhookConfig::default(), UrlPolicy::default())
 //!     .expect("an HTTP client");
@@ -18,14 +18,17 @@
 //!   operator allows the host.
 //! - [`config`]: retries (exponential backoff with full jitter) and time-outs.
 //! - `deliver`: one attempt; `worker`: one task per webhook over its durable feed
-//!   ([`roundtable_store::ChangeFeed`], from [`roundtable_store::WebhookStore::feed`]).
+//!   ([`roundtable_store::ChangeFeed`], from [`roundtable_webhooks::WebhookStore::feed`]).
 //! - [`KvWebhookStore`]: the registrations, dead letters and replays, written once
 //!   over the key-value port of either store, with the store's change feeds.
 
 #![warn(missing_docs)]
 
 pub mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod deliver;
+mod model;
 pub mod policy;
 pub mod signature;
 mod store;
@@ -33,6 +36,7 @@ mod worker;
 
 pub use config::{RetryPolicy, WebhookConfig};
 pub use deliver::Deliverer;
+pub use model::{DeadLetter, Webhook, WebhookId, WebhookStore};
 pub use policy::{UrlPolicy, UrlRefused};
 pub use signature::{SignatureError, sign, verify};
 pub use store::{KvWebhookStore, WEBHOOKS_BUCKET};

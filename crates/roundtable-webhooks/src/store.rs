@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::{DeadLetter, Webhook, WebhookId, WebhookStore};
 use async_trait::async_trait;
-use roundtable_store::{
-    Change, ChangeFeed, ChangeFeeds, DeadLetter, KvBuckets, KvStore, Ports, StoreError, Webhook,
-    WebhookId, WebhookStore,
-};
+use roundtable_store::{Change, ChangeFeed, ChangeFeeds, KvBuckets, KvStore, Ports, StoreError};
 
 /// The bucket of webhooks: `ROUNDTABLE_WEBHOOKS`.
 pub const WEBHOOKS_BUCKET: &str = "ROUNDTABLE_WEBHOOKS";

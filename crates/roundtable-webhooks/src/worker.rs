@@ -6,9 +6,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{DeadLetter, Webhook, WebhookId, WebhookStore};
 use chrono::Utc;
 use roundtable_metrics::webhooks::{self as metrics, Delivery};
-use roundtable_store::{Change, ChangeFeed, DeadLetter, Webhook, WebhookId, WebhookStore};
+use roundtable_store::{Change, ChangeFeed};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -15,16 +15,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use chrono::Utc;
+use roundtable_app::CommandHandler;
 use roundtable_domain::CommandEnvelope;
 use roundtable_domain::minutes::parse_line;
 use roundtable_nats::{NatsBuckets, NatsChangeSink, NatsConfig, NatsEventFeed, NatsStore};
 use roundtable_projector::{KvViewStore, Projector};
-use roundtable_store::{
-    Change, CommandHandler, EventStore, Selection, Webhook, WebhookId, WebhookStore,
-};
+use roundtable_store::{Change, EventStore, Selection};
 use roundtable_testkit::NatsServer;
 use roundtable_webhooks::KvWebhookStore;
 use roundtable_webhooks::{RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker, verify};
+use roundtable_webhooks::{Webhook, WebhookId, WebhookStore};
 use tokio::sync::oneshot;
 
 const SECRET: &str = "test-secret-of-the-receiver-0001";

@@ -4,9 +4,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use roundtable_app::load;
 use roundtable_domain::{NegotiationId, Projection};
 use roundtable_projector::KvViewStore;
-use roundtable_store::{EventStore, Ports, ViewStore, load};
+use roundtable_projector::ViewStore;
+use roundtable_store::{EventStore, Ports};
 
 /// The selected store: its ports, from the adapter's one constructor.
 pub(crate) struct Backend {

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use roundtable_app::{CommandHandler, HandleError, Handled};
 use roundtable_domain::minutes::{LineError, parse_line};
 use roundtable_domain::{
     CommandEnvelope, CommandId, NegotiationId, Projection, RecordedEvent, decide,
 };
-use roundtable_store::{CommandHandler, EventStore, HandleError, Handled, StoreError};
+use roundtable_store::{EventStore, StoreError};
 use uuid::Uuid;
 
 use crate::backend::Backend;

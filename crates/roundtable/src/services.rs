@@ -16,7 +16,9 @@ use async_trait::async_trait;
 use roundtable_api::{ApiState, AuthConfig, Readiness, StoreReadiness, TokenRole, is_loopback};
 use roundtable_domain::{NegotiationId, PartnerId};
 use roundtable_projector::Projector;
-use roundtable_store::{Connection, ViewStore, WebhookStore};
+use roundtable_projector::ViewStore;
+use roundtable_store::Connection;
+use roundtable_webhooks::WebhookStore;
 use roundtable_webhooks::{KvWebhookStore, RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker};
 use tokio::sync::watch;
 

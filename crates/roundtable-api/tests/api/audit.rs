@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use roundtable_api::TokenRole;
-use roundtable_store::ViewStore;
+use roundtable_projector::ViewStore;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -462,7 +462,7 @@ async fn verify_waits_for_a_projection_a_moment_behind_and_reports_one_left_behi
     let (store, views) = (h.store.clone(), h.views.clone());
     let projector = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        let view = roundtable_store::load(&*store, &n("water"))
+        let view = roundtable_app::load(&*store, &n("water"))
             .await
             .unwrap()
             .view

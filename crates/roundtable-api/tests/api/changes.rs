@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use roundtable_api::{ApiState, AuthConfig, TokenRole, router};
+use roundtable_app::CommandHandler;
 use roundtable_domain::CommandEnvelope;
 use roundtable_domain::minutes::parse_line;
 use roundtable_sqlite::SqliteStore;
-use roundtable_store::{Change, CommandHandler, EventStore};
+use roundtable_store::{Change, EventStore};
 
 use crate::common::{MemoryViews, SECRET, n};
 

@@ -11,9 +11,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use roundtable_api::{ApiState, AuthConfig, Claims, TokenRole, router};
+use roundtable_app::load;
 use roundtable_domain::{AgreementView, NegotiationId, PartnerId, RecordedEvent};
+use roundtable_projector::{ParkedEntry, StoredView, ViewStore};
 use roundtable_sqlite::SqliteStore;
-use roundtable_store::{EventStore, ParkedEntry, StoreError, StoredView, ViewStore, load};
+use roundtable_store::{EventStore, StoreError};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -108,7 +110,7 @@ pub(crate) struct Failing(pub(crate) StoreError);
 
 /// A backend that cannot be reached.
 pub(crate) fn down() -> Failing {
-    Failing(StoreError::Unavailable("connection refused".into()))
+    Failing(StoreError::unavailable("connection refused"))
 }
 
 #[async_trait]

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use roundtable_api::TokenRole;
-use roundtable_store::{ParkedEntry, ViewStore};
+use roundtable_projector::{ParkedEntry, ViewStore};
 use serde_json::json;
 use tower::ServiceExt;
 

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use roundtable_api::TokenRole;
-use roundtable_store::{ViewStore, load};
+use roundtable_app::load;
+use roundtable_projector::ViewStore;
 use serde_json::json;
 
 use crate::common::{Harness, n};

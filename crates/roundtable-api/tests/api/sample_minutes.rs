@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use axum::http::StatusCode;
 use roundtable_api::TokenRole;
-use roundtable_store::load;
+use roundtable_app::load;
 use serde_json::Value;
 
 use crate::common::{Harness, n};

@@ -9,18 +9,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use roundtable_app::{CommandHandler, Handled, load};
 use roundtable_domain::minutes::parse_line;
 use roundtable_domain::{CommandEnvelope, NegotiationId};
 use roundtable_nats::{
     FeedConfig, NatsBuckets, NatsChangeSink, NatsConfig, NatsEventFeed, NatsStore,
 };
 use roundtable_projector::KvViewStore;
+use roundtable_projector::ViewStore;
 use roundtable_projector::{Projector, ProjectorConfig};
 use roundtable_sqlite::{SqliteBuckets, SqliteEventFeed, SqliteStore};
-use roundtable_store::{
-    Change, ChangeSink, CommandHandler, EventFeed, EventStore, FeedItem, Handled, StoreError,
-    ViewStore, load,
-};
+use roundtable_store::{Change, ChangeSink, EventFeed, EventStore, FeedItem, StoreError};
 use roundtable_testkit::NatsServer;
 use tempfile::TempDir;
 
@@ -383,7 +382,7 @@ impl EventFeed for FailingAck {
     async fn ack(&mut self, position: u64) -> Result<(), StoreError> {
         self.acks += 1;
         if self.acks >= self.fail_from {
-            return Err(StoreError::Unavailable("killed before the ack".into()));
+            return Err(StoreError::unavailable("killed before the ack"));
         }
         self.inner.ack(position).await
     }

@@ -1,11 +1,12 @@
-//! Checks of the read side's ports: the [`ViewStore`] and the [`EventFeed`].
+//! Checks of the event feed ([`EventFeed`]).
 
 use std::time::Duration;
 
-use roundtable_domain::{AgreementView, NegotiationId, Projection, RecordedEvent};
+use roundtable_domain::{NegotiationId, RecordedEvent};
 
-use super::{Harness, basic, chain, nid, propose};
-use crate::{EventFeed, EventStore, FeedItem, StoreError};
+use super::Harness;
+use super::fixtures::sample;
+use crate::{EventFeed, EventStore, FeedItem};
 
 /// How long one `next` waits in these checks.
 const WAIT: Duration = Duration::from_millis(300);
@@ -13,33 +14,6 @@ const WAIT: Duration = Duration::from_millis(300);
 /// Empty `next` rounds after which a check gives up waiting for entries (a guard
 /// against a hang, far above any redelivery delay a harness sets).
 const PATIENCE: usize = 200;
-
-/// The views of `events` after each of them, in order.
-fn views_of(events: &[RecordedEvent]) -> Vec<AgreementView> {
-    let mut p = Projection::new();
-    events
-        .iter()
-        .map(|e| {
-            p.apply(e).expect("chain links");
-            p.view.clone().expect("opened")
-        })
-        .collect()
-}
-
-fn json(view: &AgreementView) -> Vec<u8> {
-    serde_json::to_vec(view).expect("a view serializes")
-}
-
-fn is_conflict<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
-    matches!(result, Err(StoreError::Conflict { .. }))
-}
-
-/// Events of `negotiation`: opened, `partners` admitted, and one proposal.
-pub(super) fn sample(negotiation: &str, partners: u32) -> Vec<RecordedEvent> {
-    let mut cmds = basic(negotiation, partners);
-    cmds.push(propose(negotiation, "p1", "prop-1", 50));
-    chain(&cmds)
-}
 
 /// Takes entries from `feed` until `count` have come, waiting [`WAIT`] per round.
 async fn take(feed: &mut dyn EventFeed, count: usize) -> Vec<FeedItem> {
@@ -84,160 +58,6 @@ async fn append_all(store: &impl EventStore, events: &[RecordedEvent]) {
     for e in events {
         store.append(e).await.expect("append");
     }
-}
-
-/// A stored view reads back as the same view, serialized to the same bytes, with the
-/// revision its `put` returned.
-pub async fn views_read_back_byte_identical<H: Harness>() {
-    let h = H::start().await;
-    let views = h.views().await;
-    let n = nid("view-round-trip");
-    assert_eq!(views.get(&n).await.expect("get"), None);
-    let view = views_of(&sample("view-round-trip", 3))
-        .pop()
-        .expect("a view");
-    let revision = views.put(&view, None).await.expect("put");
-    let stored = views.get(&n).await.expect("get").expect("stored");
-    assert_eq!(stored.revision, revision);
-    assert_eq!(json(&stored.view), json(&view));
-    assert_eq!(stored.view, view);
-    // Another client reads the same.
-    let other = h.views().await;
-    let again = other.get(&n).await.expect("get").expect("stored");
-    assert_eq!((json(&again.view), again.revision), (json(&view), revision));
-}
-
-/// Creating a view that exists, or updating one that does not, conflicts and changes
-/// nothing.
-pub async fn creating_an_existing_view_conflicts<H: Harness>() {
-    let h = H::start().await;
-    let views = h.views().await;
-    let all = views_of(&sample("view-create", 2));
-    let revision = views.put(&all[1], None).await.expect("create");
-    assert!(is_conflict(&views.put(&all[2], None).await));
-    let other = h.views().await;
-    assert!(is_conflict(&other.put(&all[2], None).await));
-    let missing = views_of(&sample("view-missing", 1));
-    assert!(is_conflict(&views.put(&missing[1], Some(revision)).await));
-    let stored = views.get(&nid("view-create")).await.expect("get");
-    let stored = stored.expect("stored");
-    assert_eq!(
-        (json(&stored.view), stored.revision),
-        (json(&all[1]), revision)
-    );
-    assert_eq!(views.get(&nid("view-missing")).await.expect("get"), None);
-}
-
-/// An update against a revision that is no longer the stored one conflicts; one
-/// against the stored revision succeeds with a higher revision.
-pub async fn stale_view_revisions_conflict<H: Harness>() {
-    let h = H::start().await;
-    let views = h.views().await;
-    let all = views_of(&sample("view-stale", 3));
-    let first = views.put(&all[0], None).await.expect("create");
-    let second = views.put(&all[1], Some(first)).await.expect("update");
-    assert!(second > first, "revisions increase: {first} then {second}");
-    // A writer still holding the first revision.
-    let stale = h.views().await;
-    assert!(is_conflict(&stale.put(&all[2], Some(first)).await));
-    let third = stale.put(&all[2], Some(second)).await.expect("update");
-    assert!(third > second);
-    assert!(is_conflict(&views.put(&all[3], Some(second)).await));
-    let stored = views.get(&nid("view-stale")).await.expect("get");
-    let stored = stored.expect("stored");
-    assert_eq!(
-        (json(&stored.view), stored.revision),
-        (json(&all[2]), third)
-    );
-}
-
-/// `list` gives every stored view's id, sorted; `clear` drops them all, and a revision
-/// from before the clear never matches again.
-pub async fn views_are_listed_sorted_and_cleared<H: Harness>() {
-    let h = H::start().await;
-    let views = h.views().await;
-    assert!(views.list().await.expect("list").is_empty());
-    let mut revisions = Vec::new();
-    for name in ["view-c", "view-a", "view-b"] {
-        let view = views_of(&sample(name, 1)).pop().expect("a view");
-        revisions.push((name, views.put(&view, None).await.expect("put")));
-    }
-    assert_eq!(
-        views.list().await.expect("list"),
-        vec![nid("view-a"), nid("view-b"), nid("view-c")]
-    );
-    views.clear().await.expect("clear");
-    assert!(views.list().await.expect("list").is_empty());
-    assert_eq!(views.get(&nid("view-a")).await.expect("get"), None);
-    // Views are created again; a writer holding a revision from before the clear
-    // conflicts rather than overwriting them.
-    for (name, old) in revisions {
-        let all = views_of(&sample(name, 1));
-        let fresh = views.put(&all[0], None).await.expect("create again");
-        assert_ne!(fresh, old, "{name}: a revision is never reused");
-        assert!(is_conflict(&views.put(&all[1], Some(old)).await), "{name}");
-        let stored = views.get(&nid(name)).await.expect("get").expect("stored");
-        assert_eq!(
-            (json(&stored.view), stored.revision),
-            (json(&all[0]), fresh)
-        );
-    }
-    assert_eq!(views.list().await.expect("list").len(), 3);
-}
-
-/// Parked entries are kept by position (parking one again changes nothing), listed in
-/// position order, mark their negotiation's view as stale (the first one is what
-/// `stale` gives) without touching the view, are seen by another client, and go with
-/// `clear`.
-pub async fn parked_entries_mark_views_stale_until_cleared<H: Harness>() {
-    use chrono::{TimeZone, Utc};
-
-    let h = H::start().await;
-    let views = h.views().await;
-    assert!(views.parked().await.expect("parked").is_empty());
-    let view = views_of(&sample("parked-a", 1)).pop().expect("a view");
-    let revision = views.put(&view, None).await.expect("put");
-    let at = Utc
-        .with_ymd_and_hms(2027, 3, 1, 9, 0, 0)
-        .single()
-        .expect("a time");
-    let entry =
-        |position: u64, negotiation: Option<&str>, version: Option<u64>| crate::ParkedEntry {
-            position,
-            negotiation_id: negotiation.map(nid),
-            version,
-            reason: format!("test entry at {position}"),
-            parked_at: at,
-        };
-    let later = entry(41, Some("parked-a"), None);
-    let first = entry(17, Some("parked-a"), Some(3));
-    let foreign = entry(29, None, None);
-    for e in [&later, &first, &foreign, &later] {
-        views.park(e).await.expect("park");
-    }
-    let other = h.views().await;
-    assert_eq!(
-        other.parked().await.expect("parked"),
-        vec![first.clone(), foreign.clone(), later.clone()]
-    );
-    assert_eq!(
-        other.stale(&nid("parked-a")).await.expect("stale"),
-        Some(first.clone()),
-        "the first parked entry of the negotiation"
-    );
-    assert_eq!(other.stale(&nid("parked-b")).await.expect("stale"), None);
-    let stored = other
-        .get(&nid("parked-a"))
-        .await
-        .expect("get")
-        .expect("stored");
-    assert_eq!(
-        (json(&stored.view), stored.revision),
-        (json(&view), revision)
-    );
-    views.clear().await.expect("clear");
-    assert!(views.parked().await.expect("parked").is_empty());
-    assert_eq!(views.stale(&nid("parked-a")).await.expect("stale"), None);
 }
 
 /// The feed delivers every event of every negotiation, in the order appended, at

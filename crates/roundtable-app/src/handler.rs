@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use roundtable_domain::{
     CommandEnvelope, CommandId, Event, NegotiationId, Projection, RecordedEvent, Rejection, decide,
 };
@@ -15,7 +15,7 @@ use sha2::Digest;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::{EventStore, StoreError};
+use roundtable_store::{EventStore, StoreError};
 
 /// How a command was answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +66,42 @@ pub enum HandleError {
     /// with the same command id.
     #[error(transparent)]
     Store(StoreError),
+}
+
+/// The time a command's event is recorded at (its `recorded_at`), injected into a
+/// [`CommandHandler`] so that tests can fix it. Business time (`occurred_at`) comes
+/// with the command, not from here.
+pub trait Clock: Send + Sync + 'static {
+    /// The time now, UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock: [`Utc::now`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Where the id of each new event comes from, injected into a [`CommandHandler`] so
+/// that tests can fix it. Ids must be unique across every writer of a log.
+pub trait EventIds: Send + Sync + 'static {
+    /// A new event id.
+    fn next(&self) -> Uuid;
+}
+
+/// UUID version 7 ids (RFC 9562: a millisecond timestamp and random bits), so that
+/// event ids sort roughly by the time they were made.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct V7EventIds;
+
+impl EventIds for V7EventIds {
+    fn next(&self) -> Uuid {
+        Uuid::now_v7()
+    }
 }
 
 /// Events read per request while catching up, so that loading a negotiation of any
@@ -166,17 +202,36 @@ pub struct CommandHandler<S: ?Sized> {
     aggregates: SyncMutex<Aggregates>,
     capacity: usize,
     max_attempts: usize,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn EventIds>,
 }
 
 impl<S: EventStore + ?Sized> CommandHandler<S> {
-    /// A handler over `store`, trying a contested command up to 16 times.
+    /// A handler over `store`, trying a contested command up to 16 times, with the
+    /// system clock and UUID v7 event ids.
     pub fn new(store: Arc<S>) -> Self {
         CommandHandler {
             store,
             aggregates: SyncMutex::new(Aggregates::default()),
             capacity: DEFAULT_CACHED_NEGOTIATIONS,
             max_attempts: 16,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(V7EventIds),
         }
+    }
+
+    /// The same handler recording events at the times `clock` gives.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The same handler giving new events the ids `ids` makes.
+    #[must_use]
+    pub fn with_event_ids(mut self, ids: Arc<dyn EventIds>) -> Self {
+        self.ids = ids;
+        self
     }
 
     /// The same handler keeping at most `negotiations` negotiations in memory (at least
@@ -403,7 +458,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
             let one_by_one = match accepted {
                 Some(event) => {
                     let projection = agg.projection.get_or_insert_with(Projection::new);
-                    let recorded = seal_next(projection, cmd, event);
+                    let recorded = self.seal_next(projection, cmd, event);
                     // Cannot fail: sealed from this very projection.
                     let _ = projection.apply(&recorded);
                     agg.commands
@@ -493,6 +548,24 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
         }
     }
 
+    /// `event` sealed as the next version after `projection`, with a new event id
+    /// and the time now, from the injected [`EventIds`] and [`Clock`].
+    fn seal_next(
+        &self,
+        projection: &Projection,
+        cmd: &CommandEnvelope,
+        event: Event,
+    ) -> RecordedEvent {
+        RecordedEvent::seal(
+            cmd,
+            event,
+            projection.version + 1,
+            &projection.last_hash,
+            self.ids.next(),
+            self.clock.now(),
+        )
+    }
+
     async fn decide_and_append(
         &self,
         cmd: &CommandEnvelope,
@@ -539,7 +612,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                 Err(rejection) if fresh => return Err(HandleError::Rejected(rejection)),
                 Err(_) => commands::retried(Retry::StaleState),
                 Ok(event) => {
-                    let recorded = seal_next(projection, cmd, event);
+                    let recorded = self.seal_next(projection, cmd, event);
                     let appending = Instant::now();
                     let appended = self.store.append(&recorded).await;
                     record_append(&appended, appending);
@@ -605,19 +678,6 @@ fn backoff(attempt: usize) -> std::time::Duration {
             .unwrap_or_default(),
     );
     std::time::Duration::from_micros(random % (cap_ms * 1000 + 1))
-}
-
-/// `event` sealed as the next version after `projection`, with a fresh event id and
-/// the time now.
-fn seal_next(projection: &Projection, cmd: &CommandEnvelope, event: Event) -> RecordedEvent {
-    RecordedEvent::seal(
-        cmd,
-        event,
-        projection.version + 1,
-        &projection.last_hash,
-        Uuid::now_v7(),
-        Utc::now(),
-    )
 }
 
 /// Counts one append (of one event or a batch) and how long it took.

@@ -7,21 +7,19 @@
 //! tariff agreed at version 1"); `details` is the same, structured for programs
 //! (`{"kind": "clause_agreed", "clause_id": "tariff", "clause_version": 1, ...}`).
 
-use chrono::{DateTime, NaiveDate, Utc};
-use roundtable_domain::event::CommitmentTransfer;
-use roundtable_domain::event::EventBody;
-use roundtable_domain::view::NegotiationStatus;
-use roundtable_domain::vocab::{
+use crate::event::CommitmentTransfer;
+use crate::event::EventBody;
+use crate::view::NegotiationStatus;
+use crate::vocab::{
     Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
 };
-use roundtable_domain::{
+use crate::{
     Actor, AgreementView, AssetId, ClauseId, CommitmentId, NegotiationId, ObjectionId, PartnerId,
     Projection, ProposalId, RecordedEvent, RoundId, ShortfallId,
 };
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-use crate::{EventStore, StoreError};
 
 /// A change notification: one per recorded event. Published by the projector on
 /// `roundtable.changes.<negotiation_id>` (and kept in the stream `ROUNDTABLE_CHANGES`)
@@ -710,116 +708,74 @@ fn endorsements(view: &AgreementView, proposal: &ProposalId) -> usize {
         .map_or(0, |p| p.endorsed_by.len())
 }
 
-/// Derives one negotiation's changes from its event log, in version order, folding
-/// as it reads: what Server-Sent Events and the embedded store's webhook feed use to
-/// give every change, with no gap, whatever the projector did.
+/// Derives one negotiation's changes from its events, in version order, folding as it
+/// goes: what Server-Sent Events and the embedded store's webhook feed use to give
+/// every change with no gap, whatever the projector did. It reads nothing itself: the
+/// application layer's change reader and the embedded store's feed hand it the events.
 #[derive(Debug, Clone)]
-pub struct ChangeReader {
+pub struct ChangeDeriver {
     negotiation: NegotiationId,
     projection: Projection,
 }
 
-impl ChangeReader {
-    /// A reader before the first event of `negotiation`.
-    pub fn new(negotiation: NegotiationId) -> ChangeReader {
-        ChangeReader {
+/// Why an event has no change: it does not follow on from the events before it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("version {version}: {reason}")]
+pub struct ChangeError {
+    /// The event's version.
+    pub version: u64,
+    /// What is wrong, in words.
+    pub reason: String,
+}
+
+impl ChangeDeriver {
+    /// A deriver before the first event of `negotiation`.
+    pub fn new(negotiation: NegotiationId) -> ChangeDeriver {
+        ChangeDeriver {
             negotiation,
             projection: Projection::new(),
         }
     }
 
-    /// The negotiation read.
+    /// The negotiation.
     pub fn negotiation(&self) -> &NegotiationId {
         &self.negotiation
     }
 
-    /// The version folded so far: the next change returned is the one after it.
+    /// The version folded so far: the next event applied must be the one after it.
     pub fn version(&self) -> u64 {
         self.projection.version
-    }
-
-    /// Folds the events up to `version` (or the last recorded, if fewer) without
-    /// returning their changes: the next [`ChangeReader::read`] starts after it.
-    ///
-    /// # Errors
-    /// The store's errors; [`StoreError::Corrupt`] when the log does not fold.
-    pub async fn skip_to(
-        &mut self,
-        store: &dyn EventStore,
-        version: u64,
-    ) -> Result<(), StoreError> {
-        while self.projection.version < version {
-            let wanted = usize::try_from(version - self.projection.version).unwrap_or(usize::MAX);
-            let events = store
-                .read(
-                    &self.negotiation,
-                    self.projection.version,
-                    Some(wanted.min(1000)),
-                )
-                .await?;
-            if events.is_empty() {
-                return Ok(());
-            }
-            for e in &events {
-                self.apply(e)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The changes of up to `limit` events after [`ChangeReader::version`], in order
-    /// (empty when there are none yet).
-    ///
-    /// # Errors
-    /// The store's errors; [`StoreError::Corrupt`] when the log does not fold.
-    pub async fn read(
-        &mut self,
-        store: &dyn EventStore,
-        limit: usize,
-    ) -> Result<Vec<Change>, StoreError> {
-        let events = store
-            .read(
-                &self.negotiation,
-                self.projection.version,
-                Some(limit.max(1)),
-            )
-            .await?;
-        let mut changes = Vec::with_capacity(events.len());
-        for e in &events {
-            changes.push(self.apply(e)?);
-        }
-        Ok(changes)
     }
 
     /// Applies the next event and returns its change.
     ///
     /// # Errors
-    /// [`StoreError::Corrupt`] when it does not follow on.
-    pub fn apply(&mut self, event: &RecordedEvent) -> Result<Change, StoreError> {
-        let corrupt = |reason: String| StoreError::Corrupt {
-            negotiation: self.negotiation.to_string(),
-            position: format!("version {}", event.version),
+    /// [`ChangeError`] when it does not follow on (another version, a broken hash
+    /// link, an event before the negotiation was opened).
+    pub fn apply(&mut self, event: &RecordedEvent) -> Result<Change, ChangeError> {
+        let error = |reason: String| ChangeError {
+            version: event.version,
             reason,
         };
         self.projection
             .apply(event)
-            .map_err(|e| corrupt(e.to_string()))?;
+            .map_err(|e| error(e.to_string()))?;
         match &self.projection.view {
             Some(view) => Ok(Change::of(event, view)),
-            None => Err(corrupt("an event before the negotiation was opened".into())),
+            None => Err(error("an event before the negotiation was opened".into())),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
-    use roundtable_domain::command::{
+    use crate::command::{
         AdmitPartner, Commit, Conclude, OpenNegotiation, OpenRound, ProposalRef, Propose, Sign,
         Terminate, Transfer, WithdrawPartner,
     };
-    use roundtable_domain::vocab::{CommitmentKind, PartnerKind, Role};
-    use roundtable_domain::{Command, CommandEnvelope, CommandId, decide};
+    use crate::vocab::{CommitmentKind, PartnerKind, Role};
+    use crate::{Command, CommandEnvelope, CommandId, decide};
+    use chrono::{TimeZone, Utc};
 
     use super::*;
 

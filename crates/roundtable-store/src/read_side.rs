@@ -1,89 +1,14 @@
-//! The read side's ports: where projected views live ([`ViewStore`]), the ordered feed
-//! of every recorded event that projectors consume ([`EventFeed`]), and where change
-//! notifications go ([`ChangeSink`]).
+//! The read side's ports: the ordered feed of every recorded event that projectors
+//! consume ([`EventFeed`]), where change notifications go ([`ChangeSink`]) and the hints
+//! that a negotiation has new changes ([`ChangeWatch`]). The stored views themselves are
+//! written once over the key-value port, in `roundtable-projector`.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use roundtable_domain::{AgreementView, NegotiationId, RecordedEvent};
+use roundtable_domain::{NegotiationId, RecordedEvent};
 
-pub use crate::change::Change;
-use crate::{ParkedEntry, StoreError};
-
-/// A stored agreement view and the revision to update it against.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredView {
-    /// The view, re-indexed and ready to be used as state.
-    pub view: AgreementView,
-    /// Opaque, increasing revision of the stored value (a KV revision, a row counter).
-    pub revision: u64,
-}
-
-/// The read model: one agreement view per negotiation, updated optimistically.
-///
-/// On NATS: a JetStream key-value bucket; embedded: a table in the store's file.
-#[async_trait]
-pub trait ViewStore: Send + Sync + 'static {
-    /// The stored view of `negotiation`, if any.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when the stored bytes are
-    /// not a view.
-    async fn get(&self, negotiation: &NegotiationId) -> Result<Option<StoredView>, StoreError>;
-
-    /// Stores `view` if the stored revision is still `expected` (`None`: no view stored
-    /// yet) and returns the new revision.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] when another writer updated (or created) it first: the
-    /// caller re-reads and retries. [`StoreError::Unavailable`].
-    async fn put(&self, view: &AgreementView, expected: Option<u64>) -> Result<u64, StoreError>;
-
-    /// The ids of every stored view, sorted.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`].
-    async fn list(&self) -> Result<Vec<NegotiationId>, StoreError>;
-
-    /// Drops every stored view and every parked entry (for a rebuild, which parks
-    /// again what still cannot be projected).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`].
-    async fn clear(&self) -> Result<(), StoreError>;
-
-    /// Keeps `entry`, which the projector parked, and marks its negotiation's view as
-    /// stale ([`ViewStore::stale`]). Parking the same position again changes nothing.
-    ///
-    /// The default keeps nothing, for test doubles; both adapters keep every entry
-    /// (the conformance suite checks it).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`].
-    async fn park(&self, entry: &ParkedEntry) -> Result<(), StoreError> {
-        let _ = entry;
-        Ok(())
-    }
-
-    /// Every parked entry, by position.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`] when a kept entry cannot
-    /// be read.
-    async fn parked(&self) -> Result<Vec<ParkedEntry>, StoreError> {
-        Ok(Vec::new())
-    }
-
-    /// The first parked entry of `negotiation` when its view is stale (it has one),
-    /// else `None`: one look-up, for every read of a view.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`]; [`StoreError::Corrupt`].
-    async fn stale(&self, negotiation: &NegotiationId) -> Result<Option<ParkedEntry>, StoreError> {
-        let _ = negotiation;
-        Ok(None)
-    }
-}
+use crate::{Change, StoreError};
 
 /// One entry of the [`EventFeed`]: a recorded event at its position in the global
 /// order, or an entry that could not be decoded.

@@ -1,14 +1,34 @@
-//! Checks of the webhooks' storage (registrations, dead letters, the one replay
-//! semantics) and of the change feeds ([`ChangeFeeds`]) they are delivered from.
-
-use std::time::Duration;
+//! The webhooks' conformance suite: [`KvWebhookStore`] (registrations, dead letters,
+//! the one replay semantics, written once over the key-value port) checked over any
+//! adapter's ports, run by every adapter over its
+//! `roundtable_store::conformance::Harness`:
+//!
+//! ```text
+//! roundtable_webhooks::webhook_conformance_suite!(MyHarness);
+//! ```
 
 use chrono::{TimeZone, Utc};
-use roundtable_domain::{NegotiationId, Projection, RecordedEvent};
+use roundtable_domain::{Change, NegotiationId};
+use roundtable_store::conformance::Harness;
+use roundtable_store::conformance::fixtures::{changes_of, nid, sample};
+use roundtable_store::{Selection, StoreError};
 
-use super::read_side::sample;
-use super::{Harness, nid};
-use crate::{Change, ChangeFeed, DeadLetter, Selection, StoreError, Webhook, WebhookId};
+use crate::{DeadLetter, KvWebhookStore, Webhook, WebhookId, WebhookStore};
+
+/// (negotiation, version) of each change.
+fn versions(changes: &[Change]) -> Vec<(String, u64)> {
+    changes
+        .iter()
+        .map(|c| (c.negotiation_id.to_string(), c.version))
+        .collect()
+}
+
+/// A new client of the webhooks' storage over a new client of the harness's ports.
+async fn open_webhooks<H: Harness>(h: &H) -> KvWebhookStore {
+    KvWebhookStore::from_ports(&h.ports().await)
+        .await
+        .expect("open the webhooks")
+}
 
 fn webhook(id: &str, negotiations: Selection<NegotiationId>) -> Webhook {
     Webhook {
@@ -20,18 +40,6 @@ fn webhook(id: &str, negotiations: Selection<NegotiationId>) -> Webhook {
         created_at: Utc::now(),
         created_by: "conformance".into(),
     }
-}
-
-/// The change of each event, as the projector announces it.
-fn changes_of(events: &[RecordedEvent]) -> Vec<Change> {
-    let mut p = Projection::new();
-    events
-        .iter()
-        .map(|e| {
-            p.apply(e).expect("chain links");
-            Change::of(e, p.view.as_ref().expect("opened"))
-        })
-        .collect()
 }
 
 fn letter(hook: &Webhook, change: &Change, attempts: u32) -> DeadLetter {
@@ -49,57 +57,11 @@ fn letter(hook: &Webhook, change: &Change, attempts: u32) -> DeadLetter {
     }
 }
 
-/// (negotiation, version) of each change.
-fn versions(changes: &[Change]) -> Vec<(String, u64)> {
-    changes
-        .iter()
-        .map(|c| (c.negotiation_id.to_string(), c.version))
-        .collect()
-}
-
-/// Records `chain[range]` and announces their changes, as the command side and the
-/// projector do.
-async fn record<H: Harness>(h: &H, chain: &[RecordedEvent], range: std::ops::Range<usize>) {
-    let ports = h.ports().await;
-    for e in &chain[range.clone()] {
-        ports.events.append(e).await.expect("append");
-    }
-    ports
-        .changes
-        .publish_all(&changes_of(chain)[range])
-        .await
-        .expect("publish");
-}
-
-/// Takes `count` changes from `feed`, acknowledging each.
-async fn take(feed: &mut dyn ChangeFeed, count: usize) -> Vec<Change> {
-    let mut out = Vec::new();
-    let mut empty = 0;
-    while out.len() < count {
-        match feed.next(Duration::from_millis(300)).await.expect("next") {
-            Some(item) => {
-                feed.ack(item.position).await.expect("ack");
-                out.push(item.change);
-            }
-            None => {
-                empty += 1;
-                assert!(
-                    empty < 100,
-                    "only {} of {count} changes came: {:?}",
-                    out.len(),
-                    versions(&out)
-                );
-            }
-        }
-    }
-    out
-}
-
 /// A webhook registers once (again: `AlreadyExists`), is listed by id and read back,
 /// and removal takes it, its dead letters and its replay flag.
 pub async fn webhooks_register_once_and_are_removed_whole<H: Harness>() {
     let h = H::start().await;
-    let store = h.webhooks().await;
+    let store = open_webhooks(&h).await;
     assert!(store.list().await.expect("list").is_empty());
     let b = webhook("wh-b", Selection::All);
     let a = webhook("wh-a", Selection::Only(vec![nid("hooks-a")]));
@@ -110,7 +72,7 @@ pub async fn webhooks_register_once_and_are_removed_whole<H: Harness>() {
         matches!(again, Err(StoreError::AlreadyExists(_))),
         "{again:?}"
     );
-    let other = h.webhooks().await;
+    let other = open_webhooks(&h).await;
     assert_eq!(
         other.list().await.expect("list"),
         vec![a.clone(), b.clone()]
@@ -136,7 +98,7 @@ pub async fn webhooks_register_once_and_are_removed_whole<H: Harness>() {
 /// parked again unmarked (failed again); then there is nothing to replay.
 pub async fn dead_letters_replay_once_per_request<H: Harness>() {
     let h = H::start().await;
-    let store = h.webhooks().await;
+    let store = open_webhooks(&h).await;
     let hook = webhook("wh-dead", Selection::All);
     let other_hook = webhook("wh-other", Selection::All);
     store.register(&hook).await.expect("register");
@@ -172,7 +134,7 @@ pub async fn dead_letters_replay_once_per_request<H: Harness>() {
         store.request_replay(&hook.id).await.expect("replay"),
         changes.len()
     );
-    let other = h.webhooks().await;
+    let other = open_webhooks(&h).await;
     let marked = other.replays(&hook.id).await.expect("replays");
     assert_eq!(marked.len(), changes.len());
     assert!(marked.iter().all(|l| l.replay));
@@ -211,63 +173,22 @@ pub async fn dead_letters_replay_once_per_request<H: Harness>() {
     );
 }
 
-/// A started change feed delivers the changes of its negotiations recorded after it
-/// started, in version order, none from before; a feed opened again with the name
-/// resumes after the last acknowledged change; a removed feed starts over from its
-/// new start.
-pub async fn change_feeds_deliver_what_follows_their_start<H: Harness>() {
-    let h = H::start().await;
-    let ports = h.ports().await;
-    let wanted = sample("feed-wanted", 4);
-    let unwanted = sample("feed-unwanted", 1);
-    record(&h, &wanted, 0..2).await;
-    record(&h, &unwanted, 0..1).await;
-    // Message times are whole milliseconds or coarser: let the clock move on.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let since = Utc::now();
-    let only = Selection::Only(vec![nid("feed-wanted")]);
-    ports
-        .change_feeds
-        .start("wh-feed", since)
-        .await
-        .expect("start");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    record(&h, &unwanted, 1..unwanted.len()).await;
-    record(&h, &wanted, 2..4).await;
-    let mut feed = ports
-        .change_feeds
-        .open("wh-feed", &only, since, "conformance")
-        .await
-        .expect("open");
-    let got = take(&mut *feed, 2).await;
-    assert_eq!(versions(&got), versions(&changes_of(&wanted)[2..4]));
-    assert_eq!(
-        got,
-        changes_of(&wanted)[2..4].to_vec(),
-        "the changes as announced"
-    );
-    drop(feed);
-    record(&h, &wanted, 4..wanted.len()).await;
-    let other = h.ports().await;
-    let mut feed = other
-        .change_feeds
-        .open("wh-feed", &only, since, "conformance")
-        .await
-        .expect("open again");
-    let rest = take(&mut *feed, 2).await;
-    assert_eq!(versions(&rest), versions(&changes_of(&wanted)[4..]));
-    assert!(
-        feed.next(Duration::from_millis(300))
-            .await
-            .expect("next")
-            .is_none(),
-        "nothing else: the other negotiation is not selected"
-    );
-    drop(feed);
-    other.change_feeds.remove("wh-feed").await.expect("remove");
-    other
-        .change_feeds
-        .remove("wh-feed")
-        .await
-        .expect("removing nothing is fine");
+/// Generates one `#[tokio::test]` per check of the webhooks' storage for a
+/// `roundtable_store::conformance::Harness` type.
+#[macro_export]
+macro_rules! webhook_conformance_suite {
+    ($harness:ty) => {
+        $crate::webhook_conformance_suite!(@tests $harness;
+            webhooks_register_once_and_are_removed_whole,
+            dead_letters_replay_once_per_request,
+        );
+    };
+    (@tests $harness:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::conformance::$name::<$harness>().await;
+            }
+        )*
+    };
 }
