@@ -495,11 +495,14 @@ fn a_negotiation_abandoned_before_its_conclusion_is_a_cancelled_tender() {
 /// `python3 -m pip install ocdsmerge==0.8.0 jsonschema==4.26.0`, which
 /// `scripts/ensure-test-tools` installs).
 #[test]
-fn ocdsmerge_compiles_the_renegotiated_agreement_as_roundtable_does() {
+fn ocdsmerge_compiles_the_releases_as_roundtable_does() {
     let events = sample_and(&[
         r#"{"at": "2030-02-01T09:00:00Z", "negotiation_id": "fieldbrook-sanitation", "by": "secretariat", "do": "terminate", "reason": "the Borough takes the service in house"}"#,
     ]);
-    for events in [&events[..events.len() - 1], &events[..]] {
+    // And the version 1 sample, whose export changed shape (the implementation's
+    // milestones, the parties' status).
+    let harbourside = record(&read("examples/minutes/harbourside-waste.jsonl"));
+    for events in [&events[..events.len() - 1], &events[..], &harbourside[..]] {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let releases = dir.path().join("releases.json");
         let record = dir.path().join("record.json");
@@ -529,14 +532,38 @@ fn ocdsmerge_compiles_the_renegotiated_agreement_as_roundtable_does() {
         );
         let summary: Value = serde_json::from_slice(&check.stdout).expect("one line of JSON");
         let last = events.last().expect("events");
-        let tag = if last.event_type() == "negotiation_terminated" {
-            "contractTermination"
-        } else {
-            "implementationUpdate"
+        let tag = match last.event_type() {
+            "negotiation_terminated" => json!(["contractTermination"]),
+            "negotiation_concluded" => json!(["award", "contract"]),
+            _ => json!(["implementationUpdate"]),
         };
         assert_eq!(
             summary["tags"].as_array().and_then(|t| t.last()),
-            Some(&json!([tag]))
+            Some(&tag),
+            "{summary}"
         );
     }
+}
+
+#[test]
+fn a_partner_leaving_without_commitments_in_force_is_a_contract_update() {
+    // The regulator's only commitment (the licences) is fulfilled: its leaving changes
+    // no term, so there is no amendment.
+    let events = sample_and(&[
+        r#"{"at": "2029-08-01T09:00:00Z", "negotiation_id": "fieldbrook-sanitation", "by": "wsra", "do": "withdraw_partner", "partner_id": "wsra", "reason": "licensing passes to the national authority"}"#,
+    ]);
+    let releases = releases_of(&events);
+    let last = releases.last().expect("releases");
+    assert_eq!(last["tag"], json!(["contractUpdate"]));
+    let contract = &last["contracts"][0];
+    assert_eq!(contract["amendments"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        item(&last["parties"], "wsra")["details"]["roundtable"]["status"],
+        "withdrawn"
+    );
+    assert_eq!(
+        item(&contract["implementation"]["milestones"], "c-wsra-licence")["status"],
+        "met"
+    );
+    assert_valid(&validator(), "the update", last);
 }
