@@ -495,7 +495,10 @@ fn after_conclusion(
             };
             let signed: Vec<&str> = c.signatories.iter().map(|p| name_of(view, p)).collect();
             if !signed.is_empty() {
-                parts.push(format!("signed by {}", signed.join(", ")));
+                parts.push(format!(
+                    "concluded with the signatures of {}",
+                    signed.join(", ")
+                ));
             }
             parts.push(format!(
                 "agreement version {} to version {}",

@@ -154,6 +154,7 @@ fn the_round_is_a_contract_amendment_with_its_rationale_and_what_changed() {
         "commitment c-fbc-subsidy-2 made by Fieldbrook Borough Council",
         "4100000.00 KES",
         "agreement version 13 to version 15",
+        "concluded with the signatures of Fieldbrook Borough Council, Fieldbrook Pit Emptiers' Association, Hillside and Ferry Row Toilet Committees, Fieldbrook Consumers' Council;",
     ] {
         assert!(what.contains(part), "{part:?} not in {what:?}");
     }
@@ -566,4 +567,24 @@ fn a_partner_leaving_without_commitments_in_force_is_a_contract_update() {
         "met"
     );
     assert_valid(&validator(), "the update", last);
+}
+
+#[test]
+fn a_round_that_changed_nothing_is_an_amendment_saying_so() {
+    let events = sample_and(&[
+        r#"{"at": "2029-09-01T09:00:00Z", "negotiation_id": "fieldbrook-sanitation", "by": "secretariat", "do": "open_round", "round_id": "r-review-2029", "reason": "the annual review"}"#,
+        r#"{"at": "2029-09-08T09:00:00Z", "negotiation_id": "fieldbrook-sanitation", "by": "secretariat", "do": "conclude"}"#,
+    ]);
+    let releases = releases_of(&events);
+    let last = releases.last().expect("releases");
+    assert_eq!(last["tag"], json!(["contractAmendment"]));
+    let amendment = item(&last["contracts"][0]["amendments"], "round-r-review-2029");
+    assert_eq!(amendment["rationale"], "the annual review");
+    let what = amendment["description"].as_str().unwrap_or_default();
+    assert!(
+        what.starts_with("no change to the terms; concluded with the signatures of")
+            && what.ends_with("agreement version 15 to version 15"),
+        "{what}"
+    );
+    assert_valid(&validator(), "the amendment", last);
 }
