@@ -84,9 +84,9 @@ pub fn schema_files() -> Vec<SchemaFile> {
     files
 }
 
-/// The schema of a change message (`roundtable_store::Change`).
+/// The schema of a change message (`roundtable_domain::Change`).
 pub fn change_schema() -> Value {
-    let mut schema = json_schema::root_schema::<roundtable_store::Change>();
+    let mut schema = json_schema::root_schema::<roundtable_domain::Change>();
     if let Some(root) = schema.as_object_mut() {
         root.insert(
             "title".into(),

@@ -8,14 +8,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::Duration;
 use jsonschema::Validator;
 use roundtable_app::ChangeReader;
 use roundtable_contracts::{AGREEMENT_VIEW, CHANGE, closed, event_schema_path};
-use roundtable_domain::minutes::parse_line;
-use roundtable_domain::{CommandEnvelope, Projection, RecordedEvent, decide};
+use roundtable_domain::{Projection, RecordedEvent};
+use roundtable_testkit::schema;
 use serde_json::Value;
-use uuid::Uuid;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -43,12 +41,7 @@ impl Checked {
         let text =
             std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-        let build = |s: &Value| {
-            jsonschema::options()
-                .should_validate_formats(true)
-                .build(s)
-                .unwrap_or_else(|e| panic!("{path}: {e}"))
-        };
+        let build = |s: &Value| schema::validator(s).unwrap_or_else(|e| panic!("{path}: {e}"));
         Checked {
             path: path.to_owned(),
             open: build(&schema),
@@ -58,11 +51,7 @@ impl Checked {
 
     fn check(&self, what: &str, instance: &Value) {
         for (name, validator) in [("", &self.open), (" (closed)", &self.closed)] {
-            let errors: Vec<String> = validator
-                .iter_errors(instance)
-                .take(5)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect();
+            let errors = schema::errors(validator, instance, 5);
             assert!(
                 errors.is_empty(),
                 "{what} does not validate against docs/schemas/{}{name}: {errors:#?}",
@@ -72,38 +61,20 @@ impl Checked {
     }
 }
 
-/// The events of `minutes`, decided and sealed in order, with the view after each.
+/// The events of `minutes`, decided and sealed in order (`roundtable_testkit::minutes`,
+/// shared with the OCDS tests), with the view after each.
 fn record(minutes: &str) -> Vec<(RecordedEvent, Value)> {
+    let events = roundtable_testkit::minutes::record(minutes).unwrap_or_else(|e| panic!("{e}"));
     let mut projection = Projection::new();
-    let mut out = Vec::new();
-    for (n, line) in minutes.lines().enumerate() {
-        let Some(m) = parse_line(line).unwrap_or_else(|e| panic!("line {}: {e}", n + 1)) else {
-            continue;
-        };
-        let cmd = CommandEnvelope {
-            command_id: m.command_id,
-            negotiation_id: m.negotiation_id,
-            actor: m.actor,
-            occurred_at: m.at.expect("every line has an at"),
-            command: m.command,
-        };
-        let event = decide(projection.view.as_ref(), &cmd)
-            .unwrap_or_else(|r| panic!("line {}: {r:?}", n + 1));
-        let version = projection.version + 1;
-        let sealed = RecordedEvent::seal(
-            &cmd,
-            event,
-            version,
-            &projection.last_hash,
-            Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0000 + u128::from(version)),
-            cmd.occurred_at + Duration::milliseconds(1500),
-        );
-        projection.apply(&sealed).expect("the chain links");
-        let view = serde_json::to_value(projection.view.as_ref().expect("a view"))
-            .expect("the view serializes");
-        out.push((sealed, view));
-    }
-    out
+    events
+        .into_iter()
+        .map(|sealed| {
+            projection.apply(&sealed).expect("the chain links");
+            let view = serde_json::to_value(projection.view.as_ref().expect("a view"))
+                .expect("the view serializes");
+            (sealed, view)
+        })
+        .collect()
 }
 
 fn validate_minutes(name: &str, expected_events: usize) {

@@ -3,7 +3,10 @@
 //! that way (docs/OCDS.md):
 //!
 //! - [`release_package`]: a release package, one release at each milestone of the
-//!   negotiation (its opening, each clause agreed, each amendment, its conclusion);
+//!   negotiation (its opening, each clause agreed, each amendment, its conclusion) and
+//!   of the partnership's life after it (contract version 2: each delivery report,
+//!   fulfilment and shortfall as the contract's implementation, a partner leaving, each
+//!   renegotiation round concluded as a contract amendment, the termination);
 //! - [`record_package`]: a record package whose record holds those releases and their
 //!   compiled release ([`compile`], OCDS merging as the reference tool `ocdsmerge` does
 //!   it), which is what `roundtable export-ocds --compiled` writes.

@@ -1,6 +1,7 @@
 //! Partners as OCDS parties: the roles each kind and role of partner gets, from the
 //! `partyRole` codelist of OCDS and its PPP profile (docs/OCDS.md, "Parties").
 
+use roundtable_domain::AgreementView;
 use roundtable_domain::view::Partner;
 use roundtable_domain::vocab::{PartnerKind, Role, Sector};
 use serde_json::{Value, json};
@@ -43,20 +44,43 @@ pub fn roles(partner: &Partner) -> Vec<&'static str> {
     }
 }
 
-/// The party object of a partner: id, name, roles, and the Roundtable facts in
-/// `details.roundtable` (sector, kind, role).
-pub fn party(partner: &Partner) -> Value {
+/// When and why a partner left (`withdraw_partner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdrawal {
+    /// The release date of its leaving (RFC 3339, UTC, to the second).
+    pub date: String,
+    /// Why it left.
+    pub reason: String,
+}
+
+/// The party object of a partner of `view`: id, name, roles, and the Roundtable facts
+/// in `details.roundtable`: sector, kind, role, status (`active` or `withdrawn`), the
+/// `withdrawal` (date and reason) when it left, and the `assets` it declared
+/// (`{id, kind, description}`, in order declared; left out when none).
+pub fn party(view: &AgreementView, partner: &Partner, withdrawal: Option<&Withdrawal>) -> Value {
+    let mut roundtable = json!({
+        "sector": partner.sector.as_str(),
+        "kind": partner.kind.as_str(),
+        "role": partner.role.as_str(),
+        "status": partner.status.as_str(),
+    });
+    if let Some(w) = withdrawal {
+        roundtable["withdrawal"] = json!({"date": w.date, "reason": w.reason});
+    }
+    let assets: Vec<Value> = view
+        .assets
+        .values()
+        .filter(|a| a.partner_id == partner.partner_id)
+        .map(|a| json!({"id": a.asset_id.as_str(), "kind": a.kind.as_str(), "description": a.description}))
+        .collect();
+    if !assets.is_empty() {
+        roundtable["assets"] = Value::Array(assets);
+    }
     json!({
         "id": partner.partner_id.as_str(),
         "name": partner.name,
         "roles": roles(partner),
-        "details": {
-            "roundtable": {
-                "sector": partner.sector.as_str(),
-                "kind": partner.kind.as_str(),
-                "role": partner.role.as_str(),
-            }
-        }
+        "details": {"roundtable": roundtable}
     })
 }
 

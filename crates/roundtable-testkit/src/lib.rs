@@ -41,12 +41,18 @@
 //! from a given command line (output to a log file, readiness, signals, SIGKILL and
 //! reaping), `server` builds the command line of a single server, and `cluster` writes
 //! the config files of a cluster's nodes and acts on them.
+//!
+//! Besides servers, two helpers that tests of several crates share: [`minutes::record`]
+//! decides and seals a minutes text without a store, and [`schema`] builds JSON Schema
+//! validators (formats checked) and lists their errors.
 
 #![warn(missing_docs)]
 
 mod binary;
 mod cluster;
+pub mod minutes;
 mod process;
+pub mod schema;
 mod server;
 mod version;
 
