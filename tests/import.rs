@@ -19,6 +19,11 @@ on_both_backends!(
     project_sample_minutes_conclude,
     a_dry_run_reports_without_recording,
     partner_text_cannot_drive_the_terminal,
+    a_dry_run_alone_judges_every_line,
+    a_binary_file_says_nothing_was_recorded,
+    an_interleaved_file_fixed_and_run_again_records_each_line_once,
+    events_say_the_chain_was_verified,
+    a_token_for_a_partner_never_admitted_is_warned_about,
 );
 
 async fn sample_minutes_conclude_as_the_rules_say(store: Store) {
@@ -414,4 +419,297 @@ async fn partner_text_cannot_drive_the_terminal(store: Store) {
         "{}",
         text.stdout
     );
+}
+
+/// Minutes of `negotiations` negotiations whose lines alternate between them: each is
+/// opened, admits one partner, then records `proposals` proposals.
+fn interleaved(negotiations: usize, proposals: usize) -> Vec<String> {
+    let per: Vec<Vec<String>> = (0..negotiations)
+        .map(|j| {
+            let id = format!("inter-{j}");
+            let mut lines = vec![
+                format!(
+                    r#"{{"at": "2027-05-01T09:00:00Z", "negotiation_id": "{id}", "by": "secretariat", "do": "open_negotiation", "title": "Interleaved {j}", "service": "drainage"}}"#
+                ),
+                format!(
+                    r#"{{"at": "2027-05-01T09:01:00Z", "negotiation_id": "{id}", "by": "secretariat", "do": "admit_partner", "partner_id": "ward", "name": "Ward", "sector": "civil_society", "kind": "community_organisation", "role": "signatory"}}"#
+                ),
+            ];
+            lines.extend((0..proposals).map(|i| {
+                format!(
+                    r#"{{"at": "2027-05-01T10:00:00Z", "negotiation_id": "{id}", "by": "ward", "do": "propose", "proposal_id": "p{i}", "clause_id": "c{}", "text": "Proposal {i}"}}"#,
+                    i % 20
+                )
+            }));
+            lines
+        })
+        .collect();
+    let mut out = Vec::new();
+    for i in 0..per[0].len() {
+        for lines in &per {
+            out.push(lines[i].clone());
+        }
+    }
+    out
+}
+
+async fn a_dry_run_alone_judges_every_line(store: Store) {
+    let mut lines = interleaved(1, 6);
+    // Two bad lines: a proposal by a partner never admitted, and a duplicate proposal id.
+    lines[3] = lines[3].replace(r#""by": "ward""#, r#""by": "nobody""#);
+    lines[6] = lines[6].replace(r#""proposal_id": "p4""#, r#""proposal_id": "p0""#);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_minutes(dir.path(), "two-bad.jsonl", &lines);
+    let dry = store.import(&file, &["--dry-run"]);
+    assert_eq!(dry.code, 1, "{dry:?}");
+    assert!(
+        dry.stdout.contains("line 4: propose rejected:"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("line 7: propose rejected:"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout
+            .contains("6 would be applied, 0 already recorded, 2 rejected"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("dry run: nothing was recorded"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("stopped at"), "{}", dry.stdout);
+    assert!(!dry.stdout.contains("stays recorded"), "{}", dry.stdout);
+    assert!(
+        store.events("inter-0").is_empty(),
+        "a dry run recorded something"
+    );
+}
+
+async fn a_binary_file_says_nothing_was_recorded(store: Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("binary.jsonl");
+    let mut bytes = b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00\x00".to_vec();
+    bytes.extend_from_slice(b"\n\x00\x01\x02\x03\n");
+    std::fs::write(&file, &bytes).expect("write");
+    let run = store.import(&file, &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("line 1: (unreadable line) rejected: not valid UTF-8"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("stopped at line 1: nothing was recorded;"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("stays recorded"), "{}", run.stdout);
+    // After some lines, the summary says how many stay recorded.
+    let mut lines = interleaved(1, 3);
+    lines.insert(3, "not json".to_owned());
+    let file = write_minutes(dir.path(), "late.jsonl", &lines);
+    let run = store.import(&file, &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("stopped at line 4: the 3 lines applied before it stay recorded;"),
+        "{}",
+        run.stdout
+    );
+    let again = store.import(&file, &[]);
+    assert!(
+        again.stdout.contains(
+            "stopped at line 4: nothing new was recorded (the lines before it were already);"
+        ),
+        "{}",
+        again.stdout
+    );
+}
+
+async fn an_interleaved_file_fixed_and_run_again_records_each_line_once(store: Store) {
+    // Three negotiations, lines in turn: every group the import writes is one line.
+    let good = interleaved(3, 100);
+    let total = good.len();
+    let bad_at = 200; // 0-based; line 201 of the file
+    let mut broken = good.clone();
+    broken[bad_at] = broken[bad_at].replace(r#""by": "ward""#, r#""by": "nobody""#);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = write_minutes(dir.path(), "broken.jsonl", &broken);
+    let good = write_minutes(dir.path(), "good.jsonl", &good);
+    let first = store.import(&broken, &[]);
+    assert_eq!(first.code, 1, "{first:?}");
+    assert!(
+        first
+            .stdout
+            .contains(&format!("stopped at line {}", bad_at + 1)),
+        "{}",
+        first.stdout
+    );
+    let fixed = store.import(&good, &[]);
+    assert_eq!(fixed.code, 0, "{fixed:?}");
+    assert!(
+        fixed.stdout.contains(&format!(
+            "{} applied, {bad_at} already recorded, 0 rejected",
+            total - bad_at
+        )),
+        "{}",
+        fixed.stdout
+    );
+    let again = store.import(&good, &[]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(
+        again
+            .stdout
+            .contains(&format!("0 applied, {total} already recorded, 0 rejected")),
+        "{}",
+        again.stdout
+    );
+    for j in 0..3 {
+        let (events, _) = store.verified_events(&format!("inter-{j}"));
+        assert_eq!(events.len(), total / 3);
+        let ids: BTreeSet<_> = events.iter().map(|e| e.command_id.clone()).collect();
+        assert_eq!(ids.len(), events.len(), "no command recorded twice");
+    }
+}
+
+async fn events_say_the_chain_was_verified(store: Store) {
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = store.run(&["events", "harbourside-waste"]);
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.stdout
+            .trim_end()
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("chain verified: 73 events")),
+        "{}",
+        text.stdout
+    );
+    let json = store.run(&["events", "harbourside-waste", "--json"]);
+    assert_eq!(json.code, 0, "{json:?}");
+    assert!(
+        json.stderr.contains("chain verified: 73 events"),
+        "{}",
+        json.stderr
+    );
+    assert_eq!(
+        json.stdout.lines().count(),
+        73,
+        "standard output stays one event a line"
+    );
+}
+
+async fn a_token_for_a_partner_never_admitted_is_warned_about(store: Store) {
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret = dir.path().join("jwt.secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef0123456789abcdef").expect("secret");
+    let secret = secret.display().to_string();
+    let issue = |negotiation: &str, partner: &str| {
+        store.run(&[
+            "token",
+            "issue",
+            "--jwt-secret-file",
+            &secret,
+            "--role",
+            "partner",
+            "--negotiation",
+            negotiation,
+            "--partner",
+            partner,
+        ])
+    };
+    let stranger = issue("harbourside-waste", "nobody");
+    assert_eq!(stranger.code, 0, "{stranger:?}");
+    assert_eq!(
+        stranger.stdout.trim().split('.').count(),
+        3,
+        "a JWT is printed: {}",
+        stranger.stdout
+    );
+    assert!(
+        stranger.stderr.contains(
+            "warning: partner nobody was never admitted in negotiation harbourside-waste"
+        ),
+        "{}",
+        stranger.stderr
+    );
+    let unknown = issue("no-such-negotiation", "hcc");
+    assert_eq!(unknown.code, 0, "{unknown:?}");
+    assert!(
+        unknown
+            .stderr
+            .contains("warning: negotiation no-such-negotiation has no recorded events"),
+        "{}",
+        unknown.stderr
+    );
+    let member = issue("harbourside-waste", "hcc");
+    assert_eq!(member.code, 0, "{member:?}");
+    assert!(!member.stderr.contains("warning"), "{}", member.stderr);
+}
+
+/// Every command's `--help` gives its exit codes, and the global options stand under a
+/// heading of their own, apart from the command's.
+#[test]
+fn every_command_help_gives_exit_codes_and_groups_global_options() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["import"],
+        &["list"],
+        &["view"],
+        &["events"],
+        &["diff"],
+        &["export"],
+        &["verify"],
+        &["checkpoint"],
+        &["prove"],
+        &["report"],
+        &["export-ocds"],
+        &["import-export"],
+        &["keys"],
+        &["keys", "generate"],
+        &["keys", "sign"],
+        &["keys", "log-generate"],
+        &["keys", "log-rotate"],
+        &["serve"],
+        &["api"],
+        &["project"],
+        &["token"],
+        &["token", "issue"],
+    ];
+    for command in commands {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
+            .args(*command)
+            .arg("--help")
+            .env_remove("ROUNDTABLE_NATS_URL")
+            .output()
+            .expect("roundtable runs");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{command:?}: {output:?}");
+        assert!(
+            help.contains("Exit status: 0"),
+            "{command:?} --help gives no exit codes:\n{help}"
+        );
+        let global = help
+            .find("Global options:")
+            .unwrap_or_else(|| panic!("{command:?} --help has no global options heading:\n{help}"));
+        assert!(
+            help[global..].contains("--data-dir"),
+            "{command:?}:\n{help}"
+        );
+        assert!(
+            !help[..global].contains("--data-dir"),
+            "{command:?}:\n{help}"
+        );
+    }
 }

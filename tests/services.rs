@@ -1000,3 +1000,272 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         serve.log()
     );
 }
+
+/// The event stream of `server`, if it exists.
+async fn events_stream_exists(url: &str) -> bool {
+    let client = async_nats::connect(url).await.expect("nats client");
+    let js = async_nats::jetstream::new(client);
+    js.get_stream("ROUNDTABLE_EVENTS").await.is_ok()
+}
+
+/// Waits until the stored view of `negotiation` is served marked stale (the service
+/// looks for the log every 2 s).
+async fn wait_until_stale(api: &Api, token: &str, negotiation: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = api
+            .get(token, &format!("/v1/negotiations/{negotiation}"))
+            .await;
+        if r.headers.get("roundtable-view-stale").is_some() {
+            return r.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the view was never marked stale: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Issue 15, item 6, on NATS: the event stream deleted under a running `serve` (the
+/// stored views left behind). Commands are answered "the event stream is missing"
+/// (not "retry"), the views are marked stale, `/readyz` says so, and a restarted
+/// process refuses to make a new, empty stream over the evidence until told to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_stream_is_refused_and_never_replaced_quietly_on_nats() {
+    let store = Store::nats().await;
+    let Store::Nats(server) = &store else {
+        unreachable!()
+    };
+    let imported = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
+    assert_eq!(imported.code, 0, "{imported:?}");
+    assert!(
+        imported.stderr.contains("now holds event log"),
+        "{}",
+        imported.stderr
+    );
+    let secret = Secret::new();
+    let serve = Service::serve(&store, &secret).await;
+    let api = Api::new(&serve);
+    let token = secret.token("secretariat", None, None);
+    // The projector has stored the view.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while api
+        .get(&token, "/v1/negotiations/harbourside-waste")
+        .await
+        .status
+        != 200
+    {
+        assert!(Instant::now() < deadline, "no view projected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // An administrator deletes the stream (deletes of messages are denied; of the
+    // stream, not).
+    let client = async_nats::connect(server.url())
+        .await
+        .expect("nats client");
+    async_nats::jetstream::new(client)
+        .delete_stream("ROUNDTABLE_EVENTS")
+        .await
+        .expect("stream deleted");
+
+    let open = json!({"do": "open_negotiation", "title": "After the loss", "service": "drainage"});
+    let r = api.command(&token, "after-the-loss", &open, &[]).await;
+    assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(r.body["code"], "event_log_missing", "{r:?}");
+    let message = r.body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("the event stream is missing"), "{message}");
+    assert!(!message.contains("may or may not"), "{message}");
+    assert!(
+        !events_stream_exists(&server.url()).await,
+        "serve made a new stream"
+    );
+    let view = wait_until_stale(&api, &token, "harbourside-waste").await;
+    assert_eq!(view["version"], 73, "{view}");
+    let ready = reqwest::get(serve.url("/readyz")).await.expect("readyz");
+    assert_eq!(ready.status(), 503, "not ready without the event stream");
+    drop(serve);
+
+    // Restarted, a writer refuses to start a new history over the evidence.
+    let again = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(
+        again.stderr.contains("the event stream is missing"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again
+            .stderr
+            .contains("does not exist, but this deployment had one"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("--allow-new-log"), "{}", again.stderr);
+    assert!(
+        !events_stream_exists(&server.url()).await,
+        "the refused import made a stream"
+    );
+    let reader = store.run(&["view", "harbourside-waste", "--json"]);
+    assert_eq!(reader.code, 2, "{reader:?}");
+    assert!(
+        !events_stream_exists(&server.url()).await,
+        "a reader made a stream"
+    );
+
+    // Told to, it starts a new log; the views of the lost one are dropped.
+    let new_log = store.import(
+        &sample_minutes("harbourside-waste.jsonl"),
+        &["--allow-new-log"],
+    );
+    assert_eq!(new_log.code, 0, "{new_log:?}");
+    assert!(
+        new_log.stdout.contains("73 applied, 0 already recorded"),
+        "{}",
+        new_log.stdout
+    );
+    assert!(new_log.stderr.contains("(new log)"), "{}", new_log.stderr);
+    let plain = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
+    assert_eq!(
+        plain.code, 0,
+        "the new log is the deployment's log now: {plain:?}"
+    );
+}
+
+/// Issue 15, item 6, on NATS: the server restarted on an empty store directory (every
+/// stream and bucket gone). A running `serve` answers "the event stream is missing"
+/// and makes no stream; a restarted process whose configuration pins the log
+/// (`ROUNDTABLE_LOG_ID`) refuses the empty server instead of starting a new history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restarted_on_an_empty_store_is_refused_where_the_log_is_pinned() {
+    let mut store = Store::nats().await;
+    let init = store.run(&["init"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    let log_id = init
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ROUNDTABLE_LOG_ID="))
+        .expect("init prints the log id")
+        .to_owned();
+    let again = store.run(&["init"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(
+        again.stdout.contains(&log_id),
+        "init twice keeps the identity: {}",
+        again.stdout
+    );
+    let imported = store.import(
+        &sample_minutes("harbourside-waste.jsonl"),
+        &["--log-id", &log_id],
+    );
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let secret = Secret::new();
+    let serve = Service::serve(&store, &secret).await;
+    let api = Api::new(&serve);
+    let token = secret.token("secretariat", None, None);
+
+    let Store::Nats(server) = &mut store else {
+        unreachable!()
+    };
+    server.kill();
+    std::fs::remove_dir_all(server.store_dir()).expect("store dir wiped");
+    server
+        .restart()
+        .await
+        .expect("server restarted on an empty store");
+
+    let open = json!({"do": "open_negotiation", "title": "After the loss", "service": "drainage"});
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let r = loop {
+        let r = api.command(&token, "after-the-loss", &open, &[]).await;
+        // Until the client has reconnected, the store is unreachable.
+        if r.body["code"] != "store_unavailable" || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(r.body["code"], "event_log_missing", "{r:?}");
+    drop(serve);
+    let Store::Nats(server) = &store else {
+        unreachable!()
+    };
+    assert!(
+        !events_stream_exists(&server.url()).await,
+        "serve made a new stream"
+    );
+
+    let pinned = store.import(
+        &sample_minutes("harbourside-waste.jsonl"),
+        &["--log-id", &log_id],
+    );
+    assert_eq!(pinned.code, 2, "{pinned:?}");
+    assert!(
+        pinned.stderr.contains("the event stream is missing"),
+        "{}",
+        pinned.stderr
+    );
+    assert!(
+        pinned
+            .stderr
+            .contains(&format!("the configuration's log {log_id}")),
+        "{}",
+        pinned.stderr
+    );
+    assert!(
+        !events_stream_exists(&server.url()).await,
+        "the refused import made a stream"
+    );
+}
+
+/// Issue 15, item 6, on the embedded store: the file's events table gone (the file
+/// altered or replaced) with the views left in it. A running `serve` answers "the
+/// event stream is missing"; a restarted writer or reader refuses the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_events_table_is_refused_on_the_embedded_store() {
+    let store = Store::embedded();
+    let Store::Embedded(dir) = &store else {
+        unreachable!()
+    };
+    let imported = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let projected = store.run(&["project", "--once"]);
+    assert_eq!(projected.code, 0, "{projected:?}");
+    let secret = Secret::new();
+    let serve = Service::serve(&store, &secret).await;
+    let api = Api::new(&serve);
+    let token = secret.token("secretariat", None, None);
+
+    let db = dir.path().join("roundtable.db");
+    let conn = rusqlite::Connection::open(&db).expect("open the file");
+    conn.execute_batch("DROP TABLE events;")
+        .expect("events table dropped");
+    drop(conn);
+
+    let open = json!({"do": "open_negotiation", "title": "After the loss", "service": "drainage"});
+    let r = api.command(&token, "after-the-loss", &open, &[]).await;
+    assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(r.body["code"], "event_log_missing", "{r:?}");
+    let view = wait_until_stale(&api, &token, "harbourside-waste").await;
+    assert_eq!(view["version"], 73, "{view}");
+    drop(serve);
+
+    for run in [
+        store.import(&sample_minutes("harbourside-waste.jsonl"), &[]),
+        store.run(&["list"]),
+    ] {
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("the event stream is missing"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("does not exist, but this deployment had one"),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -95,6 +95,19 @@ impl ApiError {
         )
     }
 
+    /// 503 `event_log_missing`: the event stream is gone (deleted, or the server lost
+    /// its store), so nothing was recorded and a retry will not help until an operator
+    /// restores it. `reason` (which names the server) is logged, not sent.
+    pub fn log_missing(reason: &str) -> Self {
+        tracing::error!(%reason, "the event stream is missing");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "event_log_missing",
+            "the event stream is missing: nothing was recorded; the operator must restore it \
+             before commands can be taken",
+        )
+    }
+
     /// 500 `internal`: `detail` is logged, the client sees a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
@@ -132,6 +145,7 @@ impl ApiError {
                 "concurrent_modification",
                 format!("{what} changed while it was read; try again"),
             ),
+            StoreError::LogMissing(reason) => Self::log_missing(&reason),
             other => Self::internal(other),
         }
     }
@@ -204,6 +218,7 @@ impl From<HandleError> for ApiError {
                      recorded: retry with the same Idempotency-Key",
                 )
             }
+            HandleError::Store(StoreError::LogMissing(reason)) => Self::log_missing(&reason),
             HandleError::Store(StoreError::Conflict { .. }) => Self::new(
                 StatusCode::CONFLICT,
                 "concurrent_modification",

@@ -9,11 +9,15 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use roundtable_domain::command::*;
-use roundtable_domain::{Command, Projection, ProposalId};
-use roundtable_store::EventStore;
+use roundtable_domain::{
+    Command, CommandEnvelope, NegotiationId, Projection, ProposalId, RecordedEvent,
+};
 use roundtable_store::conformance::Harness;
 use roundtable_store::conformance::fixtures::{admit, basic, envelope, nid, propose};
+use roundtable_store::{EventStore, StoreError};
 
 use crate::{CommandHandler, HandleError, Handled};
 
@@ -267,6 +271,94 @@ pub async fn batches_and_single_commands_share_a_negotiation<H: Harness>() {
     Projection::fold(&all).expect("chain");
 }
 
+/// An event store that counts the events its reads return.
+struct CountingStore<S> {
+    inner: S,
+    read: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl<S: EventStore> EventStore for CountingStore<S> {
+    async fn append(&self, event: &RecordedEvent) -> Result<(), StoreError> {
+        self.inner.append(event).await
+    }
+
+    async fn append_batch(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
+        self.inner.append_batch(events).await
+    }
+
+    async fn read(
+        &self,
+        negotiation: &NegotiationId,
+        after_version: u64,
+        limit: Option<usize>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let events = self.inner.read(negotiation, after_version, limit).await?;
+        self.read
+            .fetch_add(events.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(events)
+    }
+
+    async fn negotiations(&self) -> Result<Vec<NegotiationId>, StoreError> {
+        self.inner.negotiations().await
+    }
+
+    async fn last_version(&self, negotiation: &NegotiationId) -> Result<u64, StoreError> {
+        self.inner.last_version(negotiation).await
+    }
+}
+
+/// Commands on several negotiations handled again in turn, one per `handle_batch`
+/// call (as the importer does with a file whose lines alternate between
+/// negotiations), are each answered with their first event, and the handler reads
+/// each recorded event about once, not the rest of its negotiation per command: a
+/// re-run of an interleaved file costs what a grouped one does.
+pub async fn interleaved_retries_read_each_event_about_once<H: Harness>() {
+    let h = H::start().await;
+    let negotiations = ["turn-a", "turn-b", "turn-c"];
+    let per: Vec<Vec<CommandEnvelope>> = negotiations.iter().map(|n| basic(n, 120)).collect();
+    let mut interleaved = Vec::new();
+    for i in 0..per[0].len() {
+        for cmds in &per {
+            interleaved.push(cmds[i].clone());
+        }
+    }
+    let first = CommandHandler::new(Arc::new(h.connect().await));
+    for cmd in &interleaved {
+        let r = first
+            .handle_batch(std::slice::from_ref(cmd), 1000, true)
+            .await;
+        assert!(matches!(r.as_slice(), [Ok(Handled::Recorded(_))]), "{r:?}");
+    }
+    // Another process runs the same commands again, in the same order.
+    let store = Arc::new(CountingStore {
+        inner: h.connect().await,
+        read: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let again = CommandHandler::new(store.clone());
+    for cmd in &interleaved {
+        let r = again
+            .handle_batch(std::slice::from_ref(cmd), 1000, true)
+            .await;
+        match r.as_slice() {
+            [Ok(Handled::AlreadyRecorded(event))] => {
+                assert_eq!(event.command_id, cmd.command_id);
+            }
+            other => panic!(
+                "{} not answered as already recorded: {other:?}",
+                cmd.command_id
+            ),
+        }
+    }
+    let total = interleaved.len();
+    let read = store.read.load(std::sync::atomic::Ordering::Relaxed);
+    // Each negotiation is loaded once (every event), then each answer reads its event.
+    assert!(
+        read <= 3 * total,
+        "answering {total} retried commands read {read} events (quadratic: each read the rest of its negotiation)"
+    );
+}
+
 /// Generates one `#[tokio::test]` per check of the command handler for a
 /// `roundtable_store::conformance::Harness` type.
 #[macro_export]
@@ -279,6 +371,7 @@ macro_rules! handler_conformance_suite {
             batched_commands_answer_as_one_by_one,
             stale_batches_recover_from_conflicts,
             batches_and_single_commands_share_a_negotiation,
+            interleaved_retries_read_each_event_about_once,
         );
     };
     (@tests $harness:ty; $($name:ident),* $(,)?) => {

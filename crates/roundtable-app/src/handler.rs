@@ -434,7 +434,11 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                 };
                 let mut earlier = cached(&replay);
                 if earlier.is_none() {
-                    if let Ok(page) = self.store.read(id, version - 1, Some(CATCH_UP_PAGE)).await {
+                    // A page no longer than the commands left in this run: a run of one
+                    // command (a file whose lines alternate between negotiations) reads
+                    // one event, not the rest of the negotiation each time.
+                    let page = (cmds.len() - i).min(CATCH_UP_PAGE);
+                    if let Ok(page) = self.store.read(id, version - 1, Some(page)).await {
                         replay = page;
                         earlier = cached(&replay);
                     }

@@ -15,6 +15,8 @@
 //! - [`adoption`]: what an open proposal still needs before it can be adopted;
 //! - [`commands`]: sending one command, with its idempotency key and expected version;
 //! - [`changes`]: the change reader, one negotiation's changes read from its log;
+//! - [`identity`]: the deployment's log identity, and the refusal to start a new log
+//!   quietly where there is evidence of an earlier one;
 //! - [`time`]: the one parser of instants and the point in a history a reader asks for
 //!   ([`AsOf`]);
 //! - [`history`]: the recorded events, the view as of a version or an instant (with
@@ -38,6 +40,7 @@ pub mod conformance;
 mod error;
 mod handler;
 pub mod history;
+pub mod identity;
 pub mod ocds;
 pub mod reads;
 pub mod time;

@@ -180,3 +180,60 @@ async fn a_view_waited_for_is_served_behind_when_the_wait_ends_first() {
     .expect("a view");
     assert!(!log_last.behind);
 }
+
+/// A clock that always says the same time.
+struct Fixed(DateTime<Utc>);
+
+impl roundtable_app::Clock for Fixed {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// Event ids 1, 2, 3... as UUIDs.
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicU64);
+
+impl roundtable_app::EventIds for Counting {
+    fn next(&self) -> uuid::Uuid {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        uuid::Uuid::from_u128(u128::from(n))
+    }
+}
+
+/// The handler records events at the injected clock's time with the injected ids, so
+/// a test can fix both; the business time stays the command's own.
+#[tokio::test]
+async fn the_handler_takes_its_clock_and_event_ids_from_the_caller() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = roundtable_sqlite::open(dir.path()).expect("store");
+    let at = parse_instant("2031-01-02T03:04:05Z").expect("an instant");
+    let handler = CommandHandler::new(ports.events.clone())
+        .with_clock(Arc::new(Fixed(at)))
+        .with_event_ids(Arc::new(Counting::default()));
+    for line in &MINUTES[..2] {
+        let m = parse_line(line).expect("a line").expect("a command");
+        let cmd = CommandEnvelope {
+            command_id: m.command_id,
+            negotiation_id: m.negotiation_id,
+            actor: m.actor,
+            occurred_at: m.at.expect("at"),
+            command: m.command,
+        };
+        handler.handle(&cmd).await.expect("accepted");
+    }
+    let events = ports
+        .events
+        .read(&id("drains"), 0, None)
+        .await
+        .expect("read");
+    let stamps: Vec<(u128, DateTime<Utc>)> = events
+        .iter()
+        .map(|e| (e.event_id.as_u128(), e.recorded_at))
+        .collect();
+    assert_eq!(stamps, vec![(1, at), (2, at)]);
+    assert_eq!(
+        events[0].occurred_at,
+        parse_instant("2027-05-04T08:00:00Z").expect("an instant")
+    );
+}

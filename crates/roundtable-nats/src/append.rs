@@ -57,7 +57,11 @@ struct BatchAck {
 impl NatsStore {
     pub(crate) async fn append_events(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
         check_batch(events)?;
-        if events.len() == 1 || !self.atomic_batches {
+        if events.len() == 1
+            || !self
+                .atomic_batches
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
             for event in events {
                 self.append_event(event).await?;
             }

@@ -33,6 +33,12 @@ pub struct NatsConfig {
     /// a server that hangs without closing its sockets (paused, swapping, cut off by a
     /// network fault) is left within about three intervals.
     pub ping_interval: Duration,
+    /// Whether connecting creates the event stream when it is missing (`true`, the
+    /// default). With `false` a missing stream is left missing: the store then says so
+    /// ([`NatsStore::log_exists`](crate::NatsStore::log_exists)) and
+    /// [`NatsStore::create_log`](crate::NatsStore::create_log) makes it once the
+    /// deployment's log identity allows it (`roundtable_app::identity`).
+    pub create_stream: bool,
 }
 
 impl Default for NatsConfig {
@@ -45,6 +51,7 @@ impl Default for NatsConfig {
             connect_timeout: Duration::from_secs(5),
             duplicate_window: Duration::from_secs(120),
             ping_interval: Duration::from_secs(10),
+            create_stream: true,
         }
     }
 }

@@ -122,6 +122,14 @@ impl Connection for Link {
         }
     }
 
+    async fn log_exists(&self) -> Result<bool, StoreError> {
+        self.store.log_exists().await
+    }
+
+    async fn create_log(&self) -> Result<(), StoreError> {
+        self.store.create_log().await
+    }
+
     async fn close(&self) {
         if let Err(e) = self.store.drain().await {
             tracing::warn!(error = %e, "draining the NATS connection failed");

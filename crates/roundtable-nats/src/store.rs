@@ -2,6 +2,7 @@
 //! [`EventStore`] methods that only look up a subject's last message or list subjects.
 
 use std::fmt::Display;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_nats::jetstream::context::CreateStreamErrorKind;
 use async_nats::jetstream::stream::{LastRawMessageErrorKind, Stream};
@@ -50,7 +51,7 @@ pub struct NatsStore {
     pub(crate) js: jetstream::Context,
     pub(crate) stream: Stream<()>,
     /// Whether the stream takes atomic batch publishes (`allow_atomic`).
-    pub(crate) atomic_batches: bool,
+    pub(crate) atomic_batches: AtomicBool,
     pub(crate) subjects: Subjects,
     pub(crate) index: SequenceIndex,
 }
@@ -119,15 +120,20 @@ impl NatsStore {
         let js = jetstream::ContextBuilder::new()
             .timeout(config.request_timeout)
             .build(client.clone());
-        ensure_stream(&js, &config, &version, url).await?;
-        let stream = js.get_stream(&config.stream).await.map_err(|e| {
-            StoreError::Incompatible(format!("nats at {url}: stream {}: {e}", config.stream))
-        })?;
-        let atomic_batches = stream.cached_info().config.allow_atomic_publish;
+        let atomic_batches = if config.create_stream || stream_exists(&js, &config, url).await? {
+            ensure_stream(&js, &config, &version, url).await?;
+            let stream = js.get_stream(&config.stream).await.map_err(|e| {
+                StoreError::Incompatible(format!("nats at {url}: stream {}: {e}", config.stream))
+            })?;
+            stream.cached_info().config.allow_atomic_publish
+        } else {
+            tracing::warn!(url = %redacted(url), stream = %config.stream, "the event stream is missing; not creating it");
+            false
+        };
         let stream = js.get_stream_no_info(&config.stream).await.map_err(|e| {
             StoreError::Incompatible(format!("nats at {url}: stream {}: {e}", config.stream))
         })?;
-        if !atomic_batches {
+        if !atomic_batches && config.create_stream {
             tracing::info!(
                 url = %redacted(url),
                 stream = %config.stream,
@@ -143,9 +149,56 @@ impl NatsStore {
             client,
             js,
             stream,
-            atomic_batches,
+            atomic_batches: AtomicBool::new(atomic_batches),
             index: SequenceIndex::default(),
         })
+    }
+
+    /// Whether the event stream exists on the server now.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server does not answer.
+    pub async fn log_exists(&self) -> Result<bool, StoreError> {
+        stream_exists(&self.js, &self.config, &self.url).await
+    }
+
+    /// Creates the event stream when it is missing (as connecting with
+    /// [`NatsConfig::create_stream`] does), or checks the existing one.
+    ///
+    /// # Errors
+    /// As [`NatsStore::connect`] for the stream.
+    pub async fn create_log(&self) -> Result<(), StoreError> {
+        ensure_stream(&self.js, &self.config, &self.version, &self.url).await?;
+        let stream = self.js.get_stream(&self.config.stream).await.map_err(|e| {
+            StoreError::Incompatible(format!(
+                "nats at {}: stream {}: {e}",
+                self.url, self.config.stream
+            ))
+        })?;
+        self.atomic_batches.store(
+            stream.cached_info().config.allow_atomic_publish,
+            Ordering::Relaxed,
+        );
+        Ok(())
+    }
+
+    /// `err` as it should reach the caller: when the store was unavailable although
+    /// the server answers, and the reason is that the event stream is gone (deleted,
+    /// or the server restarted on an empty store directory), says so. Nothing can
+    /// have been recorded in a stream that does not exist, and retrying will not help
+    /// until it is restored (docs/OPERATIONS.md, "When the event log is lost").
+    pub(crate) async fn explain(&self, err: StoreError) -> StoreError {
+        if !matches!(err, StoreError::Unavailable(_)) || !self.is_connected() {
+            return err;
+        }
+        match self.log_exists().await {
+            Ok(false) => StoreError::LogMissing(format!(
+                "stream {} is not on NATS at {} (deleted, or the server lost its store); nothing was recorded. Restore it from a backup (docs/OPERATIONS.md, \"When the event log is lost\")",
+                self.config.stream,
+                redacted(&self.url)
+            )),
+            _ => err,
+        }
     }
 
     /// The URL this store connected to.
@@ -256,7 +309,10 @@ impl EventStore for NatsStore {
     /// the server's `max_payload`.
     #[tracing::instrument(skip_all, fields(negotiation_id = %event.negotiation_id, version = event.version))]
     async fn append(&self, event: &RecordedEvent) -> Result<(), StoreError> {
-        self.append_event(event).await
+        match self.append_event(event).await {
+            Err(e) => Err(self.explain(e).await),
+            ok => ok,
+        }
     }
 
     /// Publishes consecutive events of one negotiation as atomic batches of at most
@@ -276,7 +332,10 @@ impl EventStore for NatsStore {
     /// failure after the first leaves the earlier batches recorded (re-read).
     #[tracing::instrument(skip_all, fields(negotiation_id = ?events.first().map(|e| e.negotiation_id.as_str()), events = events.len()))]
     async fn append_batch(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
-        self.append_events(events).await
+        match self.append_events(events).await {
+            Err(e) => Err(self.explain(e).await),
+            ok => ok,
+        }
     }
 
     /// First gets the subject's last message: the read stops there (events appended
@@ -300,7 +359,10 @@ impl EventStore for NatsStore {
         after_version: u64,
         limit: Option<usize>,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.read_events(negotiation, after_version, limit).await
+        match self.read_events(negotiation, after_version, limit).await {
+            Err(e) => Err(self.explain(e).await),
+            ok => ok,
+        }
     }
 
     /// Lists the subjects of the stream that hold messages (stream info with a subject
@@ -310,6 +372,29 @@ impl EventStore for NatsStore {
     /// # Errors
     /// [`StoreError::Unavailable`] on timeouts and lost connections.
     async fn negotiations(&self) -> Result<Vec<NegotiationId>, StoreError> {
+        match self.list_negotiations().await {
+            Err(e) => Err(self.explain(e).await),
+            ok => ok,
+        }
+    }
+
+    /// The version of the last message on the negotiation's subject (0 when none).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on timeouts and lost connections;
+    /// [`StoreError::Corrupt`] when that message does not decode;
+    /// [`StoreError::LogMissing`] when the stream is gone.
+    async fn last_version(&self, negotiation: &NegotiationId) -> Result<u64, StoreError> {
+        match self.last_event(negotiation).await {
+            Ok(last) => Ok(last.map_or(0, |(_, event)| event.version)),
+            Err(e) => Err(self.explain(e).await),
+        }
+    }
+}
+
+impl NatsStore {
+    /// [`EventStore::negotiations`], before a failure is explained.
+    async fn list_negotiations(&self) -> Result<Vec<NegotiationId>, StoreError> {
         let mut subjects = self
             .stream
             .info_with_subjects(self.subjects.all())
@@ -328,18 +413,6 @@ impl EventStore for NatsStore {
         ids.dedup();
         Ok(ids)
     }
-
-    /// The version of the last message on the negotiation's subject (0 when none).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] on timeouts and lost connections;
-    /// [`StoreError::Corrupt`] when that message does not decode.
-    async fn last_version(&self, negotiation: &NegotiationId) -> Result<u64, StoreError> {
-        Ok(self
-            .last_event(negotiation)
-            .await?
-            .map_or(0, |(_, event)| event.version))
-    }
 }
 
 /// The first `nats-server` with atomic batch publishes (ADR-50).
@@ -349,6 +422,26 @@ const ATOMIC_BATCH_VERSION: ServerVersion = ServerVersion {
     patch: 0,
     pre: None,
 };
+
+/// Whether the event stream exists.
+async fn stream_exists(
+    js: &jetstream::Context,
+    config: &NatsConfig,
+    url: &str,
+) -> Result<bool, StoreError> {
+    use async_nats::jetstream::ErrorCode;
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    match js.get_stream(&config.stream).await {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
+            Ok(false)
+        }
+        Err(e) => Err(StoreError::unavailable(format!(
+            "nats at {url}: cannot look up stream {}: {e}",
+            config.stream
+        ))),
+    }
+}
 
 /// Creates the event stream when it is missing; checks an existing one without
 /// changing it, so that a read-only command never rewrites an operator's settings

@@ -30,6 +30,11 @@ pub(crate) fn store_error(path: &Path, doing: &str, err: &rusqlite::Error) -> St
             position: format!("file {path}"),
             reason: format!("{doing}: {err}"),
         },
+        _ if err.to_string().contains("no such table: events") => StoreError::LogMissing(format!(
+            "{path} has no events table any more (the file was altered or replaced); nothing was \
+             recorded. Restore the file from a backup (docs/OPERATIONS.md, \"When the event log \
+             is lost\")"
+        )),
         _ => StoreError::unavailable(format!("{path}: {doing}: {err}")),
     }
 }

@@ -89,7 +89,7 @@ pub fn ports(store: &SqliteStore, dir: &Path) -> Ports {
         changes: Arc::new(NoChanges),
         change_feeds: Arc::new(SqliteChangeFeeds::new(store)),
         watch: None,
-        connection: Arc::new(Local(dir.to_owned())),
+        connection: Arc::new(Local(dir.to_owned(), store.clone())),
     }
 }
 
@@ -104,11 +104,29 @@ impl EventFeeds for Feeds {
 }
 
 /// A local file: always there, nothing to drain.
-struct Local(PathBuf);
+struct Local(PathBuf, SqliteStore);
 
 #[async_trait]
 impl Connection for Local {
     fn describe(&self) -> String {
         format!("the embedded store in {}", self.0.display())
+    }
+
+    /// Whether the file still has its events table (the schema makes it; only a
+    /// hand-edited or damaged file lacks it).
+    async fn log_exists(&self) -> Result<bool, StoreError> {
+        self.1
+            .blocking(|inner| {
+                inner
+                    .reader()
+                    .query_row(
+                        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map(|n| n > 0)
+                    .map_err(|e| errors::store_error(&inner.path, "looking for the events table", &e))
+            })
+            .await
     }
 }

@@ -181,6 +181,13 @@ pub enum StoreError {
     /// The backend is reachable but unusable (too old, misconfigured).
     #[error("event store unusable: {0}")]
     Incompatible(String),
+    /// The event log itself is gone (the JetStream stream deleted, or the server
+    /// restarted on an empty store directory; the embedded file's events table
+    /// missing): nothing can be recorded there, and retrying will not help until it is
+    /// restored (docs/OPERATIONS.md, "When the event log is lost"). Also the refusal to
+    /// start a new log where there is evidence of an earlier one (`roundtable_app::identity`).
+    #[error("the event stream is missing: {0}")]
+    LogMissing(String),
 }
 
 impl StoreError {

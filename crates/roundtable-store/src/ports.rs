@@ -39,6 +39,33 @@ pub trait Connection: Send + Sync + 'static {
     /// Flushes what is pending and closes the connection (NATS: drains it); best
     /// effort, at shutdown.
     async fn close(&self) {}
+
+    /// Whether the event log itself exists (NATS: the stream; embedded: the events
+    /// table of the file). An adapter that always has it keeps this default, `true`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the backend does not answer.
+    async fn log_exists(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Creates the event log when it is missing and the adapter can (NATS: the
+    /// stream, as a first start does). Called only once the deployment's log identity
+    /// allows a new log (`roundtable_app::identity::open_log`).
+    ///
+    /// # Errors
+    /// [`StoreError::LogMissing`] when the adapter cannot make a new log in place (the
+    /// embedded file: restore the file or move it away); as the adapter's connect.
+    async fn create_log(&self) -> Result<(), StoreError> {
+        if self.log_exists().await? {
+            Ok(())
+        } else {
+            Err(StoreError::LogMissing(format!(
+                "{} has no event log, and none can be made in place",
+                self.describe()
+            )))
+        }
+    }
 }
 
 /// Every port of one backing store, sharing its connection.

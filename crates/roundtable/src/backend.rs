@@ -4,29 +4,67 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use roundtable_app::identity::{EvidenceBucket, LogIdentity, LogPolicy, OpenedLog, open_log};
 use roundtable_app::load;
 use roundtable_domain::{NegotiationId, Projection};
 use roundtable_projector::KvViewStore;
 use roundtable_projector::ViewStore;
 use roundtable_store::{EventStore, Ports};
 
+/// The buckets whose keys show that a deployment had a log (docs/OPERATIONS.md, "When
+/// the event log is lost"), with the descriptions their owners create them with.
+pub(crate) const EVIDENCE: &[EvidenceBucket<'static>] = &[
+    EvidenceBucket {
+        bucket: roundtable_projector::VIEWS_BUCKET,
+        holds: "Roundtable agreement views, one key per negotiation, kept by the projector",
+        from_the_log: true,
+    },
+    EvidenceBucket {
+        bucket: roundtable_projector::PARKED_BUCKET,
+        holds: "Roundtable feed entries the projector parked, and the negotiations whose views are stale",
+        from_the_log: true,
+    },
+    EvidenceBucket {
+        bucket: roundtable_webhooks::WEBHOOKS_BUCKET,
+        holds: "Roundtable webhooks and their dead letters",
+        from_the_log: false,
+    },
+];
+
+/// What the global options say about the deployment's log identity.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogOptions {
+    /// `--allow-new-log`: start a new log over evidence of a lost one.
+    pub(crate) allow_new_log: bool,
+    /// `--log-id`: the identity the store must hold.
+    pub(crate) expected: Option<uuid::Uuid>,
+}
+
 /// The selected store: its ports, from the adapter's one constructor.
 pub(crate) struct Backend {
     ports: Ports,
+    log: OpenedLog,
 }
 
 impl Backend {
-    /// NATS JetStream when `nats_url` is given, else the embedded store in `data_dir`.
-    /// `None` when the embedded store does not exist and `create` is false.
+    /// NATS JetStream when `nats_url` is given, else the embedded store in `data_dir`,
+    /// its log checked against its identity ([`open_log`]: a lost log is refused,
+    /// never silently replaced by a new one). `None` when the embedded store does not
+    /// exist and `create` is false. `created_by` says how a new identity is recorded
+    /// as made.
     pub(crate) async fn open(
         nats_url: Option<&str>,
         data_dir: &Path,
         replicas: usize,
         create: bool,
+        log: &LogOptions,
+        created_by: &'static str,
     ) -> anyhow::Result<Option<Backend>> {
         let ports = if let Some(url) = nats_url {
             let config = roundtable_nats::NatsConfig {
                 replicas,
+                // The identity check below decides whether a missing stream is made.
+                create_stream: false,
                 ..Default::default()
             };
             roundtable_nats::connect(url, config)
@@ -40,7 +78,31 @@ impl Backend {
                 format!("cannot open the embedded store in {}", data_dir.display())
             })?
         };
-        Ok(Some(Backend { ports }))
+        let policy = LogPolicy {
+            create,
+            allow_new_log: log.allow_new_log,
+            expected: log.expected,
+            created_by,
+            init: created_by == "init",
+        };
+        let opened = open_log(&ports, &policy, EVIDENCE).await?;
+        if opened.created {
+            if let Some(identity) = &opened.identity {
+                eprintln!(
+                    "note: {} now holds event log {} ({}); pin it in the deployment's configuration with ROUNDTABLE_LOG_ID={} so that a lost store is never taken for a new one",
+                    ports.connection.describe(),
+                    identity.log_id,
+                    identity.created_by,
+                    identity.log_id
+                );
+            }
+        }
+        Ok(Some(Backend { ports, log: opened }))
+    }
+
+    /// The log's identity, when it has one.
+    pub(crate) fn identity(&self) -> Option<&LogIdentity> {
+        self.log.identity.as_ref()
     }
 
     /// The event log.

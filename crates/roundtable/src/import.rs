@@ -74,6 +74,9 @@ pub(crate) async fn run(
     if text.is_empty() || text.ends_with(b"\n") {
         lines.pop();
     }
+    // A dry run records nothing, so it judges every line: stopping would only hide
+    // the problems after the first.
+    let keep_going = keep_going || mode == Mode::DryRun;
     let mut judge = Judge::new(backend);
     let progress = progress_bar(lines.len());
     let mut summary = Summary::default();
@@ -100,7 +103,7 @@ pub(crate) async fn run(
             Err(e) => {
                 // The lines before it are judged first, in order.
                 let outcomes = judge.record_all(&mut pending, keep_going, &progress).await;
-                match settle_all(outcomes, &mut summary, keep_going, &progress) {
+                match settle_all(outcomes, &mut summary, keep_going, &progress, mode) {
                     Flow::Go => {}
                     Flow::Stop(at) => {
                         stopped_at = Some(at);
@@ -152,7 +155,7 @@ pub(crate) async fn run(
                 vec![(Line { n, cmd }, outcome)]
             }
         };
-        match settle_all(outcomes, &mut summary, keep_going, &progress) {
+        match settle_all(outcomes, &mut summary, keep_going, &progress, mode) {
             Flow::Go => {}
             Flow::Stop(at) => {
                 stopped_at = Some(at);
@@ -168,7 +171,7 @@ pub(crate) async fn run(
     }
     if stopped_at.is_none() {
         let outcomes = judge.record_all(&mut pending, keep_going, &progress).await;
-        match settle_all(outcomes, &mut summary, keep_going, &progress) {
+        match settle_all(outcomes, &mut summary, keep_going, &progress, mode) {
             Flow::Go => {}
             Flow::Stop(at) => stopped_at = Some(at),
             Flow::Fail(err) => {
@@ -212,6 +215,7 @@ fn settle_all(
     summary: &mut Summary,
     keep_going: bool,
     progress: &ProgressBar,
+    mode: Mode,
 ) -> Flow {
     for (line, outcome) in outcomes {
         let name = line.cmd.command.name();
@@ -230,6 +234,18 @@ fn settle_all(
                 if !keep_going {
                     return Flow::Stop(line.n);
                 }
+            }
+            Err(e) if mode == Mode::DryRun => {
+                return Flow::Fail(anyhow::Error::new(e).context(format!(
+                    "line {}: {name} could not be judged (dry run: nothing was recorded)",
+                    line.n
+                )));
+            }
+            Err(e @ HandleError::Store(StoreError::LogMissing(_))) => {
+                return Flow::Fail(anyhow::Error::new(e).context(format!(
+                    "line {}: {name} was not recorded: the event log is gone (nothing can be recorded until it is restored)",
+                    line.n
+                )));
             }
             Err(e) => {
                 let advice = if matches!(e, HandleError::Store(StoreError::Unavailable(_))) {
@@ -398,9 +414,14 @@ fn print_summary(file: &Path, s: &Summary, stopped_at: Option<usize>, mode: Mode
         println!("dry run: nothing was recorded");
     }
     if let Some(n) = stopped_at {
-        println!(
-            "stopped at line {n}: what came before it stays recorded; fix the line and run the same file again"
-        );
+        // Say only what is true of the lines before it.
+        let before = match (s.applied, s.already) {
+            (0, 0) => "nothing was recorded".to_owned(),
+            (0, _) => "nothing new was recorded (the lines before it were already)".to_owned(),
+            (1, _) => "the line applied before it stays recorded".to_owned(),
+            (applied, _) => format!("the {applied} lines applied before it stay recorded"),
+        };
+        println!("stopped at line {n}: {before}; fix the line and run the same file again");
     } else if s.applied == 0 && s.rejected == 0 && s.already > 0 {
         println!("nothing new recorded: every command line was already recorded");
     } else if s.applied == 0 && s.rejected == 0 && s.already == 0 {

@@ -9,6 +9,7 @@ mod backend;
 mod checkpoint;
 mod config;
 mod import;
+mod logwatch;
 mod ocds;
 mod render;
 mod services;
@@ -23,18 +24,28 @@ use roundtable_domain::NegotiationId;
 
 use crate::backend::Backend;
 
+/// The heading of the options every command takes (the store, logs, the config file),
+/// apart from each command's own.
+const GLOBAL: &str = "Global options";
+
 /// Partnership negotiations as an immutable event log, and the agreement they make.
 #[derive(Debug, Parser)]
-#[command(name = "roundtable", version, about)]
+#[command(
+    name = "roundtable",
+    version,
+    about,
+    after_help = "Exit status: 0 done; 1 what was asked for is not in the record, or a check failed; 2 the input or the store could not be used. `roundtable <command> --help` says what each command's mean."
+)]
 struct Cli {
     /// Use NATS JetStream at this URL (e.g. nats://127.0.0.1:4222) instead of the embedded store.
-    #[arg(long, global = true, env = "ROUNDTABLE_NATS_URL")]
+    #[arg(long, global = true, env = "ROUNDTABLE_NATS_URL", help_heading = GLOBAL)]
     nats_url: Option<String>,
 
     /// Directory of the embedded store (used when no NATS URL is given).
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "ROUNDTABLE_DATA_DIR",
         default_value = "./roundtable-data"
     )]
@@ -44,6 +55,7 @@ struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "ROUNDTABLE_LOG_FORMAT",
         value_enum,
         default_value = "text"
@@ -52,17 +64,29 @@ struct Cli {
 
     /// A TOML file of settings (the long names of these options): defaults below flags
     /// and the environment.
-    #[arg(long, global = true, env = "ROUNDTABLE_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = "ROUNDTABLE_CONFIG", value_name = "FILE", help_heading = GLOBAL)]
     config: Option<PathBuf>,
 
     /// JetStream stream replicas when the stream is first created (3 on a cluster).
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "ROUNDTABLE_NATS_REPLICAS",
         default_value_t = 1
     )]
     replicas: usize,
+
+    /// Start a new, empty event log even though the store shows that there was one
+    /// (stored views, parked entries, webhooks, a log identity): only after a loss
+    /// that cannot be restored (docs/OPERATIONS.md, "When the event log is lost").
+    #[arg(long, global = true, env = "ROUNDTABLE_ALLOW_NEW_LOG", help_heading = GLOBAL)]
+    allow_new_log: bool,
+
+    /// The deployment's log identity (a UUID, printed by `roundtable init`): refuse a
+    /// store that does not hold this log, such as a server restarted on an empty store.
+    #[arg(long, global = true, env = "ROUNDTABLE_LOG_ID", value_name = "UUID", help_heading = GLOBAL)]
+    log_id: Option<uuid::Uuid>,
 
     #[command(subcommand)]
     command: Cmd,
@@ -70,14 +94,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Make the deployment's event log and give it its identity (a UUID), once, and
+    /// print it: pin it with ROUNDTABLE_LOG_ID. On a store that has a log, prints its
+    /// identity and changes nothing.
+    #[command(
+        after_help = "Exit status: 0 the log exists with its identity (printed); 2 the store could not be used, or it shows an earlier log that is missing (restore it, or --force)."
+    )]
+    Init {
+        /// Start a new, empty log even though the store shows an earlier one that is
+        /// missing (as --allow-new-log): its views and parked entries are dropped.
+        #[arg(long)]
+        force: bool,
+    },
     /// Import minutes: a JSON Lines file, one command a line (see docs/DECISIONS.md).
     ///
     /// Each line is `{"at": TIME, "negotiation_id": ID, "by": ACTOR, "do": COMMAND, ...fields}`.
     /// Prints `line N: <command> rejected: <reason>` for each rejected line and a summary.
     /// Re-running a file skips the lines already recorded, wherever they stand.
-    ///
-    /// Exit status: 0 nothing rejected; 1 some line rejected; 2 the file or the store
-    /// could not be used (lines before the one named are recorded: run the file again).
+    #[command(
+        after_help = "Exit status: 0 no line rejected; 1 some line rejected (the summary says what was recorded); 2 the file or the store could not be used (the lines before the one named are recorded: run the same file again)."
+    )]
     Import {
         /// The minutes file.
         file: PathBuf,
@@ -87,14 +123,15 @@ enum Cmd {
         /// recorded. Use --dry-run first to see every problem without recording.
         #[arg(long)]
         keep_going: bool,
-        /// Judge every line against the recorded state and the lines before it, and
-        /// report, but record nothing.
+        /// Judge every line (as with --keep-going) against the recorded state and the
+        /// lines before it, and report, but record nothing.
         #[arg(long)]
         dry_run: bool,
     },
     /// List the negotiations in the store, with their status and versions.
-    ///
-    /// Exit status: 0; 2 the store could not be used.
+    #[command(
+        after_help = "Exit status: 0 listed (none is not an error); 2 the store could not be used."
+    )]
     List {
         /// Print one JSON object per negotiation and line.
         #[arg(long)]
@@ -102,9 +139,10 @@ enum Cmd {
     },
     /// Print the agreement as it stands: for a secretariat, or `--json` (the agreement view).
     ///
-    /// Exit status: 0; 1 no such negotiation; 2 a malformed id or an unusable store.
-    ///
     /// With --as-of-version or --as-of, the view as it stood then, folded from the log.
+    #[command(
+        after_help = "Exit status: 0 printed; 1 the negotiation has no recorded events (or there is no embedded store yet); 2 a malformed id or option, or an unusable store."
+    )]
     View {
         /// The negotiation.
         negotiation_id: String,
@@ -129,8 +167,9 @@ enum Cmd {
     },
     /// What changed between two versions: clauses (word by word), proposal and
     /// objection statuses, commitments, signatures gained and made stale.
-    ///
-    /// Exit status: 0; 1 no such negotiation; 2 bad versions or an unusable store.
+    #[command(
+        after_help = "Exit status: 0 printed; 1 the negotiation has no recorded events (or there is no embedded store yet); 2 bad versions, a malformed id or an unusable store."
+    )]
     Diff {
         /// The negotiation.
         negotiation_id: String,
@@ -146,6 +185,9 @@ enum Cmd {
     },
     /// Write a negotiation's events with a manifest, for offline verification
     /// (`roundtable verify FILE`) and for `import-export`.
+    #[command(
+        after_help = "Exit status: 0 written; 1 the negotiation has no recorded events (or there is no embedded store yet); 2 a malformed id, an unusable store or an unwritable file."
+    )]
     Export {
         /// The negotiation.
         negotiation_id: String,
@@ -155,8 +197,9 @@ enum Cmd {
     },
     /// Verify an export offline (no server, no store), or with --negotiation the live
     /// store and its projected view. Names the first bad event and the kind of tampering.
-    ///
-    /// Exit status: 0 verified; 1 a check failed; 2 the file or store could not be read.
+    #[command(
+        after_help = "Exit status: 0 verified; 1 a check failed (the report names the first bad event); 2 the file or the store could not be read."
+    )]
     Verify {
         /// The export to verify.
         #[arg(
@@ -186,6 +229,9 @@ enum Cmd {
     },
     /// Print a checkpoint of a negotiation's log signed by the operator's log key: a
     /// C2SP signed note of the Merkle tree of its events (docs/AUDIT.md).
+    #[command(
+        after_help = "Exit status: 0 written; 1 the negotiation has no recorded events (or there is no embedded store yet); 2 an unusable key file, size or store."
+    )]
     Checkpoint {
         /// The negotiation.
         negotiation_id: String,
@@ -201,6 +247,9 @@ enum Cmd {
     },
     /// Print an inclusion proof of one event, or a consistency proof between two tree
     /// sizes, as JSON (RFC 9162; docs/AUDIT.md).
+    #[command(
+        after_help = "Exit status: 0 printed; 1 the negotiation has no recorded events (or there is no embedded store yet); 2 bad versions or sizes, or an unusable store."
+    )]
     Prove {
         /// The negotiation.
         negotiation_id: String,
@@ -220,6 +269,9 @@ enum Cmd {
         consistency: Option<Vec<u64>>,
     },
     /// Write the audit report: one self-contained HTML file.
+    #[command(
+        after_help = "Exit status: 0 written; 1 the negotiation has no recorded events (or there is no embedded store yet); 2 a malformed id, an unusable store or an unwritable file."
+    )]
     Report {
         /// The negotiation.
         negotiation_id: String,
@@ -230,19 +282,29 @@ enum Cmd {
     /// Write a negotiation as Open Contracting Data Standard releases with the PPP
     /// profile (docs/OCDS.md): a release package, or with --compiled a record package
     /// holding the compiled release.
-    ///
-    /// Exit status: 0; 1 no such negotiation; 2 a malformed id or an unusable store.
+    #[command(
+        after_help = "Exit status: 0 written; 1 the negotiation has no recorded events (or there is no embedded store yet); 2 a malformed id or option, an unusable store or an unwritable file."
+    )]
     ExportOcds(ocds::OcdsArgs),
     /// Load a verified export into a store that does not hold its negotiation yet; a
     /// tampered export is refused.
+    #[command(
+        after_help = "Exit status: 0 imported; 1 the export does not verify, or the store already holds its negotiation; 2 the file or the store could not be used."
+    )]
     ImportExport {
         /// The export.
         file: PathBuf,
     },
     /// Ed25519 keys for partners who sign with a key of their own.
     #[command(subcommand)]
+    #[command(
+        after_help = "Exit status: 0 done; 2 a file could not be read or written, or a bad option."
+    )]
     Keys(KeysCmd),
     /// Serve the HTTP API and run the projector, in one process (one machine).
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGINT or SIGTERM after a clean shutdown; 2 could not start (store, address, token keys) or failed while running."
+    )]
     Serve {
         /// Address to listen on.
         #[arg(long, env = "ROUNDTABLE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -253,6 +315,9 @@ enum Cmd {
         webhooks: services::WebhookOptions,
     },
     /// Serve the HTTP API only (run `roundtable project` beside it).
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGINT or SIGTERM after a clean shutdown; 2 could not start (store, address, token keys) or failed while running."
+    )]
     Api {
         /// Address to listen on.
         #[arg(long, env = "ROUNDTABLE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -266,6 +331,9 @@ enum Cmd {
     ///
     /// Runs until SIGINT or SIGTERM, resuming from its checkpoint; with --once or
     /// --rebuild it catches up, prints its counts as JSON and exits.
+    #[command(
+        after_help = "Exit status: 0 caught up (--once, --rebuild, --status) or stopped by SIGINT or SIGTERM; 2 the store could not be used."
+    )]
     Project {
         /// Drop the stored views and rebuild them from the log, then exit.
         #[arg(long, conflicts_with_all = ["once", "status"])]
@@ -279,12 +347,13 @@ enum Cmd {
     },
     /// Tokens for the HTTP API.
     #[command(subcommand)]
+    #[command(after_help = "Exit status: 0 printed; 2 no usable token key, or a bad option.")]
     Token(TokenCmd),
     /// Print the recorded events of a negotiation, in order (`--json`: one envelope per line),
     /// checking versions and the hash chain as it goes.
-    ///
-    /// Exit status: 0; 1 no such negotiation, or the chain is broken (the events before the
-    /// break are printed); 2 a malformed id or an unusable store.
+    #[command(
+        after_help = "Exit status: 0 printed, chain verified; 1 the negotiation has no recorded events (or there is no embedded store yet), or the chain is broken (the events before the break are printed); 2 a malformed id or an unusable store."
+    )]
     Events {
         /// The negotiation.
         negotiation_id: String,
@@ -307,6 +376,9 @@ enum Clock {
 enum TokenCmd {
     /// Print a signed token (JWT) naming a principal: the secretariat, a partner of a
     /// negotiation, an auditor or an integration.
+    #[command(
+        after_help = "Exit status: 0 printed (with a warning on standard error when the store says the partner was never admitted); 2 no usable token key, or a bad option."
+    )]
     Issue(services::TokenArgs),
 }
 
@@ -314,10 +386,14 @@ enum TokenCmd {
 enum KeysCmd {
     /// Print a new key pair as JSON: keep `secret_key` private; the secretariat registers
     /// `public_key` (admit_partner's public_key, or register_key).
+    #[command(after_help = "Exit status: 0 printed; 2 no randomness available.")]
     Generate,
     /// Make the operator's log key (Ed25519, a C2SP note key named after the
     /// deployment) that signs checkpoints; written with mode 0600, its public key
     /// appended to FILE.pub and printed.
+    #[command(
+        after_help = "Exit status: 0 written; 2 the key file exists already or cannot be written."
+    )]
     LogGenerate {
         /// The deployment's name, such as roundtable.example.org (checkpoint origins
         /// are <name>/negotiations/<id>).
@@ -329,12 +405,16 @@ enum KeysCmd {
     },
     /// Replace the log key by a new one of the same name; the old public key stays in
     /// FILE.pub, so checkpoints signed before still verify.
+    #[command(after_help = "Exit status: 0 rotated; 2 the key file cannot be read or written.")]
     LogRotate {
         /// The log key file.
         #[arg(long, value_name = "FILE")]
         key_file: PathBuf,
     },
     /// Print the signature of the agreement as it stands now, for a `sign` command.
+    #[command(
+        after_help = "Exit status: 0 printed; 1 the negotiation has no recorded events; 2 an unusable secret file or store."
+    )]
     Sign {
         /// The negotiation.
         negotiation_id: String,
@@ -436,14 +516,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return checkpoint::generate(name, key_file);
         }
         Cmd::Keys(KeysCmd::LogRotate { key_file }) => return checkpoint::rotate(key_file),
-        Cmd::Token(TokenCmd::Issue(args)) => return services::issue_token(args),
+        Cmd::Token(TokenCmd::Issue(args)) => {
+            let code = services::issue_token(args)?;
+            if let (Some(negotiation), Some(partner)) = (args.negotiation(), args.partner()) {
+                warn_if_never_admitted(&cli, negotiation, partner).await;
+            }
+            return Ok(code);
+        }
         _ => {}
     }
     let nats_url = cli.nats_url.as_deref().filter(|u| !u.trim().is_empty());
     // Only an import may create the embedded store; reads never leave a file behind.
     let create = matches!(
         cli.command,
-        Cmd::Import { .. }
+        Cmd::Init { .. }
+            | Cmd::Import { .. }
             | Cmd::ImportExport { .. }
             | Cmd::Serve { .. }
             | Cmd::Api { .. }
@@ -452,7 +539,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Cmd::View { negotiation_id, .. } | Cmd::Events { negotiation_id, .. } = &cli.command {
         negotiation(negotiation_id)?;
     }
-    let Some(backend) = Backend::open(nats_url, &cli.data_dir, cli.replicas, create).await? else {
+    let log = backend::LogOptions {
+        allow_new_log: cli.allow_new_log || matches!(cli.command, Cmd::Init { force: true }),
+        expected: cli.log_id,
+    };
+    let created_by = if matches!(cli.command, Cmd::Init { .. }) {
+        "init"
+    } else {
+        "first start"
+    };
+    let Some(backend) = Backend::open(
+        nats_url,
+        &cli.data_dir,
+        cli.replicas,
+        create,
+        &log,
+        created_by,
+    )
+    .await?
+    else {
         eprintln!(
             "error: there is no embedded store in {} yet: nothing has been imported there (see --data-dir)",
             cli.data_dir.display()
@@ -460,6 +565,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     match cli.command {
+        Cmd::Init { .. } => {
+            let Some(identity) = backend.identity() else {
+                anyhow::bail!("internal: {} has a log but no identity", backend.describe());
+            };
+            println!(
+                "event log {} of {} (made by {} at {})",
+                identity.log_id,
+                backend.describe(),
+                identity.created_by,
+                identity.created_at.to_rfc3339()
+            );
+            println!("ROUNDTABLE_LOG_ID={}", identity.log_id);
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Import {
             file,
             keep_going,
@@ -586,7 +705,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await
         }
-        Cmd::Token(TokenCmd::Issue(args)) => services::issue_token(&args),
+        Cmd::Token(TokenCmd::Issue(_)) => unreachable_token(),
         Cmd::Serve {
             listen,
             auth,
@@ -644,11 +763,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     break;
                 }
             }
-            let written = written.and_then(|()| out.flush());
             if let Some(err) = broken {
-                eprintln!("error: the event chain of {id} is broken: {err}");
+                let _ = out.flush();
+                eprintln!(
+                    "error: the event chain of {id} is broken after {} verified events: {err}",
+                    chain.version
+                );
                 return Ok(ExitCode::from(1));
             }
+            // Say what was checked: on standard output beside the text, on standard
+            // error beside JSON lines (which stay one event each).
+            let verified = format!(
+                "chain verified: {} events (versions 1 to {} gapless, every hash and link checked)",
+                events.len(),
+                chain.version
+            );
+            let written = if json {
+                eprintln!("{verified}");
+                written
+            } else {
+                written.and_then(|()| writeln!(out, "{verified}"))
+            };
+            let written = written.and_then(|()| out.flush());
             quiet_on_closed_pipe(written)
         }
     }
@@ -696,4 +832,51 @@ fn quiet_on_closed_pipe(result: std::io::Result<()>) -> anyhow::Result<ExitCode>
 
 fn negotiation(raw: &str) -> anyhow::Result<NegotiationId> {
     NegotiationId::new(raw).context("invalid negotiation id")
+}
+
+/// `token issue` is answered before any store is opened.
+fn unreachable_token() -> anyhow::Result<ExitCode> {
+    anyhow::bail!("internal: token issue is handled before the store is opened")
+}
+
+/// How long `token issue` waits for the store to say whether a partner was admitted.
+const ADMISSION_CHECK_FOR: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Warns on standard error when the store the global options select can tell that
+/// `partner` was never admitted in `negotiation` (or that the negotiation has no
+/// events): a token for it would be refused on every command. Silent when the store
+/// cannot tell (no embedded store there, NATS unreachable within a few seconds): a
+/// token may well be minted before the partner is admitted, or on another machine.
+async fn warn_if_never_admitted(cli: &Cli, negotiation: &str, partner: &str) {
+    let (Ok(negotiation), Ok(partner)) = (
+        NegotiationId::new(negotiation),
+        roundtable_domain::PartnerId::new(partner),
+    ) else {
+        return;
+    };
+    let nats_url = cli.nats_url.as_deref().filter(|u| !u.trim().is_empty());
+    let look = async {
+        let log = backend::LogOptions {
+            allow_new_log: false,
+            expected: cli.log_id,
+        };
+        let backend = Backend::open(nats_url, &cli.data_dir, cli.replicas, false, &log, "")
+            .await
+            .ok()??;
+        let projection = backend.load(&negotiation).await.ok()?;
+        let admitted = projection
+            .view
+            .as_ref()
+            .map(|v| v.partners.contains_key(&partner));
+        Some((backend.describe(), admitted))
+    };
+    match tokio::time::timeout(ADMISSION_CHECK_FOR, look).await {
+        Ok(Some((store, None))) => eprintln!(
+            "warning: negotiation {negotiation} has no recorded events in {store}: the token is issued, but partner {partner} cannot act there until it is opened and the partner admitted"
+        ),
+        Ok(Some((store, Some(false)))) => eprintln!(
+            "warning: partner {partner} was never admitted in negotiation {negotiation} ({store}): the token is issued, but its commands will be refused until the secretariat admits it"
+        ),
+        _ => {}
+    }
 }

@@ -102,6 +102,18 @@ pub(crate) struct TokenArgs {
     auth: AuthOptions,
 }
 
+impl TokenArgs {
+    /// The negotiation given with `--negotiation`, as typed.
+    pub(crate) fn negotiation(&self) -> Option<&str> {
+        self.negotiation.as_deref()
+    }
+
+    /// The partner given with `--partner`, as typed.
+    pub(crate) fn partner(&self) -> Option<&str> {
+        self.partner.as_deref()
+    }
+}
+
 /// Prints a signed token for the principal `args` name.
 pub(crate) fn issue_token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
     if args.auth.insecure_dev_mode {
@@ -190,6 +202,9 @@ struct PortsReadiness {
 impl Readiness for PortsReadiness {
     async fn check(&self) -> Result<(), String> {
         self.connection.check().await?;
+        if let Ok(false) = self.connection.log_exists().await {
+            return Err("the event stream is missing".into());
+        }
         self.stores.check().await
     }
 }
@@ -296,6 +311,18 @@ async fn serve_http(listen: SocketAddr, state: ApiState, shutdown: Shutdown) -> 
         .context("the HTTP server failed")
 }
 
+/// Marks the views stale if the event log disappears while the service runs
+/// ([`crate::logwatch`]), until shutdown.
+async fn watch_log(backend: &Backend, shutdown: &Shutdown) -> anyhow::Result<()> {
+    let views = backend.views().await?;
+    tokio::spawn(crate::logwatch::watch(
+        backend.ports().connection.clone(),
+        views,
+        shutdown.clone().wait(),
+    ));
+    Ok(())
+}
+
 async fn drain(backend: &Backend) {
     backend.ports().connection.close().await;
 }
@@ -309,6 +336,7 @@ pub(crate) async fn serve(
 ) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::on_signals();
     let state = api_state(backend, auth.config(Some(listen))?, webhooks, &shutdown).await?;
+    watch_log(backend, &shutdown).await?;
     let mut projector = projector(backend).await?;
     let worker = WebhookWorker::new(
         webhook_store(backend).await?,
@@ -339,6 +367,7 @@ pub(crate) async fn api(
 ) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::on_signals();
     let state = api_state(backend, auth.config(Some(listen))?, webhooks, &shutdown).await?;
+    watch_log(backend, &shutdown).await?;
     let result = serve_http(listen, state, shutdown).await;
     drain(backend).await;
     result.map(|()| ExitCode::SUCCESS)
