@@ -14,22 +14,22 @@ pub(crate) struct Backend {
 }
 
 impl Backend {
-    /// NATS JetStream when `nats_url` is given, else the embedded store in `data_dir`.
+    /// NATS JetStream when `nats_url` is given (connecting with `nats`'s settings),
+    /// else the embedded store in `data_dir`.
     /// `None` when the embedded store does not exist and `create` is false.
     pub(crate) async fn open(
         nats_url: Option<&str>,
         data_dir: &Path,
-        replicas: usize,
+        nats: roundtable_nats::NatsConfig,
         create: bool,
     ) -> anyhow::Result<Option<Backend>> {
         let ports = if let Some(url) = nats_url {
-            let config = roundtable_nats::NatsConfig {
-                replicas,
-                ..Default::default()
-            };
-            roundtable_nats::connect(url, config)
-                .await
-                .with_context(|| format!("cannot use NATS JetStream at {url}"))?
+            roundtable_nats::connect(url, nats).await.with_context(|| {
+                format!(
+                    "cannot use NATS JetStream at {}",
+                    roundtable_nats::redacted(url)
+                )
+            })?
         } else {
             if !create && !data_dir.join(roundtable_sqlite::DB_FILE_NAME).exists() {
                 return Ok(None);

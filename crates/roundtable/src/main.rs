@@ -9,6 +9,7 @@ mod backend;
 mod checkpoint;
 mod config;
 mod import;
+mod nats;
 mod ocds;
 mod render;
 mod services;
@@ -63,6 +64,9 @@ struct Cli {
         default_value_t = 1
     )]
     replicas: usize,
+
+    #[command(flatten)]
+    nats: nats::NatsOptions,
 
     #[command(subcommand)]
     command: Cmd,
@@ -308,6 +312,17 @@ enum TokenCmd {
     /// Print a signed token (JWT) naming a principal: the secretariat, a partner of a
     /// negotiation, an auditor or an integration.
     Issue(services::TokenArgs),
+    /// Revoke a token before it expires, by its id (`jti`, printed by `token issue`):
+    /// every server over this store refuses it from its next request on.
+    Revoke {
+        /// The token's id.
+        jti: String,
+        /// Why (kept with the entry).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List the revoked tokens, one JSON object per line.
+    Revoked,
 }
 
 #[derive(Debug, Subcommand)]
@@ -452,7 +467,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Cmd::View { negotiation_id, .. } | Cmd::Events { negotiation_id, .. } = &cli.command {
         negotiation(negotiation_id)?;
     }
-    let Some(backend) = Backend::open(nats_url, &cli.data_dir, cli.replicas, create).await? else {
+    let nats_config = cli.nats.config(cli.replicas)?;
+    let Some(backend) = Backend::open(nats_url, &cli.data_dir, nats_config, create).await? else {
         eprintln!(
             "error: there is no embedded store in {} yet: nothing has been imported there (see --data-dir)",
             cli.data_dir.display()
@@ -587,6 +603,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Cmd::Token(TokenCmd::Issue(args)) => services::issue_token(&args),
+        Cmd::Token(TokenCmd::Revoke { jti, reason }) => {
+            services::revoke_token(&backend, &jti, reason.as_deref()).await
+        }
+        Cmd::Token(TokenCmd::Revoked) => services::list_revoked(&backend).await,
         Cmd::Serve {
             listen,
             auth,
