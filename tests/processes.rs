@@ -313,3 +313,89 @@ async fn the_changes_stream_exists_before_the_first_change() {
         .expect("the changes stream was created");
     assert_eq!(stream.info().await.expect("info").state.messages, 0);
 }
+
+/// The binary authenticates to NATS with a user and password given as flags, in the
+/// environment or in the config file, and is refused without them or with a wrong
+/// password, without the password in what it prints.
+#[tokio::test]
+async fn nats_credentials_come_from_flags_the_environment_and_the_config_file() {
+    let password = "pa55-w0rd-of-the-binary";
+    let server = roundtable_testkit::NatsServer::start_with_config(&format!(
+        "authorization {{ users = [ {{ user: roundtable, password: \"{password}\" }} ] }}"
+    ))
+    .await
+    .expect("nats-server starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let password_file = dir.path().join("nats.password");
+    std::fs::write(&password_file, format!("{password}\n")).expect("write");
+    let config = dir.path().join("roundtable.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "nats_user = \"roundtable\"\nnats_password_file = {}\n",
+            serde_json::Value::String(password_file.display().to_string())
+        ),
+    )
+    .expect("write");
+    let url = server.url();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roundtable"));
+        for var in [
+            "ROUNDTABLE_NATS_URL",
+            "ROUNDTABLE_DATA_DIR",
+            "ROUNDTABLE_CONFIG",
+            "ROUNDTABLE_NATS_USER",
+            "ROUNDTABLE_NATS_PASSWORD",
+            "ROUNDTABLE_NATS_PASSWORD_FILE",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.args(["--nats-url", url.as_str()])
+            .args(args)
+            .envs(env.iter().copied());
+        Run::from(cmd.output().expect("roundtable runs"))
+    };
+    let file = password_file.display().to_string();
+    let by_flags = run(
+        &[
+            "--nats-user",
+            "roundtable",
+            "--nats-password-file",
+            &file,
+            "list",
+        ],
+        &[],
+    );
+    assert_eq!(by_flags.code, 0, "{by_flags:?}");
+    let by_env = run(
+        &["list"],
+        &[
+            ("ROUNDTABLE_NATS_USER", "roundtable"),
+            ("ROUNDTABLE_NATS_PASSWORD", password),
+        ],
+    );
+    assert_eq!(by_env.code, 0, "{by_env:?}");
+    let config = config.display().to_string();
+    let by_file = run(&["--config", &config, "list"], &[]);
+    assert_eq!(by_file.code, 0, "{by_file:?}");
+
+    let wrong = run(
+        &[
+            "--nats-user",
+            "roundtable",
+            "--nats-password",
+            "wr0ng-pa55-xyz",
+            "list",
+        ],
+        &[],
+    );
+    assert_eq!(wrong.code, 2, "{wrong:?}");
+    assert!(!wrong.stderr.contains("wr0ng-pa55-xyz"), "{wrong:?}");
+    assert!(!wrong.stdout.contains("wr0ng-pa55-xyz"), "{wrong:?}");
+    let none = run(&["list"], &[]);
+    assert_eq!(none.code, 2, "{none:?}");
+    assert!(!none.stderr.contains(password), "{none:?}");
+    let half = run(&["--nats-user", "roundtable", "list"], &[]);
+    assert_eq!(half.code, 2, "{half:?}");
+    assert!(half.stderr.contains("--nats-password"), "{half:?}");
+}

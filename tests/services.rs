@@ -266,6 +266,10 @@ async fn tokens_outside_their_scope_or_not_ours_record_nothing() {
         partner_id: Some("union".into()),
         exp,
         iat: now - 7200,
+        nbf: None,
+        iss: "roundtable".into(),
+        aud: "roundtable".into(),
+        jti: "test-token".into(),
     };
     let keys = roundtable_api::AuthConfig::hs256(secret.bytes()).expect("secret");
     let expired = keys.sign(&claims(now - 3600)).expect("sign");

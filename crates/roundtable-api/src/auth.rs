@@ -4,6 +4,15 @@
 //! A token is a JWT signed with HS256 (a shared secret) or EdDSA (an Ed25519 key pair),
 //! with the claims of [`Claims`]. The actor of a command is always the token's
 //! principal, never a field of the body.
+//!
+//! A token is accepted only when (RFC 7519, RFC 8725): its signature checks with the
+//! configured key and algorithm; its header marks no extension critical (`crit`: this
+//! server understands none, RFC 7515 §4.1.11); `iss` and `aud` are the configured
+//! [`TokenPolicy`]'s; `exp` has not passed and `nbf`, if present, has (both with
+//! [`LEEWAY_SECS`]); `iat` is present and not in the future; it lives no longer than
+//! the policy's maximum (`exp - iat`, and `exp - now`); and it carries a `jti`, which
+//! is not on the deny-list of [`crate::revocation::Revocations`] (checked by the
+//! extractor of [`Caller`] when the state holds one).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -23,8 +32,42 @@ use crate::error::ApiError;
 /// Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Clock skew tolerated when checking `exp`, in seconds.
+/// Clock skew tolerated when checking `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
+
+/// The default `iss` of minted tokens and the one required of presented tokens.
+pub const DEFAULT_ISSUER: &str = "roundtable";
+
+/// The default `aud` of minted tokens and the one required of presented tokens.
+pub const DEFAULT_AUDIENCE: &str = "roundtable";
+
+/// The default longest lifetime of a token (`exp - iat`): 90 days.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// Longest `jti` accepted, in bytes.
+pub const MAX_JTI_BYTES: usize = 128;
+
+/// What a token must say besides its signature: who issued it, for whom, for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// The `iss` minted and required (default [`DEFAULT_ISSUER`]).
+    pub issuer: String,
+    /// The `aud` minted and required (default [`DEFAULT_AUDIENCE`]).
+    pub audience: String,
+    /// The longest a token may live, `exp - iat` (default [`DEFAULT_MAX_LIFETIME`]);
+    /// minting a longer one is refused, and so is a presented one.
+    pub max_lifetime: Duration,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        TokenPolicy {
+            issuer: DEFAULT_ISSUER.to_owned(),
+            audience: DEFAULT_AUDIENCE.to_owned(),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+        }
+    }
+}
 
 /// The header that picks the actor in development mode (a partner id or `secretariat`).
 pub const DEV_ACTOR_HEADER: &str = "x-roundtable-actor";
@@ -237,9 +280,22 @@ pub struct Claims {
     pub partner_id: Option<String>,
     /// Expiry, seconds since the Unix epoch (required).
     pub exp: u64,
-    /// Issue time, seconds since the Unix epoch.
+    /// Issue time, seconds since the Unix epoch (required: the lifetime is `exp - iat`).
     #[serde(default)]
     pub iat: u64,
+    /// Not before, seconds since the Unix epoch (optional; minted tokens carry `iat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// The issuer (required; must be the policy's [`TokenPolicy::issuer`]).
+    #[serde(default)]
+    pub iss: String,
+    /// The audience (required; must be the policy's [`TokenPolicy::audience`]).
+    #[serde(default)]
+    pub aud: String,
+    /// The token's id (required, 1 to [`MAX_JTI_BYTES`] bytes): what
+    /// `roundtable token revoke` names. Minted tokens carry a random UUID.
+    #[serde(default)]
+    pub jti: String,
 }
 
 impl Claims {
@@ -303,16 +359,39 @@ pub enum MintError {
     /// The lifetime is zero.
     #[error("a token's lifetime must be longer than zero")]
     ZeroTtl,
+    /// The lifetime is longer than the policy's maximum.
+    #[error(
+        "a token may live at most {max_hours} hours (--jwt-max-lifetime-hours); {asked_hours} were asked for"
+    )]
+    TooLong {
+        /// What was asked for, in whole hours (rounded up).
+        asked_hours: u64,
+        /// The maximum, in hours.
+        max_hours: u64,
+    },
     /// The signer failed.
     #[error("cannot sign the token: {0}")]
     Sign(String),
 }
 
-/// Keys that check (and, when the private half is present, sign) tokens.
+/// Keys that check (and, when the private half is present, sign) tokens, and the
+/// [`TokenPolicy`] they are checked against.
 pub struct TokenKeys {
     algorithm: Algorithm,
     decoding: DecodingKey,
     encoding: Option<EncodingKey>,
+    policy: TokenPolicy,
+}
+
+/// A minted token and what an operator needs to know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintedToken {
+    /// The token (a JWT).
+    pub token: String,
+    /// Its id (`jti`), for `roundtable token revoke`.
+    pub jti: String,
+    /// Its expiry, seconds since the Unix epoch.
+    pub exp: u64,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -320,6 +399,7 @@ impl std::fmt::Debug for TokenKeys {
         f.debug_struct("TokenKeys")
             .field("algorithm", &self.algorithm)
             .field("can_sign", &self.encoding.is_some())
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -348,6 +428,7 @@ impl AuthConfig {
             algorithm: Algorithm::HS256,
             decoding: DecodingKey::from_secret(secret),
             encoding: Some(EncodingKey::from_secret(secret)),
+            policy: TokenPolicy::default(),
         }))
     }
 
@@ -397,6 +478,7 @@ impl AuthConfig {
             algorithm: Algorithm::EdDSA,
             decoding,
             encoding,
+            policy: TokenPolicy::default(),
         }))
     }
 
@@ -411,6 +493,23 @@ impl AuthConfig {
         let public = read(public)?;
         let private = private.map(read).transpose()?;
         Self::ed25519(&public, private.as_deref())
+    }
+
+    /// The same keys checking (and minting) against `policy` instead of the default.
+    /// Development mode has no tokens, so nothing changes there.
+    pub fn with_policy(mut self, policy: TokenPolicy) -> AuthConfig {
+        if let AuthConfig::Tokens(keys) = &mut self {
+            keys.policy = policy;
+        }
+        self
+    }
+
+    /// The policy tokens are checked against (`None` in development mode).
+    pub fn policy(&self) -> Option<&TokenPolicy> {
+        match self {
+            AuthConfig::Tokens(keys) => Some(&keys.policy),
+            AuthConfig::Development => None,
+        }
     }
 
     /// The development mode: no tokens. See [`AuthConfig::Development`].
@@ -450,10 +549,32 @@ impl AuthConfig {
         principal: &Principal,
         ttl: Duration,
     ) -> Result<String, MintError> {
+        self.mint_token(principal, ttl).map(|m| m.token)
+    }
+
+    /// Mints a token for `principal`, valid for `ttl`, carrying the policy's `iss` and
+    /// `aud`, `iat` and `nbf` now, and a new random `jti`; returns it with its id.
+    ///
+    /// # Errors
+    /// As [`AuthConfig::mint`]; [`MintError::TooLong`] when `ttl` is longer than the
+    /// policy's maximum lifetime.
+    pub fn mint_token(
+        &self,
+        principal: &Principal,
+        ttl: Duration,
+    ) -> Result<MintedToken, MintError> {
         if ttl.is_zero() {
             return Err(MintError::ZeroTtl);
         }
+        let policy = self.policy().cloned().unwrap_or_default();
+        if ttl > policy.max_lifetime {
+            return Err(MintError::TooLong {
+                asked_hours: ttl.as_secs().div_ceil(3600),
+                max_hours: policy.max_lifetime.as_secs() / 3600,
+            });
+        }
         let now = unix_now();
+        let jti = uuid::Uuid::new_v4().to_string();
         let claims = Claims {
             sub: principal.subject(),
             role: principal.role(),
@@ -464,8 +585,17 @@ impl AuthConfig {
             },
             exp: now.saturating_add(ttl.as_secs().max(1)),
             iat: now,
+            nbf: Some(now),
+            iss: policy.issuer,
+            aud: policy.audience,
+            jti: jti.clone(),
         };
-        self.sign(&claims)
+        let token = self.sign(&claims)?;
+        Ok(MintedToken {
+            token,
+            jti,
+            exp: claims.exp,
+        })
     }
 
     /// Signs arbitrary claims (tests use it for expired or odd tokens).
@@ -509,13 +639,41 @@ impl AuthConfig {
                 "development mode does not check tokens",
             ));
         };
+        let policy = &keys.policy;
+        // jsonwebtoken reads `crit` but acts on nothing in it; this server understands
+        // no extension, so any critical one (or an empty list, RFC 7515 §4.1.11) fails.
+        let header = jsonwebtoken::decode_header(token).map_err(|e| {
+            ApiError::unauthenticated(format!(
+                "the bearer token is not a valid Roundtable token: {e}"
+            ))
+        })?;
+        if let Some(crit) = &header.crit {
+            return Err(ApiError::unauthenticated(format!(
+                "the bearer token's header marks extensions critical (crit: {crit:?}); this server understands none"
+            )));
+        }
         let mut validation = Validation::new(keys.algorithm);
         validation.leeway = LEEWAY_SECS;
-        validation.validate_aud = false;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.set_issuer(&[&policy.issuer]);
+        validation.set_audience(&[&policy.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data =
             jsonwebtoken::decode::<Claims>(token, &keys.decoding, &validation).map_err(|e| {
                 let why = match e.kind() {
                     ErrorKind::ExpiredSignature => "the bearer token has expired".to_owned(),
+                    ErrorKind::ImmatureSignature => {
+                        "the bearer token is not valid before its nbf time".to_owned()
+                    }
+                    ErrorKind::InvalidIssuer => format!(
+                        "the bearer token was made by another issuer (iss must be {:?})",
+                        policy.issuer
+                    ),
+                    ErrorKind::InvalidAudience => format!(
+                        "the bearer token is meant for another audience (aud must be {:?})",
+                        policy.audience
+                    ),
                     ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
                         "the bearer token is not signed with this server's key".to_owned()
                     }
@@ -526,7 +684,19 @@ impl AuthConfig {
                 };
                 ApiError::unauthenticated(why)
             })?;
-        Ok(data.claims)
+        let claims = data.claims;
+        check_lifetime(&claims, policy.max_lifetime, unix_now())?;
+        if claims.jti.is_empty() {
+            return Err(ApiError::unauthenticated(
+                "the bearer token has no jti claim (its id, needed to revoke it)",
+            ));
+        }
+        if claims.jti.len() > MAX_JTI_BYTES {
+            return Err(ApiError::unauthenticated(format!(
+                "the bearer token's jti is longer than {MAX_JTI_BYTES} bytes"
+            )));
+        }
+        Ok(claims)
     }
 
     /// Authenticates a request from its headers.
@@ -535,6 +705,18 @@ impl AuthConfig {
     /// 401 without a valid bearer token (except in development mode); 400 for a
     /// malformed `X-Roundtable-Actor` in development mode.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        self.authenticate_with_id(headers).map(|(caller, _)| caller)
+    }
+
+    /// [`AuthConfig::authenticate`], with the token's `jti` (`None` in development
+    /// mode), which the caller checks against the deny-list.
+    ///
+    /// # Errors
+    /// As [`AuthConfig::authenticate`].
+    pub fn authenticate_with_id(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<(Caller, Option<String>), ApiError> {
         if self.is_development() {
             let actor = match headers.get(DEV_ACTOR_HEADER) {
                 None => None,
@@ -552,7 +734,7 @@ impl AuthConfig {
                     }
                 }
             };
-            return Ok(Caller::Development { partner: actor });
+            return Ok((Caller::Development { partner: actor }, None));
         }
         let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
             return Err(ApiError::unauthenticated(
@@ -569,7 +751,11 @@ impl AuthConfig {
             .ok_or_else(|| {
                 ApiError::unauthenticated("the Authorization header must be \"Bearer <token>\"")
             })?;
-        self.verify(token).map(Caller::Token)
+        let claims = self.verify_claims(token)?;
+        let principal = claims.principal().map_err(|e| {
+            ApiError::unauthenticated(format!("the bearer token names no valid principal: {e}"))
+        })?;
+        Ok((Caller::Token(principal), Some(claims.jti)))
     }
 }
 
@@ -622,7 +808,18 @@ impl FromRequestParts<ApiState> for Caller {
                 return Ok(Caller::Token(crate::web::from_web(&session.principal)));
             }
         }
-        state.auth.authenticate(&parts.headers)
+        let (caller, jti) = state.auth.authenticate_with_id(&parts.headers)?;
+        if let (Some(jti), Some(revocations)) = (jti, &state.revocations) {
+            if revocations.is_revoked(&jti).await.map_err(|e| {
+                tracing::warn!(error = %e, "cannot read the token deny-list");
+                ApiError::unavailable("cannot check whether the bearer token was revoked; retry")
+            })? {
+                return Err(ApiError::unauthenticated(
+                    "the bearer token has been revoked",
+                ));
+            }
+        }
+        Ok(caller)
     }
 }
 
@@ -637,6 +834,30 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
             ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
     }
+}
+
+/// Refuses a token issued in the future or living longer than `max`.
+fn check_lifetime(claims: &Claims, max: Duration, now: u64) -> Result<(), ApiError> {
+    if claims.iat == 0 {
+        return Err(ApiError::unauthenticated(
+            "the bearer token has no iat claim, so its lifetime cannot be told",
+        ));
+    }
+    if claims.iat > now.saturating_add(LEEWAY_SECS) {
+        return Err(ApiError::unauthenticated(
+            "the bearer token says it was issued in the future (iat)",
+        ));
+    }
+    let max = max.as_secs();
+    let lifetime = claims.exp.saturating_sub(claims.iat);
+    let remaining = claims.exp.saturating_sub(now);
+    if lifetime > max || remaining > max.saturating_add(LEEWAY_SECS) {
+        return Err(ApiError::unauthenticated(format!(
+            "the bearer token lives longer than this server's maximum of {} hours (exp - iat)",
+            max / 3600
+        )));
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, AuthConfigError> {
@@ -771,5 +992,173 @@ mod tests {
         for bad in ["0.0.0.0:80", "10.0.0.1:80", "[::]:80", "192.168.1.1:80"] {
             assert!(!is_loopback(&bad.parse().unwrap()), "{bad}");
         }
+    }
+    /// Signs `claims` as they are, with `header` (HS256 over the tests' key).
+    fn raw(header: Header, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&[7; 32])).unwrap()
+    }
+
+    /// Claims a server with the default policy accepts, with `changes` applied.
+    fn good(changes: serde_json::Value) -> serde_json::Value {
+        let now = unix_now();
+        let mut claims = serde_json::json!({
+            "sub": "auditor@*", "role": "auditor", "iat": now, "nbf": now, "exp": now + 600,
+            "iss": "roundtable", "aud": "roundtable", "jti": "t-1",
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        claims
+    }
+
+    fn hs() -> Header {
+        Header::new(Algorithm::HS256)
+    }
+
+    fn refusal(token: &str) -> String {
+        let auth = AuthConfig::hs256(&[7; 32]).unwrap();
+        match auth.verify(token) {
+            Ok(p) => panic!("accepted as {p:?}"),
+            Err(e) => {
+                assert_eq!(e.code(), "unauthenticated");
+                e.message().to_owned()
+            }
+        }
+    }
+
+    #[test]
+    fn a_well_formed_token_is_accepted() {
+        let auth = AuthConfig::hs256(&[7; 32]).unwrap();
+        assert_eq!(
+            auth.verify(&raw(hs(), good(serde_json::json!({}))))
+                .unwrap(),
+            Principal::Auditor { negotiation: None }
+        );
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_refused() {
+        let m = refusal(&raw(
+            hs(),
+            good(serde_json::json!({"nbf": unix_now() + 3600})),
+        ));
+        assert!(m.contains("not valid before"), "{m}");
+    }
+
+    #[test]
+    fn issuer_and_audience_are_pinned() {
+        let m = refusal(&raw(hs(), good(serde_json::json!({"iss": "someone-else"}))));
+        assert!(m.contains("issuer"), "{m}");
+        let m = refusal(&raw(hs(), good(serde_json::json!({"iss": null}))));
+        assert!(m.contains("iss"), "{m}");
+        let m = refusal(&raw(
+            hs(),
+            good(serde_json::json!({"aud": "another-service"})),
+        ));
+        assert!(m.contains("audience"), "{m}");
+        let m = refusal(&raw(hs(), good(serde_json::json!({"aud": null}))));
+        assert!(m.contains("aud"), "{m}");
+    }
+
+    #[test]
+    fn the_configured_issuer_and_audience_are_minted_and_required() {
+        // Configured otherwise, the server takes its own and refuses the default.
+        let auth = AuthConfig::hs256(&[7; 32])
+            .unwrap()
+            .with_policy(TokenPolicy {
+                issuer: "https://roundtable.example.org".into(),
+                audience: "lakeside".into(),
+                ..TokenPolicy::default()
+            });
+        assert!(
+            auth.verify(&raw(hs(), good(serde_json::json!({}))))
+                .is_err()
+        );
+        let ours = raw(
+            hs(),
+            good(serde_json::json!({"iss": "https://roundtable.example.org", "aud": "lakeside"})),
+        );
+        assert!(auth.verify(&ours).is_ok());
+        // What it mints carries them.
+        let minted = auth
+            .mint_token(
+                &Principal::Auditor { negotiation: None },
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        let claims = auth.verify_claims(&minted.token).unwrap();
+        assert_eq!(claims.iss, "https://roundtable.example.org");
+        assert_eq!(claims.aud, "lakeside");
+        assert_eq!(claims.jti, minted.jti);
+        assert!(!minted.jti.is_empty());
+    }
+
+    #[test]
+    fn unknown_critical_headers_are_refused() {
+        let mut header = hs();
+        header.crit = Some(vec!["exp-policy".into()]);
+        header.extras.insert("exp-policy".into(), "lax".into());
+        let m = refusal(&raw(header, good(serde_json::json!({}))));
+        assert!(m.contains("crit"), "{m}");
+        let mut header = hs();
+        header.crit = Some(vec![]);
+        assert!(refusal(&raw(header, good(serde_json::json!({})))).contains("crit"));
+    }
+
+    #[test]
+    fn a_token_may_not_live_longer_than_the_maximum() {
+        let now = unix_now();
+        // exp in the year 584 billion.
+        let m = refusal(&raw(hs(), good(serde_json::json!({"exp": u64::MAX}))));
+        assert!(m.contains("longer than"), "{m}");
+        // One second over the default maximum.
+        let max = 90 * 24 * 3600;
+        let m = refusal(&raw(
+            hs(),
+            good(serde_json::json!({"iat": now, "exp": now + max + 1})),
+        ));
+        assert!(m.contains("longer than"), "{m}");
+        // No issue time: its lifetime cannot be told.
+        let m = refusal(&raw(hs(), good(serde_json::json!({"iat": null}))));
+        assert!(m.contains("iat"), "{m}");
+        // Issued in the future.
+        let m = refusal(&raw(
+            hs(),
+            good(serde_json::json!({"iat": now + 3600, "exp": now + 4000})),
+        ));
+        assert!(m.contains("future"), "{m}");
+    }
+
+    #[test]
+    fn a_configured_maximum_lifetime_applies_to_verifying_and_minting() {
+        // A smaller configured maximum applies, to verifying and to minting.
+        let auth = AuthConfig::hs256(&[7; 32])
+            .unwrap()
+            .with_policy(TokenPolicy {
+                max_lifetime: Duration::from_secs(300),
+                ..TokenPolicy::default()
+            });
+        assert!(
+            auth.verify(&raw(hs(), good(serde_json::json!({}))))
+                .is_err()
+        );
+        assert!(matches!(
+            auth.mint(TokenRole::Auditor, None, None, Duration::from_secs(301)),
+            Err(MintError::TooLong { .. })
+        ));
+        assert!(
+            auth.mint(TokenRole::Auditor, None, None, Duration::from_secs(300))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_token_without_an_id_is_refused() {
+        let m = refusal(&raw(hs(), good(serde_json::json!({"jti": null}))));
+        assert!(m.contains("jti"), "{m}");
     }
 }

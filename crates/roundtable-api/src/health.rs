@@ -76,7 +76,8 @@ pub(crate) async fn healthz() -> Json<Status> {
 }
 
 /// Readiness: the event store (NATS or the embedded file) and the view store answer.
-/// Needs no token.
+/// Needs no token, so it says only `store unavailable`, naming no URL or file; the
+/// reason goes to the server's log.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -97,7 +98,7 @@ pub(crate) async fn readyz(State(state): State<ApiState>) -> Result<Json<Status>
             Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_ready",
-                format!("not ready: {reason}"),
+                "not ready: store unavailable",
             ))
         }
     }

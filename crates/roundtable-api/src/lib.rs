@@ -41,6 +41,7 @@ pub mod health;
 pub mod openapi;
 pub mod operations;
 pub mod reads;
+pub mod revocation;
 pub mod web;
 pub mod webhooks;
 
@@ -66,7 +67,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use auth::{
-    AuthConfig, AuthConfigError, Caller, Claims, MintError, Principal, TokenRole, is_loopback,
+    AuthConfig, AuthConfigError, Caller, Claims, MintError, MintedToken, Principal, TokenPolicy,
+    TokenRole, is_loopback,
 };
 pub use error::{ApiError, ErrorBody};
 pub use health::{Readiness, StoreReadiness};
@@ -99,6 +101,8 @@ pub struct ApiState {
     pub shutdown: Option<watch::Receiver<bool>>,
     /// The web app's sessions (the `GET` routes accept them too).
     pub sessions: Arc<roundtable_web::Sessions>,
+    /// The deny-list of revoked tokens; `None`: no token is refused as revoked.
+    pub revocations: Option<Arc<revocation::Revocations>>,
 }
 
 impl ApiState {
@@ -116,7 +120,14 @@ impl ApiState {
             webhook_policy: Arc::new(UrlPolicy::default()),
             shutdown: None,
             sessions: Arc::new(roundtable_web::Sessions::new()),
+            revocations: None,
         }
+    }
+
+    /// Refuses tokens on `revocations`' deny-list (bearer tokens and sign-in links).
+    pub fn with_revocations(mut self, revocations: Arc<revocation::Revocations>) -> Self {
+        self.revocations = Some(revocations);
+        self
     }
 
     /// Lets Server-Sent Events streams learn of new changes from `watch` rather than

@@ -13,22 +13,35 @@ pub fn web_state(state: &ApiState) -> roundtable_web::WebState {
         handler: state.handler.clone(),
         events: state.events.clone(),
         views: state.views.clone(),
-        links: Arc::new(TokenLinks(state.auth.clone())),
+        links: Arc::new(TokenLinks(state.auth.clone(), state.revocations.clone())),
         sessions: state.sessions.clone(),
         development: state.auth.is_development(),
     }
 }
 
-/// Sign-in links whose tokens are the API's bearer tokens.
+/// Sign-in links whose tokens are the API's bearer tokens, refused when revoked.
 #[derive(Debug)]
-pub struct TokenLinks(pub Arc<AuthConfig>);
+pub struct TokenLinks(
+    pub Arc<AuthConfig>,
+    pub Option<Arc<crate::revocation::Revocations>>,
+);
 
+#[async_trait::async_trait]
 impl roundtable_web::LinkVerifier for TokenLinks {
-    fn verify(&self, token: &str) -> Result<(roundtable_web::Principal, u64), String> {
+    async fn verify(&self, token: &str) -> Result<(roundtable_web::Principal, u64), String> {
         let claims = self
             .0
             .verify_claims(token)
             .map_err(|e| e.message().replace("bearer token", "sign-in link"))?;
+        if let Some(revocations) = &self.1 {
+            let revoked = revocations.is_revoked(&claims.jti).await.map_err(|e| {
+                tracing::warn!(error = %e, "cannot read the token deny-list");
+                "cannot check whether the sign-in link was revoked; try again".to_owned()
+            })?;
+            if revoked {
+                return Err("the sign-in link has been revoked".to_owned());
+            }
+        }
         let principal = claims
             .principal()
             .map_err(|e| format!("the sign-in link names no valid principal: {e}"))?;

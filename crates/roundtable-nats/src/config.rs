@@ -5,10 +5,14 @@ use std::time::Duration;
 use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
 use roundtable_store::StoreError;
 
+use crate::auth::{NatsAuth, NatsTls};
+
 /// Settings of a [`NatsStore`](crate::NatsStore).
 ///
 /// [`NatsConfig::default`] is what production uses: stream `ROUNDTABLE_EVENTS` over
-/// subjects `roundtable.events.>`, one replica, 5 second timeouts.
+/// subjects `roundtable.events.>`, one replica, 5 second timeouts, no credentials
+/// beyond the URL's, TLS only when the server asks for it. Its `Debug` shows no
+/// secret ([`crate::Secret`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NatsConfig {
     /// Name of the JetStream stream holding every event (letters, digits, `-`, `_`).
@@ -39,6 +43,10 @@ pub struct NatsConfig {
     /// [`NatsStore::create_log`](crate::NatsStore::create_log) makes it once the
     /// deployment's log identity allows it (`roundtable_app::identity`).
     pub create_stream: bool,
+    /// How the client authenticates.
+    pub auth: NatsAuth,
+    /// TLS to the server.
+    pub tls: NatsTls,
 }
 
 impl Default for NatsConfig {
@@ -52,6 +60,8 @@ impl Default for NatsConfig {
             duplicate_window: Duration::from_secs(120),
             ping_interval: Duration::from_secs(10),
             create_stream: true,
+            auth: NatsAuth::None,
+            tls: NatsTls::default(),
         }
     }
 }
@@ -106,7 +116,12 @@ impl NatsConfig {
                 return bad(format!("{what} must be more than zero"));
             }
         }
-        Ok(())
+        if let NatsAuth::UserPassword { user, .. } = &self.auth {
+            if user.is_empty() {
+                return bad("a NATS user name must not be empty".to_owned());
+            }
+        }
+        self.tls.validate()
     }
 
     /// The stream the adapter creates or updates on connect.
@@ -165,6 +180,29 @@ mod tests {
     }
 
     #[test]
+    fn no_secret_shows_in_debug_output() {
+        for auth in [
+            NatsAuth::UserPassword {
+                user: "roundtable".into(),
+                password: crate::Secret::new("pa55-w0rd-s3cret"),
+            },
+            NatsAuth::Token(crate::Secret::new("pa55-w0rd-s3cret")),
+            NatsAuth::NKeySeed(crate::Secret::new("pa55-w0rd-s3cret")),
+        ] {
+            let config = NatsConfig {
+                auth,
+                ..NatsConfig::default()
+            };
+            let shown = format!("{config:?} {config:#?}");
+            assert!(!shown.contains("pa55-w0rd-s3cret"), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+        let secret = crate::Secret::new("pa55-w0rd-s3cret");
+        assert_eq!(format!("{secret} {secret:?}"), "<redacted> <redacted>");
+        assert_eq!(secret.expose(), "pa55-w0rd-s3cret");
+    }
+
+    #[test]
     fn bad_settings_are_refused() {
         let cases = [
             NatsConfig {
@@ -193,6 +231,20 @@ mod tests {
             },
             NatsConfig {
                 request_timeout: Duration::ZERO,
+                ..NatsConfig::default()
+            },
+            NatsConfig {
+                tls: NatsTls {
+                    client_cert: Some("client.pem".into()),
+                    ..NatsTls::default()
+                },
+                ..NatsConfig::default()
+            },
+            NatsConfig {
+                tls: NatsTls {
+                    server_name: Some("not a name!".into()),
+                    ..NatsTls::default()
+                },
                 ..NatsConfig::default()
             },
         ];

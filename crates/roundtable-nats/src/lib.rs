@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 mod append;
+mod auth;
 mod changes;
 mod chunked;
 mod config;
@@ -52,6 +53,7 @@ use async_trait::async_trait;
 use roundtable_store::{Connection, EventFeed, EventFeeds, Ports, StoreError};
 
 pub use append::MAX_ATOMIC_BATCH;
+pub use auth::{NatsAuth, NatsTls, Secret};
 pub use changes::{CHANGES_DUPLICATE_WINDOW, CHANGES_PREFIX, CHANGES_STREAM, NatsChangeSink};
 pub use config::NatsConfig;
 pub use feed::{DEFAULT_CONSUMER, FeedConfig, NatsEventFeed};
@@ -111,14 +113,17 @@ struct Link {
 #[async_trait]
 impl Connection for Link {
     fn describe(&self) -> String {
-        format!("NATS JetStream at {}", self.url)
+        format!("NATS JetStream at {}", redacted(&self.url))
     }
 
     async fn check(&self) -> Result<(), String> {
         if self.store.is_connected() {
             Ok(())
         } else {
-            Err(format!("not connected to NATS at {}", self.store.url()))
+            Err(format!(
+                "not connected to NATS at {}",
+                redacted(self.store.url())
+            ))
         }
     }
 

@@ -79,7 +79,8 @@ impl NatsStore {
     pub async fn connect(url: &str, config: NatsConfig) -> Result<NatsStore, StoreError> {
         config.validate()?;
         let shown = url.to_owned();
-        let client = ConnectOptions::new()
+        let options = crate::auth::apply(ConnectOptions::new(), &config.auth, &config.tls).await?;
+        let client = options
             .name("roundtable")
             // The client reconnects by itself; say so in the logs, so an operator sees
             // an outage and its end.
@@ -108,7 +109,10 @@ impl NatsStore {
             .connect(servers(url).as_slice())
             .await
             .map_err(|e| {
-                StoreError::unavailable_because(format!("cannot connect to nats at {url}: {e}"), e)
+                StoreError::unavailable_because(
+                    format!("cannot connect to nats at {}: {e}", redacted(url)),
+                    e,
+                )
             })?;
         let info = client.server_info();
         let version = ServerVersion::require_supported(&info.version, url)?;
@@ -140,7 +144,7 @@ impl NatsStore {
                 "the stream does not allow atomic batch publishes (nats-server 2.12 and newer, stream setting allow_atomic); batches of events are appended one by one"
             );
         }
-        tracing::debug!(url, %version, stream = %config.stream, "connected to nats");
+        tracing::debug!(url = %redacted(url), %version, stream = %config.stream, "connected to nats");
         Ok(NatsStore {
             url: url.to_owned(),
             subjects: Subjects::new(&config.subject_prefix),

@@ -39,6 +39,8 @@ pub struct NatsServer {
     binary: ServerBinary,
     port: u16,
     sync: SyncInterval,
+    /// Config text added to the file the server reads (`authorization`, `tls`...).
+    extra: Option<String>,
     dir: TempDir,
 }
 
@@ -111,9 +113,37 @@ impl NatsServer {
         NatsServer::start_configured(ServerBinary::locate()?, sync).await
     }
 
+    /// Starts the `nats-server` found by [`ServerBinary::locate`] reading a config
+    /// file, `nats-server.conf` in its directory, that holds the `jetstream` block and
+    /// then `config` as it is: an `authorization { ... }`, `tls { ... }` or
+    /// `accounts { ... }` block, for tests of authentication and TLS. Paths in `config`
+    /// may be anywhere (a test usually writes its files to [`NatsServer::config_dir`]
+    /// of a scratch directory of its own). The server still listens on `127.0.0.1` on
+    /// a port it picks, and restarts keep the config.
+    ///
+    /// # Errors
+    /// As [`NatsServer::start`]; [`TestkitError::Start`] with the end of the log when
+    /// the server refuses the config.
+    pub async fn start_with_config(config: &str) -> Result<NatsServer, TestkitError> {
+        NatsServer::start_full(
+            ServerBinary::locate()?,
+            SyncInterval::Default,
+            Some(config.to_owned()),
+        )
+        .await
+    }
+
     async fn start_configured(
         binary: ServerBinary,
         sync: SyncInterval,
+    ) -> Result<NatsServer, TestkitError> {
+        NatsServer::start_full(binary, sync, None).await
+    }
+
+    async fn start_full(
+        binary: ServerBinary,
+        sync: SyncInterval,
+        extra: Option<String>,
     ) -> Result<NatsServer, TestkitError> {
         let dir = tempfile::Builder::new()
             .prefix("roundtable-nats-")
@@ -122,7 +152,7 @@ impl NatsServer {
         let store = dir.path().join("store");
         fs::create_dir(&store)
             .map_err(|e| TestkitError::Io(format!("cannot create {}: {e}", store.display())))?;
-        let args = server_args(None, &store, dir.path(), sync)?;
+        let args = server_args(None, &store, dir.path(), sync, extra.as_deref())?;
         let (process, port) = ServerProcess::start(
             &binary,
             &args,
@@ -136,6 +166,7 @@ impl NatsServer {
             binary,
             port,
             sync,
+            extra,
             dir,
         })
     }
@@ -148,6 +179,12 @@ impl NatsServer {
     /// The client port on `127.0.0.1`; the same across restarts.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The server's own temporary directory (its store, log and config file live
+    /// there); removed when the server is dropped.
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
     }
 
     /// The JetStream store directory (`-sd`); the same across restarts.
@@ -262,6 +299,7 @@ impl NatsServer {
             &self.store_dir(),
             self.dir.path(),
             self.sync,
+            self.extra.as_deref(),
         )?;
         let (process, port) = ServerProcess::start(
             &self.binary,
@@ -297,29 +335,33 @@ impl Drop for NatsServer {
 }
 
 /// The command line of a single server; `port: None` lets the server choose (`-p -1`).
-/// With a sync setting other than the default, writes `dir/nats-server.conf` holding the
-/// `jetstream` block and points the server at it with `-c`.
+/// With a sync setting other than the default, or `extra` config text, writes
+/// `dir/nats-server.conf` holding the `jetstream` block (and `extra` after it) and
+/// points the server at it with `-c`.
 fn server_args(
     port: Option<u16>,
     store: &Path,
     dir: &Path,
     sync: SyncInterval,
+    extra: Option<&str>,
 ) -> Result<Vec<OsString>, TestkitError> {
     let port = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
     let mut args: Vec<OsString> = ["-a", "127.0.0.1", "-p", &port]
         .into_iter()
         .map(OsString::from)
         .collect();
-    match sync.config_value() {
-        None => {
+    match (sync.config_value(), extra) {
+        (None, None) => {
             args.extend(["-js", "-sd"].map(OsString::from));
             args.push(store.as_os_str().to_owned());
         }
-        Some(value) => {
+        (value, extra) => {
             let config = dir.join(CONFIG_FILE);
+            let sync = value.map_or_else(String::new, |v| format!("  sync_interval: {v}\n"));
             let text = format!(
-                "# Written by roundtable-testkit.\njetstream {{\n  store_dir: {}\n  sync_interval: {value}\n}}\n",
-                serde_json::Value::String(store.display().to_string())
+                "# Written by roundtable-testkit.\njetstream {{\n  store_dir: {}\n{sync}}}\n{}\n",
+                serde_json::Value::String(store.display().to_string()),
+                extra.unwrap_or("")
             );
             fs::write(&config, text)
                 .map_err(|e| TestkitError::Io(format!("cannot write {}: {e}", config.display())))?;

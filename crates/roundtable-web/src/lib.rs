@@ -111,14 +111,16 @@ impl Principal {
 }
 
 /// Checks the token of a sign-in link. The API implements it with its token keys
-/// (roundtable-api's `AuthConfig`), so a link names exactly what a bearer token names.
+/// (roundtable-api's `AuthConfig`) and its deny-list, so a link names exactly what a
+/// bearer token names and a revoked token signs no one in.
+#[async_trait::async_trait]
 pub trait LinkVerifier: Send + Sync {
     /// The principal the token names and its expiry (`exp`, seconds since the Unix
     /// epoch).
     ///
     /// # Errors
     /// Why the token is not valid (expired, wrong key, malformed), in words.
-    fn verify(&self, token: &str) -> Result<(Principal, u64), String>;
+    async fn verify(&self, token: &str) -> Result<(Principal, u64), String>;
 }
 
 /// What the pages share.

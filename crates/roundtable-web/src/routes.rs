@@ -602,7 +602,7 @@ pub(crate) async fn sign_in(
             pages::sign_in::page(&ctx, None, Some(&message)),
         )
     };
-    let (principal, expires_at) = match state.links.verify(token) {
+    let (principal, expires_at) = match state.links.verify(token).await {
         Ok(ok) => ok,
         Err(m) => return refused(m),
     };

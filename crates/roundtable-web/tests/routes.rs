@@ -21,8 +21,9 @@ const HOST: &str = "roundtable.test";
 /// Tokens are names of principals here; the API's keys are tested in roundtable-api.
 struct Links(HashMap<String, (Principal, u64)>);
 
+#[async_trait::async_trait]
 impl LinkVerifier for Links {
-    fn verify(&self, token: &str) -> Result<(Principal, u64), String> {
+    async fn verify(&self, token: &str) -> Result<(Principal, u64), String> {
         self.0
             .get(token)
             .cloned()

@@ -14,8 +14,10 @@
 //!
 //! - [`signature`]: the headers and the HMAC-SHA256 signature, and [`verify`] as a
 //!   receiver checks it (with replay protection).
-//! - [`policy`]: which URLs are refused (link-local, metadata, loopback) unless the
-//!   operator allows the host.
+//! - [`policy`]: which URLs and addresses are refused (metadata, loopback, link-local,
+//!   private unless allowed, the host's own), IPv6 forms embedding IPv4 judged by the
+//!   address they embed, and the resolver deliveries connect through, so the address
+//!   checked is the address connected to.
 //! - [`config`]: retries (exponential backoff with full jitter) and time-outs.
 //! - `deliver`: one attempt; `worker`: one task per webhook over its durable feed
 //!   ([`roundtable_store::ChangeFeed`], from [`roundtable_webhooks::WebhookStore::feed`]).
@@ -35,9 +37,9 @@ mod store;
 mod worker;
 
 pub use config::{RetryPolicy, WebhookConfig};
-pub use deliver::Deliverer;
+pub use deliver::{Deliverer, outcome};
 pub use model::{DeadLetter, Webhook, WebhookId, WebhookStore};
-pub use policy::{UrlPolicy, UrlRefused};
+pub use policy::{AddressClass, Lookup, PolicyResolver, SystemLookup, UrlPolicy, UrlRefused};
 pub use signature::{SignatureError, sign, verify};
 pub use store::{KvWebhookStore, WEBHOOKS_BUCKET};
 pub use worker::WebhookWorker;

@@ -68,12 +68,22 @@ impl WebhookWorker {
         config: WebhookConfig,
         policy: UrlPolicy,
     ) -> Result<WebhookWorker, reqwest::Error> {
-        let deliverer = Arc::new(Deliverer::new(&config, policy)?);
-        Ok(WebhookWorker {
+        let deliverer = Deliverer::new(&config, policy)?;
+        Ok(WebhookWorker::with_deliverer(store, config, deliverer))
+    }
+
+    /// A worker over `store`'s webhooks posting through `deliverer` (one that resolves
+    /// names its own way, [`Deliverer::with_lookup`]).
+    pub fn with_deliverer(
+        store: Arc<dyn WebhookStore>,
+        config: WebhookConfig,
+        deliverer: Deliverer,
+    ) -> WebhookWorker {
+        WebhookWorker {
             store,
-            deliverer,
+            deliverer: Arc::new(deliverer),
             config,
-        })
+        }
     }
 
     /// Runs until `shutdown` completes: reads the webhooks every

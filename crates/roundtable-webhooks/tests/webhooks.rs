@@ -3,8 +3,8 @@
 //! delivery id), in order, signed; one that never recovers ends with its deliveries
 //! in the dead-letter list, and a replay delivers them.
 
-use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -23,7 +23,10 @@ use roundtable_projector::{KvViewStore, Projector};
 use roundtable_store::{Change, EventStore, Selection};
 use roundtable_testkit::NatsServer;
 use roundtable_webhooks::KvWebhookStore;
-use roundtable_webhooks::{RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker, verify};
+use roundtable_webhooks::policy::Lookup;
+use roundtable_webhooks::{
+    Deliverer, RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker, outcome, verify,
+};
 use roundtable_webhooks::{Webhook, WebhookId, WebhookStore};
 use tokio::sync::oneshot;
 
@@ -368,7 +371,7 @@ async fn a_receiver_that_never_recovers_gets_everything_on_replay(backend: Backe
     assert!(
         letters
             .iter()
-            .all(|l| l.attempts == 2 && l.last_error == "status 500")
+            .all(|l| l.attempts == 2 && l.last_error == "HTTP 500")
     );
     let versions: Vec<u64> = letters.iter().map(|l| l.change.version).collect();
     assert_eq!(versions, (1..=SAMPLE_EVENTS).collect::<Vec<_>>());
@@ -414,4 +417,208 @@ async fn embedded_dead_letters_are_delivered_on_replay() {
 #[tokio::test]
 async fn nats_dead_letters_are_delivered_on_replay() {
     a_receiver_that_never_recovers_gets_everything_on_replay(Backend::nats().await).await;
+}
+
+/// A name service answering what the test says, which it may change between lookups.
+#[derive(Default)]
+struct FakeDns(Mutex<HashMap<String, Vec<IpAddr>>>);
+
+impl FakeDns {
+    fn set(&self, name: &str, address: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), vec![address.parse().expect("an address")]);
+    }
+}
+
+#[async_trait::async_trait]
+impl Lookup for FakeDns {
+    async fn lookup(&self, host: &str, _port: u16) -> std::io::Result<Vec<IpAddr>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(host)
+            .cloned()
+            .ok_or_else(|| std::io::Error::other(format!("no such name {host}")))
+    }
+}
+
+/// Registers a webhook for `name`, runs a worker resolving through `dns` with
+/// `policy`, imports the sample, and returns the dead letters once every change has
+/// one (or the deliveries, when `delivered` is expected).
+async fn deliver_via_name(
+    name: &str,
+    dns: Arc<FakeDns>,
+    policy: UrlPolicy,
+    receiver: &Receiver,
+    addr: SocketAddr,
+    expect_delivered: bool,
+) -> Vec<roundtable_webhooks::DeadLetter> {
+    let backend = Backend::sqlite().await;
+    let hook = Webhook {
+        url: format!("http://{name}:{}/hook", addr.port()),
+        ..webhook(addr)
+    };
+    backend.webhooks.register(&hook).await.expect("register");
+    let deliverer = Deliverer::with_lookup(&fast(1), policy, dns).expect("client");
+    let worker = WebhookWorker::with_deliverer(backend.webhooks.clone(), fast(1), deliverer);
+    let (stop, rx) = oneshot::channel::<()>();
+    tokio::spawn(worker.run_until(async move {
+        let _ = rx.await;
+    }));
+    backend.import_sample().await;
+    let mut letters = Vec::new();
+    for _ in 0..3000 {
+        if expect_delivered && receiver.delivered().len() == SAMPLE_EVENTS as usize {
+            break;
+        }
+        letters = backend
+            .webhooks
+            .dead_letters(&hook.id)
+            .await
+            .expect("letters");
+        if letters.len() == SAMPLE_EVENTS as usize {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(());
+    letters
+}
+
+/// DNS rebinding: the name passes the check at registration (a public address), then
+/// resolves to loopback, where a receiver listens, when the deliveries are made. The
+/// deliveries are refused, and the receiver gets nothing: the client connects only to
+/// the addresses its resolver judged. A name resolving to a private address is refused
+/// the same way; with the name allowed, it is delivered to (the fake name service is
+/// what the client connects by).
+#[tokio::test]
+async fn a_name_resolving_to_a_refused_address_at_delivery_time_gets_nothing() {
+    let receiver = Receiver::new(Answer::Accept);
+    let (addr, _stop) = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    let dns = Arc::new(FakeDns::default());
+    let name = "hooks.partner.test";
+    let url = format!("http://{name}:{}/hook", addr.port());
+
+    dns.set(name, "203.0.113.7");
+    UrlPolicy::default()
+        .check_with(&url, &*dns)
+        .await
+        .expect("a public address passes at registration");
+    dns.set(name, "127.0.0.1");
+    let letters = deliver_via_name(
+        name,
+        dns.clone(),
+        UrlPolicy::default(),
+        &receiver,
+        addr,
+        false,
+    )
+    .await;
+    assert_eq!(
+        letters.len(),
+        SAMPLE_EVENTS as usize,
+        "every delivery refused"
+    );
+    assert!(
+        letters.iter().all(|l| l.last_error == outcome::REFUSED),
+        "{:?}",
+        letters.first().map(|l| &l.last_error)
+    );
+    assert!(
+        receiver.got().is_empty(),
+        "nothing reached the loopback receiver"
+    );
+
+    dns.set(name, "10.0.0.5");
+    let letters = deliver_via_name(
+        name,
+        dns.clone(),
+        UrlPolicy::default(),
+        &receiver,
+        addr,
+        false,
+    )
+    .await;
+    assert_eq!(letters.len(), SAMPLE_EVENTS as usize);
+    assert!(letters.iter().all(|l| l.last_error == outcome::REFUSED));
+
+    // The control: the operator allows the name, so it is delivered to, at the address
+    // the fake name service gives (what the client connects to).
+    dns.set(name, "127.0.0.1");
+    deliver_via_name(
+        name,
+        dns.clone(),
+        UrlPolicy::allowing([name]),
+        &receiver,
+        addr,
+        true,
+    )
+    .await;
+    assert_every_change_once_in_order(&receiver);
+}
+
+/// What a failed delivery records says no more than whether it could connect: a
+/// closed port and a port that speaks something else than HTTP do not read as what
+/// they are in detail, and a metadata address is refused before any connection.
+#[tokio::test]
+async fn dead_letters_say_little_about_the_target() {
+    let receiver = Receiver::new(Answer::Accept);
+    let dns = Arc::new(FakeDns::default());
+    let loopback = || UrlPolicy::allowing(["127.0.0.1"]);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let letters = deliver_via_name(
+        "127.0.0.1",
+        dns.clone(),
+        loopback(),
+        &receiver,
+        closed,
+        false,
+    )
+    .await;
+    assert_eq!(letters.len(), SAMPLE_EVENTS as usize);
+    assert!(
+        letters
+            .iter()
+            .all(|l| l.last_error == outcome::CANNOT_CONNECT)
+    );
+
+    let talker = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let talking = talker.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = talker.accept().await {
+            use tokio::io::AsyncWriteExt;
+            let _ = socket.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    let letters = deliver_via_name(
+        "127.0.0.1",
+        dns.clone(),
+        loopback(),
+        &receiver,
+        talking,
+        false,
+    )
+    .await;
+    assert_eq!(letters.len(), SAMPLE_EVENTS as usize);
+    assert!(
+        letters
+            .iter()
+            .all(|l| l.last_error == outcome::NO_HTTP_ANSWER),
+        "{:?}",
+        letters.first().map(|l| &l.last_error)
+    );
+
+    let letters =
+        deliver_via_name("169.254.169.254", dns, loopback(), &receiver, closed, false).await;
+    assert_eq!(letters.len(), SAMPLE_EVENTS as usize);
+    assert!(letters.iter().all(|l| l.last_error == outcome::REFUSED));
+    assert!(receiver.got().is_empty());
 }

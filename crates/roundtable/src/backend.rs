@@ -47,29 +47,33 @@ pub(crate) struct Backend {
 }
 
 impl Backend {
-    /// NATS JetStream when `nats_url` is given, else the embedded store in `data_dir`,
-    /// its log checked against its identity ([`open_log`]: a lost log is refused,
-    /// never silently replaced by a new one). `None` when the embedded store does not
-    /// exist and `create` is false. `created_by` says how a new identity is recorded
-    /// as made.
+    /// NATS JetStream when `nats_url` is given (connecting with `nats`'s settings),
+    /// else the embedded store in `data_dir`, its log checked against its identity
+    /// ([`open_log`]: a lost log is refused, never silently replaced by a new one).
+    /// `None` when the embedded store does not exist and `create` is false.
+    /// `created_by` says how a new identity is recorded as made.
     pub(crate) async fn open(
         nats_url: Option<&str>,
         data_dir: &Path,
-        replicas: usize,
+        nats: roundtable_nats::NatsConfig,
         create: bool,
         log: &LogOptions,
         created_by: &'static str,
     ) -> anyhow::Result<Option<Backend>> {
         let ports = if let Some(url) = nats_url {
             let config = roundtable_nats::NatsConfig {
-                replicas,
                 // The identity check below decides whether a missing stream is made.
                 create_stream: false,
-                ..Default::default()
+                ..nats
             };
             roundtable_nats::connect(url, config)
                 .await
-                .with_context(|| format!("cannot use NATS JetStream at {url}"))?
+                .with_context(|| {
+                    format!(
+                        "cannot use NATS JetStream at {}",
+                        roundtable_nats::redacted(url)
+                    )
+                })?
         } else {
             if !create && !data_dir.join(roundtable_sqlite::DB_FILE_NAME).exists() {
                 return Ok(None);

@@ -10,6 +10,7 @@ mod checkpoint;
 mod config;
 mod import;
 mod logwatch;
+mod nats;
 mod ocds;
 mod render;
 mod services;
@@ -87,6 +88,9 @@ struct Cli {
     /// store that does not hold this log, such as a server restarted on an empty store.
     #[arg(long, global = true, env = "ROUNDTABLE_LOG_ID", value_name = "UUID", help_heading = GLOBAL)]
     log_id: Option<uuid::Uuid>,
+
+    #[command(flatten)]
+    nats: nats::NatsOptions,
 
     #[command(subcommand)]
     command: Cmd,
@@ -380,6 +384,17 @@ enum TokenCmd {
         after_help = "Exit status: 0 printed (with a warning on standard error when the store says the partner was never admitted); 2 no usable token key, or a bad option."
     )]
     Issue(services::TokenArgs),
+    /// Revoke a token before it expires, by its id (`jti`, printed by `token issue`):
+    /// every server over this store refuses it from its next request on.
+    Revoke {
+        /// The token's id.
+        jti: String,
+        /// Why (kept with the entry).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List the revoked tokens, one JSON object per line.
+    Revoked,
 }
 
 #[derive(Debug, Subcommand)]
@@ -548,10 +563,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         "first start"
     };
+    let nats_config = cli.nats.config(cli.replicas)?;
     let Some(backend) = Backend::open(
         nats_url,
         &cli.data_dir,
-        cli.replicas,
+        nats_config,
         create,
         &log,
         created_by,
@@ -706,6 +722,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Cmd::Token(TokenCmd::Issue(_)) => unreachable_token(),
+        Cmd::Token(TokenCmd::Revoke { jti, reason }) => {
+            services::revoke_token(&backend, &jti, reason.as_deref()).await
+        }
+        Cmd::Token(TokenCmd::Revoked) => services::list_revoked(&backend).await,
         Cmd::Serve {
             listen,
             auth,
@@ -860,7 +880,8 @@ async fn warn_if_never_admitted(cli: &Cli, negotiation: &str, partner: &str) {
             allow_new_log: false,
             expected: cli.log_id,
         };
-        let backend = Backend::open(nats_url, &cli.data_dir, cli.replicas, false, &log, "")
+        let nats = cli.nats.config(cli.replicas).ok()?;
+        let backend = Backend::open(nats_url, &cli.data_dir, nats, false, &log, "")
             .await
             .ok()??;
         let projection = backend.load(&negotiation).await.ok()?;

@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use async_trait::async_trait;
-use roundtable_api::{ApiState, AuthConfig, Readiness, StoreReadiness, TokenRole, is_loopback};
+use roundtable_api::revocation::Revocations;
+use roundtable_api::{
+    ApiState, AuthConfig, Principal, Readiness, StoreReadiness, TokenPolicy, TokenRole, is_loopback,
+};
 use roundtable_domain::{NegotiationId, PartnerId};
 use roundtable_projector::Projector;
 use roundtable_projector::ViewStore;
@@ -40,14 +43,44 @@ pub(crate) struct AuthOptions {
     /// named by the X-Roundtable-Actor header). Only on a loopback address.
     #[arg(long, env = "ROUNDTABLE_INSECURE_DEV_MODE")]
     insecure_dev_mode: bool,
+    /// The issuer (`iss`) tokens are minted with and must carry.
+    #[arg(long, env = "ROUNDTABLE_JWT_ISSUER", default_value = roundtable_api::auth::DEFAULT_ISSUER)]
+    jwt_issuer: String,
+    /// The audience (`aud`) tokens are minted with and must carry.
+    #[arg(long, env = "ROUNDTABLE_JWT_AUDIENCE", default_value = roundtable_api::auth::DEFAULT_AUDIENCE)]
+    jwt_audience: String,
+    /// The longest a token may live (`exp - iat`), in hours: longer ones are neither
+    /// minted nor accepted.
+    #[arg(
+        long,
+        env = "ROUNDTABLE_JWT_MAX_LIFETIME_HOURS",
+        default_value_t = 2160
+    )]
+    jwt_max_lifetime_hours: u64,
 }
 
 /// The environment variable holding an HS256 secret, as an alternative to a file.
 const SECRET_ENV: &str = "ROUNDTABLE_JWT_SECRET";
 
 impl AuthOptions {
-    /// The token configuration these options select.
+    /// The token configuration these options select, with their policy (issuer,
+    /// audience, maximum lifetime).
     pub(crate) fn config(&self, listen: Option<SocketAddr>) -> anyhow::Result<AuthConfig> {
+        if self.jwt_issuer.trim().is_empty() || self.jwt_audience.trim().is_empty() {
+            bail!("--jwt-issuer and --jwt-audience must not be empty");
+        }
+        if self.jwt_max_lifetime_hours == 0 {
+            bail!("--jwt-max-lifetime-hours must be at least 1");
+        }
+        let policy = TokenPolicy {
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            max_lifetime: Duration::from_secs(self.jwt_max_lifetime_hours.saturating_mul(3600)),
+        };
+        Ok(self.keys(listen)?.with_policy(policy))
+    }
+
+    fn keys(&self, listen: Option<SocketAddr>) -> anyhow::Result<AuthConfig> {
         if self.insecure_dev_mode {
             let Some(addr) = listen.filter(is_loopback) else {
                 bail!(
@@ -132,14 +165,20 @@ pub(crate) fn issue_token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
         .map(PartnerId::new)
         .transpose()
         .context("--partner")?;
-    let token = auth
-        .mint(
-            args.role,
-            negotiation,
-            partner,
+    let principal = Principal::new(args.role, negotiation, partner)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot mint the token")?;
+    let minted = auth
+        .mint_token(
+            &principal,
             Duration::from_secs(args.ttl_hours.saturating_mul(3600)),
         )
         .context("cannot mint the token")?;
+    let token = minted.token;
+    eprintln!(
+        "token id (jti): {}; revoke it with: roundtable token revoke {}",
+        minted.jti, minted.jti
+    );
     match &args.link {
         Some(base) => {
             if !(base.starts_with("https://") || base.starts_with("http://")) {
@@ -149,6 +188,41 @@ pub(crate) fn issue_token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
         }
         None => println!("{token}"),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `roundtable token revoke JTI`: puts the token on the store's deny-list, so every
+/// server over this store refuses it from its next request on.
+pub(crate) async fn revoke_token(
+    backend: &Backend,
+    jti: &str,
+    reason: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let revocations = Revocations::open(&*backend.ports().kv)
+        .await
+        .context("cannot open the token deny-list")?;
+    let new = revocations
+        .revoke(jti, reason)
+        .await
+        .context("cannot revoke the token")?;
+    if new {
+        println!("revoked token {jti}: refused from the next request on");
+    } else {
+        println!("token {jti} was revoked already");
+    }
+    drain(backend).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `roundtable token revoked`: the deny-list, one JSON object per line.
+pub(crate) async fn list_revoked(backend: &Backend) -> anyhow::Result<ExitCode> {
+    let revocations = Revocations::open(&*backend.ports().kv)
+        .await
+        .context("cannot open the token deny-list")?;
+    for entry in revocations.list().await? {
+        println!("{}", serde_json::to_string(&entry)?);
+    }
+    drain(backend).await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -221,6 +295,11 @@ pub(crate) struct WebhookOptions {
         value_delimiter = ','
     )]
     allow_webhook_host: Vec<String>,
+    /// Allow webhooks to private addresses (10/8, 172.16/12, 192.168/16, 100.64/10,
+    /// fc00::/7...): for receivers inside the operator's own network. Loopback,
+    /// link-local, metadata and this host's own addresses stay refused.
+    #[arg(long, env = "ROUNDTABLE_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
     /// Attempts of one delivery before it is parked in the dead-letter list.
     #[arg(long, env = "ROUNDTABLE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 50)]
     webhook_max_attempts: u32,
@@ -240,6 +319,7 @@ pub(crate) struct WebhookOptions {
 impl WebhookOptions {
     fn policy(&self) -> UrlPolicy {
         UrlPolicy::allowing(self.allow_webhook_host.iter().map(|h| h.trim()))
+            .with_private(self.allow_private_webhooks)
     }
 
     fn config(&self) -> WebhookConfig {
@@ -271,6 +351,11 @@ async fn api_state(
     let ports = backend.ports();
     let state = ApiState::new(backend.store().clone(), views.clone(), auth)
         .with_webhooks(webhook_store(backend).await?, webhooks.policy())
+        .with_revocations(Arc::new(
+            Revocations::open(&*ports.kv)
+                .await
+                .context("cannot open the token deny-list")?,
+        ))
         .with_shutdown(shutdown.0.clone());
     let state = state.with_readiness(Arc::new(PortsReadiness {
         stores: StoreReadiness::new(backend.store().clone(), views),

@@ -140,6 +140,10 @@ async fn no_expired_foreign_or_garbage_token_gets_401() {
         partner_id: Some("lcc".into()),
         exp: now() - 3600,
         iat: now() - 7200,
+        nbf: None,
+        iss: "roundtable".into(),
+        aud: "roundtable".into(),
+        jti: "test-token".into(),
     });
     let foreign = AuthConfig::hs256(b"another-secret-another-secret-another")
         .unwrap()
@@ -157,6 +161,10 @@ async fn no_expired_foreign_or_garbage_token_gets_401() {
         partner_id: Some("lcc".into()),
         exp: now() + 600,
         iat: now(),
+        nbf: None,
+        iss: "roundtable".into(),
+        aud: "roundtable".into(),
+        jti: "test-token".into(),
     });
     let mut tampered = h.partner("water", "lcc");
     tampered.pop();
@@ -270,4 +278,108 @@ async fn development_mode_acts_as_the_secretariat_or_the_named_partner() {
     let r = h.send(post(Some("Not.Valid"), json!({"do": "sign"}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "invalid_actor");
+}
+
+/// A revoked token is refused by the embedded store's servers, also after a restart
+/// (the deny-list is in the store's file), and only that token: another of the same
+/// principal still works. A sign-in link of the revoked token signs no one in.
+#[tokio::test]
+async fn a_revoked_token_is_refused_from_the_next_request_on() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use roundtable_api::revocation::Revocations;
+    use roundtable_api::{ApiState, Principal, router};
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = || async {
+        let ports = roundtable_sqlite::open(dir.path()).unwrap();
+        let revocations = Arc::new(Revocations::open(&*ports.kv).await.unwrap());
+        let views = Arc::new(crate::common::MemoryViews::default());
+        let state = ApiState::new(
+            ports.events.clone(),
+            views,
+            AuthConfig::hs256(SECRET).unwrap(),
+        )
+        .with_revocations(revocations.clone());
+        (router(state), revocations)
+    };
+    let keys = AuthConfig::hs256(SECRET).unwrap();
+    let auditor = Principal::Auditor { negotiation: None };
+    let lost = keys.mint_token(&auditor, Duration::from_secs(600)).unwrap();
+    let kept = keys.mint_token(&auditor, Duration::from_secs(600)).unwrap();
+    assert_ne!(lost.jti, kept.jti);
+    let list = |token: &str| {
+        Request::get("/v1/negotiations")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (one, revocations) = app().await;
+    assert_eq!(
+        crate::common::send(&one, list(&lost.token)).await.status,
+        StatusCode::OK
+    );
+    assert!(revocations.revoke(&lost.jti, None).await.unwrap());
+    let r = crate::common::send(&one, list(&lost.token)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("revoked"),
+        "{r:?}"
+    );
+    assert_eq!(
+        crate::common::send(&one, list(&kept.token)).await.status,
+        StatusCode::OK
+    );
+    drop(one);
+
+    // Another server over the same file.
+    let (two, _) = app().await;
+    assert_eq!(
+        crate::common::send(&two, list(&lost.token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let form = format!("token={}", lost.token);
+    let response = tower::ServiceExt::oneshot(
+        two.clone(),
+        Request::post("/sign-in")
+            .header(header::HOST, "api.test")
+            .header(header::ORIGIN, "http://api.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+}
+
+/// Minted tokens carry what the server requires: issuer, audience, an id, a
+/// not-before time; the server refuses one without them (as tokens of an earlier
+/// release are).
+#[tokio::test]
+async fn minted_tokens_carry_issuer_audience_and_id() {
+    let h = Harness::new();
+    let token = h.secretariat();
+    let claims = h.auth.verify_claims(&token).unwrap();
+    assert_eq!(claims.iss, "roundtable");
+    assert_eq!(claims.aud, "roundtable");
+    assert!(!claims.jti.is_empty());
+    assert_eq!(claims.nbf, Some(claims.iat));
+    let old = h.sign(&Claims {
+        iss: String::new(),
+        aud: String::new(),
+        jti: String::new(),
+        ..claims
+    });
+    let r = h
+        .send(
+            Request::get("/v1/negotiations")
+                .header(header::AUTHORIZATION, format!("Bearer {old}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }

@@ -79,6 +79,9 @@ async fn with_nats_stopped_the_api_answers_503_and_recovers_after() {
         (r.status, r.code()),
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
     );
+    // An anonymous caller learns that the store is unavailable, not where it is.
+    assert_eq!(r.body["message"], "not ready: store unavailable", "{r:?}");
+    assert!(!r.body.to_string().contains(&server.url()));
     assert_eq!(send(&app, get("/healthz")).await.status, StatusCode::OK);
 
     server.restart().await.unwrap();
@@ -104,4 +107,68 @@ async fn with_nats_stopped_the_api_answers_503_and_recovers_after() {
     assert_eq!(again.body, first.body);
     let r = send(&app, get("/v1/negotiations/water/events")).await;
     assert_eq!(r.body["events"].as_array().unwrap().len(), 2);
+}
+
+/// The deny-list is kept in JetStream: a token revoked through one connection is
+/// refused through another, opened afterwards.
+#[tokio::test]
+async fn a_revoked_token_is_refused_by_every_server_on_nats() {
+    let server = NatsServer::start().await.unwrap();
+    let auth = AuthConfig::hs256(SECRET).unwrap();
+    let minted = auth
+        .mint_token(
+            &roundtable_api::Principal::Secretariat { negotiation: None },
+            Duration::from_secs(600),
+        )
+        .unwrap();
+    let app = |ports: roundtable_store::Ports| async move {
+        let revocations = roundtable_api::revocation::Revocations::open(&*ports.kv)
+            .await
+            .unwrap();
+        let views = Arc::new(KvViewStore::open(&*ports.kv).await.unwrap());
+        let state = ApiState::new(
+            ports.events.clone(),
+            views,
+            AuthConfig::hs256(SECRET).unwrap(),
+        )
+        .with_revocations(Arc::new(revocations.clone()));
+        (router(state), revocations)
+    };
+    let list = || {
+        Request::get("/v1/negotiations")
+            .header("authorization", format!("Bearer {}", minted.token))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let first = roundtable_nats::connect(&server.url(), NatsConfig::default())
+        .await
+        .unwrap();
+    let (one, revocations) = app(first).await;
+    assert_eq!(send(&one, list()).await.status, StatusCode::OK);
+    assert!(
+        revocations
+            .revoke(&minted.jti, Some("lost laptop"))
+            .await
+            .unwrap()
+    );
+    assert!(!revocations.revoke(&minted.jti, None).await.unwrap());
+    let r = send(&one, list()).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    assert!(
+        r.body["message"].as_str().unwrap().contains("revoked"),
+        "{r:?}"
+    );
+
+    let second = roundtable_nats::connect(&server.url(), NatsConfig::default())
+        .await
+        .unwrap();
+    let (two, revocations) = app(second).await;
+    assert_eq!(send(&two, list()).await.status, StatusCode::UNAUTHORIZED);
+    let listed = revocations.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].jti, minted.jti);
+    assert_eq!(listed[0].reason.as_deref(), Some("lost laptop"));
 }

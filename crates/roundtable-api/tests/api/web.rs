@@ -99,6 +99,10 @@ async fn links_with_a_foreign_or_expired_token_start_no_session() {
         partner_id: None,
         exp: 1_000,
         iat: 0,
+        nbf: None,
+        iss: "roundtable".into(),
+        aud: "roundtable".into(),
+        jti: "test-token".into(),
     });
     let (status, cookie, body) = sign_in(&h, &expired).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
