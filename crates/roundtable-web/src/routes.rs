@@ -386,10 +386,20 @@ async fn render_negotiation(
         Ok(v) => v,
         Err(e) => return app_error(ctx, &e),
     };
+    // While a round is open, the agreement in force beside it (folded from the log).
+    let in_force = if view.status == roundtable_domain::view::NegotiationStatus::Renegotiating {
+        match history::in_force_view(state.events.as_ref(), &negotiation, view.version).await {
+            Ok(v) => v,
+            Err(e) => return app_error(ctx, &e),
+        }
+    } else {
+        None
+    };
     let page = pages::negotiation::Page {
         ctx,
         principal: &principal,
         view: &view,
+        in_force: in_force.as_ref(),
         form: form.as_ref(),
         today: Utc::now().date_naive(),
         shown: std::cell::Cell::new(false),
@@ -449,6 +459,51 @@ pub(crate) async fn act(
         }
         Err(Sent::Failed(status, m)) => error(&ctx, status, &m),
     }
+}
+
+pub(crate) async fn clause(
+    State(state): State<WebState>,
+    Path((raw, raw_clause)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = Ctx::new(
+        &state,
+        &headers,
+        format!("/negotiations/{raw}/clauses/{raw_clause}"),
+    );
+    let negotiation = match negotiation_id(&ctx, &raw) {
+        Ok(n) => n,
+        Err(r) => return *r,
+    };
+    if let Err(r) = reader(&ctx, &negotiation) {
+        return *r;
+    }
+    let clause = match roundtable_domain::ClauseId::new(raw_clause) {
+        Ok(c) => c,
+        Err(e) => return error(&ctx, StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let events = match history::events(state.events.as_ref(), &negotiation, None).await {
+        Ok(e) => e,
+        Err(e) => return app_error(&ctx, &e),
+    };
+    let view = match current_view(&state, &negotiation, events.len() as u64).await {
+        Ok(v) => v,
+        Err(e) => return app_error(&ctx, &e),
+    };
+    if !view.proposals.values().any(|p| p.clause_id == clause) {
+        let message = ctx.i18n.args(
+            "clause-history-none",
+            &[("clause", clause.as_str()), ("id", negotiation.as_str())],
+        );
+        return error(&ctx, StatusCode::NOT_FOUND, &message);
+    }
+    let page = pages::clause::ClausePage {
+        ctx: &ctx,
+        view: &view,
+        clause: &clause,
+        events: &events,
+    };
+    html(StatusCode::OK, page.render())
 }
 
 /// The audit page's query: a point in time and a diff.
