@@ -258,8 +258,8 @@ round-changes = What this round has changed against the agreement in force
 round-no-changes = Nothing yet: the agreement in force still stands as signed.
 round-clause-changed = version { $from } in force → version { $to } in this round
 round-clause-new = a new clause in this round
-round-commitments-made = Commitments made in this round
-round-commitments-withdrawn = Commitments withdrawn in this round
+round-commitments-made = Commitments made since the agreement in force was signed
+round-commitments-withdrawn = Commitments withdrawn since the agreement in force was signed
 commitment-fulfilled = Fulfilled
 commitment-fulfilled-on = on { $date }
 commitment-transferred = transferred
@@ -363,3 +363,12 @@ step-concern = raised a concern ({ $objection }) about { $proposal }.
 step-objection-withdrawn = withdrew its objection { $objection } to { $proposal }.
 step-withdrawn = withdrew { $proposal }.
 step-adopted = adopted { $proposal }: version { $version } of the clause.
+
+# The endorsement matrix, paged.
+matrix-pages = Pages of the matrix
+matrix-showing = Partners { $from } to { $to } of { $total }.
+matrix-previous = Previous partners
+matrix-next = Next partners
+matrix-by-sector = By sector
+matrix-sector = Sector
+matrix-counts = ✓ { $yes } · ✕ { $block } · ! { $concern }

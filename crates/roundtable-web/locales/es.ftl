@@ -258,8 +258,8 @@ round-changes = Lo que esta ronda ha cambiado respecto al acuerdo vigente
 round-no-changes = Nada por ahora: el acuerdo vigente sigue tal como se firmó.
 round-clause-changed = versión { $from } vigente → versión { $to } en esta ronda
 round-clause-new = una cláusula nueva en esta ronda
-round-commitments-made = Compromisos asumidos en esta ronda
-round-commitments-withdrawn = Compromisos retirados en esta ronda
+round-commitments-made = Compromisos asumidos desde la firma del acuerdo vigente
+round-commitments-withdrawn = Compromisos retirados desde la firma del acuerdo vigente
 commitment-fulfilled = Cumplido
 commitment-fulfilled-on = el { $date }
 commitment-transferred = transferido
@@ -363,3 +363,12 @@ step-concern = expresó una reserva ({ $objection }) sobre { $proposal }.
 step-objection-withdrawn = retiró su objeción { $objection } a { $proposal }.
 step-withdrawn = retiró { $proposal }.
 step-adopted = adoptó { $proposal }: versión { $version } de la cláusula.
+
+# La matriz de respaldos, por páginas.
+matrix-pages = Páginas de la matriz
+matrix-showing = Socios { $from } a { $to } de { $total }.
+matrix-previous = Socios anteriores
+matrix-next = Socios siguientes
+matrix-by-sector = Por sector
+matrix-sector = Sector
+matrix-counts = ✓ { $yes } · ✕ { $block } · ! { $concern }

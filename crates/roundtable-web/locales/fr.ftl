@@ -258,8 +258,8 @@ round-changes = Ce que ce cycle a changé par rapport à l'accord en vigueur
 round-no-changes = Rien pour l'instant : l'accord en vigueur reste tel qu'il a été signé.
 round-clause-changed = version { $from } en vigueur → version { $to } dans ce cycle
 round-clause-new = une nouvelle clause dans ce cycle
-round-commitments-made = Engagements pris dans ce cycle
-round-commitments-withdrawn = Engagements retirés dans ce cycle
+round-commitments-made = Engagements pris depuis la signature de l'accord en vigueur
+round-commitments-withdrawn = Engagements retirés depuis la signature de l'accord en vigueur
 commitment-fulfilled = Honoré
 commitment-fulfilled-on = le { $date }
 commitment-transferred = transféré
@@ -363,3 +363,12 @@ step-concern = a exprimé une réserve ({ $objection }) sur { $proposal }.
 step-objection-withdrawn = a retiré son objection { $objection } à { $proposal }.
 step-withdrawn = a retiré { $proposal }.
 step-adopted = a adopté { $proposal } : version { $version } de la clause.
+
+# La matrice des soutiens, par pages.
+matrix-pages = Pages de la matrice
+matrix-showing = Partenaires { $from } à { $to } sur { $total }.
+matrix-previous = Partenaires précédents
+matrix-next = Partenaires suivants
+matrix-by-sector = Par secteur
+matrix-sector = Secteur
+matrix-counts = ✓ { $yes } · ✕ { $block } · ! { $concern }

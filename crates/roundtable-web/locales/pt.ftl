@@ -258,8 +258,8 @@ round-changes = O que esta rodada mudou em relação ao acordo em vigor
 round-no-changes = Nada por enquanto: o acordo em vigor continua como foi assinado.
 round-clause-changed = versão { $from } em vigor → versão { $to } nesta rodada
 round-clause-new = uma cláusula nova nesta rodada
-round-commitments-made = Compromissos assumidos nesta rodada
-round-commitments-withdrawn = Compromissos retirados nesta rodada
+round-commitments-made = Compromissos assumidos desde a assinatura do acordo em vigor
+round-commitments-withdrawn = Compromissos retirados desde a assinatura do acordo em vigor
 commitment-fulfilled = Cumprido
 commitment-fulfilled-on = em { $date }
 commitment-transferred = transferido
@@ -363,3 +363,12 @@ step-concern = manifestou uma reserva ({ $objection }) sobre { $proposal }.
 step-objection-withdrawn = retirou a sua objeção { $objection } a { $proposal }.
 step-withdrawn = retirou { $proposal }.
 step-adopted = adotou { $proposal }: versão { $version } da cláusula.
+
+# A matriz de apoios, por páginas.
+matrix-pages = Páginas da matriz
+matrix-showing = Parceiros { $from } a { $to } de { $total }.
+matrix-previous = Parceiros anteriores
+matrix-next = Parceiros seguintes
+matrix-by-sector = Por setor
+matrix-sector = Setor
+matrix-counts = ✓ { $yes } · ✕ { $block } · ! { $concern }

@@ -1116,3 +1116,102 @@ fn error_text(body: &str) -> String {
         .map(|r| r.chars().take(300).collect())
         .unwrap_or_else(|| body.chars().take(300).collect())
 }
+
+/// Past 100 partners the endorsement matrix is paged, with a summary by sector above
+/// it: page 1 shows the first 100 partners, page 2 the rest, and the counts by sector
+/// cover everyone.
+#[tokio::test]
+async fn a_large_matrix_is_paged_with_a_summary_by_sector() {
+    let app = app().await;
+    let sec = water(&app).await;
+    let handler = CommandHandler::new(app.store.clone());
+    let send = |actor: &str, name: &str, fields: serde_json::Value| {
+        let command =
+            roundtable_domain::Command::from_fields(name, fields.as_object().unwrap().clone())
+                .unwrap();
+        roundtable_app::commands::SendCommand {
+            negotiation: n("water"),
+            actor: roundtable_domain::Actor::parse(actor).unwrap(),
+            command,
+            at: None,
+            idempotency_key: None,
+            expected_version: None,
+        }
+    };
+    for i in 1..=120 {
+        let r = send(
+            "secretariat",
+            "admit_partner",
+            serde_json::json!({"partner_id": format!("cbo-{i:03}"), "name": format!("Block committee {i:03}"),
+                "sector": "civil_society", "kind": "community_organisation", "role": "signatory"}),
+        );
+        roundtable_app::commands::send(&handler, r, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    let r = send(
+        "hcc",
+        "propose",
+        serde_json::json!({"proposal_id": "p1", "clause_id": "c1", "text": "Kiosks"}),
+    );
+    roundtable_app::commands::send(&handler, r, chrono::Utc::now())
+        .await
+        .unwrap();
+    for i in 1..=7 {
+        let r = send(
+            &format!("cbo-{i:03}"),
+            "endorse",
+            serde_json::json!({"proposal_id": "p1"}),
+        );
+        roundtable_app::commands::send(&handler, r, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    let v = app.events("water").await.len();
+    let first = app
+        .get(&format!("/negotiations/water?v={v}"), Some(&sec.0))
+        .await
+        .body;
+    // 123 partners: hcc, epa, firm and the 120 committees.
+    assert!(
+        first.contains("Partners 1 to 100 of 123."),
+        "{}",
+        &first[..first.len().min(3000)]
+    );
+    assert!(first.contains("href=\"/negotiations/water?partners=2#matrix-title\""));
+    assert!(!first.contains("?partners=0"));
+    let summary = &first[first
+        .find("id=\"matrix-sectors\"")
+        .expect("the summary by sector")..];
+    let civil = &summary[summary.find("Civil society").unwrap()..];
+    assert!(civil.contains("✓ 7 · ✕ 0 · ! 0"), "{}", &civil[..300]);
+    let matrix = &first[first.find("aria-labelledby=\"matrix-title\"").unwrap()..];
+    let matrix = &matrix[..matrix.find("</table>").unwrap()];
+    assert!(matrix.contains("Block committee 001"));
+    assert!(!matrix.contains("Block committee 120"));
+    let second = app
+        .get(
+            &format!("/negotiations/water?partners=2&v={v}"),
+            Some(&sec.0),
+        )
+        .await
+        .body;
+    assert!(second.contains("Partners 101 to 123 of 123."));
+    assert!(second.contains("href=\"/negotiations/water?partners=1#matrix-title\""));
+    let matrix = &second[second.find("aria-labelledby=\"matrix-title\"").unwrap()..];
+    let matrix = &matrix[..matrix.find("</table>").unwrap()];
+    assert!(matrix.contains("Block committee 120"));
+    assert!(!matrix.contains("Block committee 001"));
+    // The live fragment follows the same page.
+    let live = app
+        .get("/negotiations/water/live?partners=2", Some(&sec.0))
+        .await
+        .body;
+    assert!(live.contains("Partners 101 to 123 of 123."));
+    // A page past the last shows the last.
+    let past = app
+        .get("/negotiations/water?partners=99", Some(&sec.0))
+        .await
+        .body;
+    assert!(past.contains("Partners 101 to 123 of 123."));
+}

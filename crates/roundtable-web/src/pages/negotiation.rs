@@ -25,6 +25,9 @@ use crate::forms::form_key;
 use crate::pages::{COMMITMENT_KINDS, KINDS, commitment_kind, kind, layout, role, rule, sector};
 use crate::routes::{Ctx, FormError};
 
+/// How many partners one page of the endorsement matrix shows.
+pub(crate) const MATRIX_ROWS: usize = 100;
+
 /// A negotiation's page.
 pub(crate) struct Page<'a> {
     pub(crate) ctx: &'a Ctx,
@@ -37,6 +40,8 @@ pub(crate) struct Page<'a> {
     pub(crate) form: Option<&'a FormError>,
     /// Today, for overdue commitments.
     pub(crate) today: NaiveDate,
+    /// The page of the endorsement matrix shown (0: the first [`MATRIX_ROWS`] partners).
+    pub(crate) matrix_page: usize,
     /// Set once the rejected form's message has been shown beside it.
     pub(crate) shown: std::cell::Cell<bool>,
 }
@@ -235,11 +240,37 @@ impl Page<'_> {
         }
     }
 
-    /// Partners (grouped by sector) × open proposals: who endorses, who objects.
+    /// Partners (grouped by sector) × open proposals: who endorses, who objects. Past
+    /// [`MATRIX_ROWS`] partners, the matrix is paged (`?partners=N`), with a summary
+    /// by sector above it, so that a consultation of thousands stays usable.
     fn matrix(&self, open: &[&Proposal]) -> Markup {
         let v = self.view;
+        let everyone: Vec<&Partner> = Sector::ALL
+            .iter()
+            .flat_map(|s| {
+                v.partners
+                    .values()
+                    .filter(move |p| p.sector == *s && p.status == PartnerStatus::Active)
+            })
+            .collect();
+        let total = everyone.len();
+        let pages = total.div_ceil(MATRIX_ROWS).max(1);
+        let page = self.matrix_page.min(pages - 1);
+        let rows =
+            &everyone[(page * MATRIX_ROWS).min(total)..((page + 1) * MATRIX_ROWS).min(total)];
+        let here = format!("/negotiations/{}", v.negotiation_id);
         html! {
             h3 #matrix-title { (self.t("matrix-title")) }
+            @if pages > 1 {
+                (self.sector_summary(open))
+                nav.pager aria-label=(self.t("matrix-pages")) {
+                    p {
+                        (self.a("matrix-showing", &[("from", &(page * MATRIX_ROWS + 1).to_string()), ("to", &(page * MATRIX_ROWS + rows.len()).to_string()), ("total", &total.to_string())]))
+                        @if page > 0 { " " a href={ (here) "?partners=" (page) "#matrix-title" } { (self.t("matrix-previous")) } }
+                        @if page + 1 < pages { " " a href={ (here) "?partners=" (page + 2) "#matrix-title" } { (self.t("matrix-next")) } }
+                    }
+                }
+            }
             div.scroll role="region" aria-labelledby="matrix-title" tabindex="0" {
                 table.matrix {
                     thead {
@@ -251,7 +282,7 @@ impl Page<'_> {
                         }
                     }
                     @for s in Sector::ALL {
-                        @let members: Vec<&Partner> = v.partners.values().filter(|p| p.sector == s && p.status == PartnerStatus::Active).collect();
+                        @let members: Vec<&&Partner> = rows.iter().filter(|p| p.sector == s).collect();
                         @if !members.is_empty() {
                             tbody {
                                 tr.group { th scope="colgroup" colspan=(open.len() + 1) { (sector(self.ctx, s)) } }
@@ -265,6 +296,37 @@ impl Page<'_> {
                                             td { (self.cell(p, &m.partner_id)) }
                                         }
                                     }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sectors × open proposals: how many endorse, block and raise a concern.
+    fn sector_summary(&self, open: &[&Proposal]) -> Markup {
+        let v = self.view;
+        html! {
+            h4 #matrix-sectors { (self.t("matrix-by-sector")) }
+            div.scroll role="region" aria-labelledby="matrix-sectors" tabindex="0" {
+                table.matrix {
+                    thead {
+                        tr {
+                            th scope="col" { (self.t("matrix-sector")) }
+                            @for p in open { th scope="col" { code { (p.proposal_id) } } }
+                        }
+                    }
+                    tbody {
+                        @for s in Sector::ALL {
+                            tr {
+                                th scope="row" { (sector(self.ctx, s)) }
+                                @for p in open {
+                                    @let in_sector = |id: &PartnerId| v.partners.get(id).is_some_and(|x| x.sector == s);
+                                    @let yes = p.endorsed_by.iter().filter(|id| in_sector(id)).count();
+                                    @let (block, concern) = v.open_objections_on(&p.proposal_id).filter(|o| in_sector(&o.raised_by)).fold((0, 0), |(b, c), o| if o.blocking { (b + 1, c) } else { (b, c + 1) });
+                                    td { (self.a("matrix-counts", &[("yes", &yes.to_string()), ("block", &block.to_string()), ("concern", &concern.to_string())])) }
                                 }
                             }
                         }
