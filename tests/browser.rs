@@ -9,6 +9,9 @@
 //! - a rejection is shown beside its form, with the input kept, and records nothing;
 //! - a second browser sees another person's action live, without reloading;
 //! - axe-core (npm, `.tools/npm`) finds no serious or critical violation on any page;
+//! - contract version 2's pages (a round open beside the agreement in force, delivery,
+//!   shortfalls, assets, who left; a clause's history; the audit report) pass axe-core and
+//!   do not scroll sideways at 360 px, and a partner acts on them by keyboard alone;
 //! - screenshots of each page at 1280 and 360 px wide, written to docs/screenshots/ when
 //!   `ROUNDTABLE_WRITE_SCREENSHOTS=1` (else to a temporary directory).
 //!
@@ -309,6 +312,11 @@ impl Browser {
 
 /// A one-time sign-in link from `roundtable token issue --link`.
 fn link(secret: &Secret, base: &str, by: &str) -> String {
+    link_in(secret, base, NEGOTIATION, by)
+}
+
+/// A one-time sign-in link for `by` in `negotiation`.
+fn link_in(secret: &Secret, base: &str, negotiation: &str, by: &str) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roundtable"));
     cmd.args([
         "token",
@@ -322,13 +330,13 @@ fn link(secret: &Secret, base: &str, by: &str) -> String {
     .arg(secret.file())
     .env_remove("ROUNDTABLE_JWT_SECRET");
     match by {
-        "secretariat" => cmd.args(["--role", "secretariat", "--negotiation", NEGOTIATION]),
+        "secretariat" => cmd.args(["--role", "secretariat", "--negotiation", negotiation]),
         "auditor" => cmd.args(["--role", "auditor"]),
         partner => cmd.args([
             "--role",
             "partner",
             "--negotiation",
-            NEGOTIATION,
+            negotiation,
             "--partner",
             partner,
         ]),
@@ -785,4 +793,266 @@ async fn a_rejection_is_shown_with_the_input_kept_and_records_nothing() {
         .unwrap_or_default();
     assert!(refused.contains("used already"), "{refused}");
     b.client.clone().close().await.ok();
+}
+
+/// WebDriver's keys: Tab, Enter, Space.
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const SPACE: &str = "\u{E00D}";
+
+impl Browser {
+    /// Presses `key` on whatever has the focus.
+    async fn press(&self, key: &str) {
+        let focused = self
+            .client
+            .active_element()
+            .await
+            .expect("a focused element");
+        focused.send_keys(key).await.expect("a key press");
+    }
+
+    /// Presses Tab until the element `selector` has the focus (at most `max` times);
+    /// how many presses it took.
+    async fn tab_to(&self, selector: &str, max: usize) -> usize {
+        let check = format!(
+            "return document.activeElement === document.querySelector({})",
+            serde_json::to_string(selector).unwrap()
+        );
+        for n in 1..=max {
+            self.press(TAB).await;
+            if self.js(&check).await == Value::Bool(true) {
+                return n;
+            }
+        }
+        panic!(
+            "{selector} never had the focus after {max} presses of Tab on {}",
+            self.url().await
+        );
+    }
+
+    /// Presses `key` on the focused element and waits for the page it posts to.
+    async fn press_and_wait(&self, key: &str) {
+        self.js("window.__before = true").await;
+        self.press(key).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self
+            .js("return window.__before === undefined && document.readyState === 'complete'")
+            .await
+            != Value::Bool(true)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "no page after the key press on {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Signs in with `url` by keyboard: Tab to the button, Enter.
+    async fn sign_in_by_keyboard(&self, url: &str) {
+        self.goto(url).await;
+        self.tab_to("form[action='/sign-in'] button", 30).await;
+        self.press_and_wait(ENTER).await;
+        assert!(
+            !self.url().await.contains("/sign-in"),
+            "still on the sign-in page"
+        );
+    }
+}
+
+/// Contract version 2 in the browser. The Fieldbrook minutes, imported up to a round
+/// with an amendment still open, give a page with every "after the signature" section;
+/// that page, the tariff clause's history and the audit report pass axe-core at both
+/// widths and do not scroll sideways at 360 px; then a partner, by keyboard alone (Tab,
+/// Enter, Space; no click), signs in, endorses the amendment and reports a shortfall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_signature_pages_pass_axe_at_360_px_and_work_by_keyboard() {
+    const FIELDBROOK: &str = "fieldbrook-sanitation";
+    let axe = axe_source();
+    let shots = match std::env::var_os("ROUNDTABLE_WRITE_SCREENSHOTS") {
+        Some(_) => (workspace_root().join("docs/screenshots"), None),
+        None => {
+            let t = tempfile::tempdir().expect("temp dir");
+            (t.path().to_owned(), Some(t))
+        }
+    };
+    std::fs::create_dir_all(&shots.0).expect("screenshot dir");
+    // The minutes up to the emptiers' endorsement of the round's amendment.
+    let file = sample_minutes("fieldbrook-sanitation.jsonl");
+    let text = std::fs::read_to_string(&file).expect("the minutes");
+    let cut = text
+        .lines()
+        .position(|l| {
+            l.contains(r#""by": "emptiers", "do": "endorse", "proposal_id": "p-tariff-3""#)
+        })
+        .expect("the emptiers' endorsement of p-tariff-3");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let part = dir.path().join("fieldbrook-round.jsonl");
+    let head: Vec<&str> = text.lines().take(cut).collect();
+    std::fs::write(&part, head.join("\n") + "\n").expect("write the minutes");
+    let store = Store::embedded();
+    let run = store.import(&part, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let secret = Secret::new();
+    let server = Service::serve(&store, &secret).await;
+    let base = server.url("").trim_end_matches('/').to_owned();
+    let driver = Driver::start();
+    let desk = driver.browser(false).await;
+    let phone = driver.browser(true).await;
+    let sec = link_in(&secret, &base, FIELDBROOK, "secretariat");
+    desk.sign_in(&sec).await;
+    phone
+        .sign_in(&link_in(&secret, &base, FIELDBROOK, "secretariat"))
+        .await;
+
+    let mut violations = Vec::new();
+    let pages = [
+        ("round", format!("/negotiations/{FIELDBROOK}")),
+        (
+            "clause-history",
+            format!("/negotiations/{FIELDBROOK}/clauses/tariff"),
+        ),
+        ("report", format!("/v1/negotiations/{FIELDBROOK}/report")),
+    ];
+    for (name, path) in &pages {
+        desk.goto(&format!("{base}{path}")).await;
+        violations.extend(
+            desk.axe(&axe)
+                .await
+                .into_iter()
+                .map(|v| format!("{name}: {v}")),
+        );
+        desk.screenshot(&shots.0, &format!("{name}-1280")).await;
+        phone.goto(&format!("{base}{path}")).await;
+        violations.extend(
+            phone
+                .axe(&axe)
+                .await
+                .into_iter()
+                .map(|v| format!("{name} at 360 px: {v}")),
+        );
+        phone.screenshot(&shots.0, &format!("{name}-360")).await;
+        let sideways = phone.sideways().await;
+        assert!(
+            sideways.is_empty(),
+            "{name} scrolls sideways at 360 px: {sideways:?}"
+        );
+    }
+    // The round's page says what a secretariat must see.
+    phone
+        .goto(&format!("{base}/negotiations/{FIELDBROOK}"))
+        .await;
+    let round = phone.id("rounds-title").await;
+    assert_eq!(round.text().await.unwrap(), "Agreement in force and rounds");
+    let main = phone
+        .js("return document.querySelector('main').innerText")
+        .await;
+    let main = main.as_str().unwrap_or_default();
+    for expected in [
+        "Round r-tariff-2029 is open",
+        "What this round has changed against the agreement in force",
+        "Assets by sector",
+        "Declared assets no active commitment draws on",
+        "Partners who left",
+        "Delivered KES",
+        "Shortfalls",
+    ] {
+        assert!(
+            main.contains(expected),
+            "the round's page lacks {expected:?}"
+        );
+    }
+    assert!(
+        violations.is_empty(),
+        "axe-core found:\n{}",
+        violations.join("\n")
+    );
+
+    // By keyboard alone, as the Emptiers' Association on a phone.
+    let api = Api::new(&server);
+    let auditor = secret.token("auditor", None, None);
+    let before = api.events(&auditor, FIELDBROOK).await.len();
+    phone.sign_out().await;
+    phone
+        .sign_in_by_keyboard(&link_in(&secret, &base, FIELDBROOK, "emptiers"))
+        .await;
+    // The first Tab stop is the skip link; Enter on it moves to the content.
+    phone.tab_to("a.skip", 1).await;
+    phone.press(ENTER).await;
+    // Endorse the round's amendment with Space.
+    let presses = phone.tab_to("#endorse-p-tariff-3 button", 400).await;
+    eprintln!("the endorse button after {presses} presses of Tab");
+    phone.press_and_wait(SPACE).await;
+    assert!(
+        !phone.has("endorse-p-tariff-3").await && phone.has("retract_endorsement-p-tariff-3").await,
+        "the endorsement was not recorded"
+    );
+    // Report a shortfall on the Borough's subsidy: open the form with Enter on its
+    // summary, type, pick the severity with the arrow keys, send with Enter.
+    phone
+        .goto(&format!("{base}/negotiations/{FIELDBROOK}"))
+        .await;
+    phone
+        .tab_to(
+            "details:has(> #report_shortfall-c-fbc-subsidy) > summary",
+            600,
+        )
+        .await;
+    phone.press(ENTER).await;
+    phone.tab_to("#report_shortfall-c-fbc-subsidy-id", 3).await;
+    phone.press(TAB).await; // the severity
+    phone.press("\u{E015}").await; // Arrow down: major
+    phone.press(TAB).await; // what fell short
+    phone
+        .press("the Ferry Row tanker missed two weeks of emptying")
+        .await;
+    phone
+        .tab_to("#report_shortfall-c-fbc-subsidy button", 3)
+        .await;
+    phone.press_and_wait(ENTER).await;
+    let errors = phone
+        .client
+        .find_all(Locator::Css("p.error"))
+        .await
+        .unwrap_or_default();
+    if let Some(e) = errors.first() {
+        panic!(
+            "the shortfall was refused: {}",
+            e.text().await.unwrap_or_default()
+        );
+    }
+    let view = api
+        .get(
+            &auditor,
+            &format!(
+                "/v1/negotiations/{FIELDBROOK}?min_version={}&wait_ms=10000",
+                before + 2
+            ),
+        )
+        .await;
+    assert_eq!(view.status, 200, "{view:?}");
+    let endorsed = view.body["proposals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["proposal_id"] == "p-tariff-3")
+        .expect("p-tariff-3");
+    assert!(
+        endorsed["endorsed_by"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("emptiers"))
+    );
+    let reported = view.body["shortfalls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["description"] == "the Ferry Row tanker missed two weeks of emptying")
+        .expect("the shortfall typed by keyboard");
+    assert_eq!(reported["severity"], "major");
+    assert_eq!(reported["reported_by"], "emptiers");
+    assert_eq!(reported["commitment_id"], "c-fbc-subsidy");
+    desk.client.clone().close().await.ok();
+    phone.client.clone().close().await.ok();
 }

@@ -31,5 +31,5 @@ pub use asof::{AsOfError, TimeAxis, TimePoint, as_of_time, as_of_version, time_p
 pub use diff::{AgreementDiff, diff};
 pub use export::{ExportError, Manifest, export};
 pub use import::{ImportError, VerifiedExport, import_export};
-pub use report::report_html;
+pub use report::{STYLE_TOKENS, report_html};
 pub use verify::{Failure, Tampering, VerifyReport, verify, verify_live};

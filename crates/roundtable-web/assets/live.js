@@ -49,7 +49,7 @@
 
   function load() {
     busy = true;
-    fetch(base + "/live", { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    fetch(base + "/live" + window.location.search, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
       .then(function (html) {
         var open = [];

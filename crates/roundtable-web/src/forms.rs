@@ -5,11 +5,17 @@
 use std::collections::HashMap;
 
 use roundtable_domain::command::{
-    AdmitPartner, Commit, Conclude, Object, OpenNegotiation, ProposalRef, Propose, RegisterKey,
-    Sign, WithdrawCommitment, WithdrawObjection,
+    AdmitPartner, Commit, Conclude, DeclareAsset, Fulfil, Object, OpenNegotiation, OpenRound,
+    ProposalRef, Propose, RegisterKey, ReportProgress, ReportShortfall, ResolveShortfall, Sign,
+    Terminate, Transfer, WithdrawCommitment, WithdrawObjection, WithdrawPartner,
 };
-use roundtable_domain::vocab::{Amount, CommitmentKind, DecisionRule, PartnerKind, Role};
-use roundtable_domain::{ClauseId, Command, CommitmentId, ObjectionId, PartnerId, ProposalId};
+use roundtable_domain::vocab::{
+    Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Severity,
+};
+use roundtable_domain::{
+    AssetId, ClauseId, Command, CommitmentId, ObjectionId, PartnerId, ProposalId, RoundId,
+    ShortfallId,
+};
 use serde::de::DeserializeOwned;
 
 /// The fields of one submitted form, as sent.
@@ -48,17 +54,66 @@ impl Submitted {
     }
 
     fn target(&self) -> &str {
-        for name in ["proposal_id", "objection_id", "commitment_id"] {
-            let v = self.get(name);
-            if !v.is_empty() && !matches!(self.action(), "propose" | "object" | "commit") {
-                return v;
-            }
-        }
         match self.action() {
             "object" => self.get("proposal_id"),
             "propose" => self.get("amends"),
-            _ => "",
+            "commit" | "declare_asset" | "open_round" | "terminate" | "conclude" | "sign"
+            | "withdraw_partner" => "",
+            "resolve_shortfall" => self.get("shortfall_id"),
+            _ => ["proposal_id", "objection_id", "commitment_id"]
+                .into_iter()
+                .map(|name| self.get(name))
+                .find(|v| !v.is_empty())
+                .unwrap_or(""),
         }
+    }
+
+    /// An optional amount from the fields `{prefix}amount` and `{prefix}currency`.
+    fn amount(&self, value: &str, currency: &str) -> Result<Option<Amount>, String> {
+        match (self.optional(value), self.optional(currency)) {
+            (None, None) => Ok(None),
+            (Some(v), Some(c)) => Ok(Some(Amount {
+                value: v.trim().to_owned(),
+                currency: c.trim().to_owned(),
+            })),
+            (Some(_), None) => Err(format!("{currency}: an amount needs its currency")),
+            (None, Some(_)) => Err(format!("{value}: a currency needs its amount")),
+        }
+    }
+
+    /// The transfers of a `withdraw_partner` form: rows `transfer-N-commitment`,
+    /// `transfer-N-to`, `transfer-N-new` (N from 1), a row with no `to` skipped.
+    fn transfers(&self) -> Result<Vec<Transfer>, String> {
+        let mut rows: Vec<usize> = self
+            .fields
+            .keys()
+            .filter_map(|k| {
+                k.strip_prefix("transfer-")?
+                    .strip_suffix("-to")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        rows.sort_unstable();
+        let mut out = Vec::new();
+        for n in rows {
+            let to = self.get(&format!("transfer-{n}-to")).trim();
+            if to.is_empty() {
+                continue;
+            }
+            out.push(Transfer {
+                commitment_id: id(self, &format!("transfer-{n}-commitment"), CommitmentId::new)?,
+                to: id(self, &format!("transfer-{n}-to"), PartnerId::new)?,
+                new_commitment_id: id(self, &format!("transfer-{n}-new"), CommitmentId::new)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A date field, `YYYY-MM-DD`.
+    fn date(&self, name: &str) -> Result<chrono::NaiveDate, String> {
+        roundtable_domain::time::parse_date(self.get(name).trim())
+            .map_err(|e| format!("{name}: {e}"))
     }
 
     /// The command the form asks for.
@@ -109,15 +164,19 @@ impl Submitted {
                 note: self.optional("note"),
             }),
             "commit" => {
-                let amount = match (self.optional("amount"), self.optional("currency")) {
-                    (None, None) => None,
-                    (Some(value), Some(currency)) => Some(Amount {
-                        value: value.trim().to_owned(),
-                        currency: currency.trim().to_owned(),
-                    }),
-                    (Some(_), None) => return Err("currency: an amount needs its currency".into()),
-                    (None, Some(_)) => return Err("amount: a currency needs its amount".into()),
-                };
+                let amount = self.amount("amount", "currency")?;
+                // One checkbox per declared asset: `asset:{asset_id}`.
+                let mut assets: Vec<&str> = self
+                    .fields
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .filter_map(|(k, _)| k.strip_prefix("asset:"))
+                    .collect();
+                assets.sort_unstable();
+                let assets = assets
+                    .into_iter()
+                    .map(|a| AssetId::new(a).map_err(|e| format!("assets: {e}")))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let due = self
                     .optional("due")
                     .map(|d| {
@@ -135,11 +194,47 @@ impl Submitted {
                         .transpose()?,
                     amount,
                     due,
-                    // Drawing on declared assets is contract version 2's, not yet in
-                    // the web app's forms.
-                    assets: Vec::new(),
+                    assets,
                 })
             }
+            "open_round" => Command::OpenRound(OpenRound {
+                round_id: id(self, "round_id", RoundId::new)?,
+                reason: self.get("reason").to_owned(),
+            }),
+            "declare_asset" => Command::DeclareAsset(DeclareAsset {
+                asset_id: id(self, "asset_id", AssetId::new)?,
+                kind: word::<AssetKind>(self, "kind")?,
+                description: self.get("description").to_owned(),
+            }),
+            "report_progress" => Command::ReportProgress(ReportProgress {
+                commitment_id: id(self, "commitment_id", CommitmentId::new)?,
+                note: self.get("note").to_owned(),
+                delivered: self.amount("delivered", "currency")?,
+            }),
+            "fulfil" => Command::Fulfil(Fulfil {
+                commitment_id: id(self, "commitment_id", CommitmentId::new)?,
+                fulfilled_on: self.date("fulfilled_on")?,
+                note: self.get("note").to_owned(),
+            }),
+            "report_shortfall" => Command::ReportShortfall(ReportShortfall {
+                shortfall_id: id(self, "shortfall_id", ShortfallId::new)?,
+                commitment_id: id(self, "commitment_id", CommitmentId::new)?,
+                description: self.get("description").to_owned(),
+                severity: word::<Severity>(self, "severity")?,
+            }),
+            "resolve_shortfall" => Command::ResolveShortfall(ResolveShortfall {
+                shortfall_id: id(self, "shortfall_id", ShortfallId::new)?,
+                resolution: self.get("resolution").to_owned(),
+                penalty: self.amount("penalty", "currency")?,
+            }),
+            "withdraw_partner" => Command::WithdrawPartner(WithdrawPartner {
+                partner_id: id(self, "partner_id", PartnerId::new)?,
+                reason: self.get("reason").to_owned(),
+                transfers: self.transfers()?,
+            }),
+            "terminate" => Command::Terminate(Terminate {
+                reason: self.get("reason").to_owned(),
+            }),
             "withdraw_commitment" => Command::WithdrawCommitment(WithdrawCommitment {
                 commitment_id: id(self, "commitment_id", CommitmentId::new)?,
                 reason: self.get("reason").to_owned(),

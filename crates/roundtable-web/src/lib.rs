@@ -16,6 +16,7 @@
 //! | `GET /negotiations/{id}` | a negotiation's page, for the session's role |
 //! | `GET /negotiations/{id}/live` | the same page's live fragment (for the script) |
 //! | `POST /negotiations/{id}` | one action (a form): the command is sent as the session's actor |
+//! | `GET /negotiations/{id}/clauses/{clause_id}` | one clause's history: its versions with word diffs, its proposals, every endorsement and objection over time |
 //! | `GET /negotiations/{id}/audit` | the timeline, the agreement as of a version or instant, a diff, the live verification, downloads |
 //! | `GET /sign-in?token=...` | the page a one-time sign-in link opens |
 //! | `POST /sign-in` | uses the link: starts a session |
@@ -160,6 +161,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         )
         .route("/negotiations/{negotiation_id}/live", get(routes::live))
         .route("/negotiations/{negotiation_id}/audit", get(routes::audit))
+        .route(
+            "/negotiations/{negotiation_id}/clauses/{clause_id}",
+            get(routes::clause),
+        )
         .route("/sign-in", get(routes::sign_in_page).post(routes::sign_in))
         .route("/sign-in/dev", post(routes::sign_in_dev))
         .route("/sign-out", post(routes::sign_out))

@@ -343,6 +343,9 @@ async fn send(
 pub(crate) struct PageQuery {
     #[serde(default)]
     v: Option<u64>,
+    /// The page of the endorsement matrix, from 1.
+    #[serde(default)]
+    partners: Option<usize>,
 }
 
 pub(crate) async fn negotiation(
@@ -353,18 +356,22 @@ pub(crate) async fn negotiation(
 ) -> Response {
     let ctx = Ctx::new(&state, &headers, format!("/negotiations/{raw}"));
     let min = query.v.unwrap_or(0);
-    render_negotiation(&state, &ctx, &raw, min, None, StatusCode::OK, false).await
+    let page = query.partners.unwrap_or(1).saturating_sub(1);
+    render_negotiation(&state, &ctx, &raw, min, None, StatusCode::OK, false, page).await
 }
 
 pub(crate) async fn live(
     State(state): State<WebState>,
     Path(raw): Path<String>,
+    Query(query): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
     let ctx = Ctx::new(&state, &headers, format!("/negotiations/{raw}"));
-    render_negotiation(&state, &ctx, &raw, 0, None, StatusCode::OK, true).await
+    let page = query.partners.unwrap_or(1).saturating_sub(1);
+    render_negotiation(&state, &ctx, &raw, 0, None, StatusCode::OK, true, page).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_negotiation(
     state: &WebState,
     ctx: &Ctx,
@@ -373,6 +380,7 @@ async fn render_negotiation(
     form: Option<FormError>,
     status: StatusCode,
     fragment: bool,
+    matrix_page: usize,
 ) -> Response {
     let negotiation = match negotiation_id(ctx, raw) {
         Ok(n) => n,
@@ -386,12 +394,23 @@ async fn render_negotiation(
         Ok(v) => v,
         Err(e) => return app_error(ctx, &e),
     };
+    // While a round is open, the agreement in force beside it (folded from the log).
+    let in_force = if view.status == roundtable_domain::view::NegotiationStatus::Renegotiating {
+        match history::in_force_view(state.events.as_ref(), &negotiation, view.version).await {
+            Ok(v) => v,
+            Err(e) => return app_error(ctx, &e),
+        }
+    } else {
+        None
+    };
     let page = pages::negotiation::Page {
         ctx,
         principal: &principal,
         view: &view,
+        in_force: in_force.as_ref(),
         form: form.as_ref(),
         today: Utc::now().date_naive(),
+        matrix_page,
         shown: std::cell::Cell::new(false),
     };
     if fragment {
@@ -444,11 +463,57 @@ pub(crate) async fn act(
                 Some(f),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 false,
+                0,
             )
             .await
         }
         Err(Sent::Failed(status, m)) => error(&ctx, status, &m),
     }
+}
+
+pub(crate) async fn clause(
+    State(state): State<WebState>,
+    Path((raw, raw_clause)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = Ctx::new(
+        &state,
+        &headers,
+        format!("/negotiations/{raw}/clauses/{raw_clause}"),
+    );
+    let negotiation = match negotiation_id(&ctx, &raw) {
+        Ok(n) => n,
+        Err(r) => return *r,
+    };
+    if let Err(r) = reader(&ctx, &negotiation) {
+        return *r;
+    }
+    let clause = match roundtable_domain::ClauseId::new(raw_clause) {
+        Ok(c) => c,
+        Err(e) => return error(&ctx, StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let events = match history::events(state.events.as_ref(), &negotiation, None).await {
+        Ok(e) => e,
+        Err(e) => return app_error(&ctx, &e),
+    };
+    let view = match current_view(&state, &negotiation, events.len() as u64).await {
+        Ok(v) => v,
+        Err(e) => return app_error(&ctx, &e),
+    };
+    if !view.proposals.values().any(|p| p.clause_id == clause) {
+        let message = ctx.i18n.args(
+            "clause-history-none",
+            &[("clause", clause.as_str()), ("id", negotiation.as_str())],
+        );
+        return error(&ctx, StatusCode::NOT_FOUND, &message);
+    }
+    let page = pages::clause::ClausePage {
+        ctx: &ctx,
+        view: &view,
+        clause: &clause,
+        events: &events,
+    };
+    html(StatusCode::OK, page.render())
 }
 
 /// The audit page's query: a point in time and a diff.
@@ -747,9 +812,14 @@ pub(crate) const STYLE: &str = include_str!("../assets/style.css");
 /// The script that keeps a negotiation's page live.
 pub(crate) const SCRIPT: &str = include_str!("../assets/live.js");
 
+/// The stylesheet as served: the tokens shared with the audit report, then the web
+/// app's own rules.
+static SERVED_STYLE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{}\n{STYLE}", roundtable_audit::STYLE_TOKENS));
+
 pub(crate) async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
-        "style.css" => (STYLE, "text/css; charset=utf-8"),
+        "style.css" => (SERVED_STYLE.as_str(), "text/css; charset=utf-8"),
         "live.js" => (SCRIPT, "text/javascript; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };

@@ -24,6 +24,18 @@ struct Links(HashMap<String, (Principal, u64)>);
 #[async_trait::async_trait]
 impl LinkVerifier for Links {
     async fn verify(&self, token: &str) -> Result<(Principal, u64), String> {
+        // `partner:{negotiation}:{partner}`, for the sample minutes' many partners.
+        if let Some(rest) = token.strip_prefix("partner:") {
+            let (neg, partner) = rest.split_once(':').ok_or("partner:N:P")?;
+            let partner = PartnerId::new(partner).map_err(|e| e.to_string())?;
+            return Ok((
+                Principal::Partner {
+                    negotiation: n(neg),
+                    partner,
+                },
+                unix_now() + 3600,
+            ));
+        }
         self.0
             .get(token)
             .cloned()
@@ -682,4 +694,526 @@ async fn the_language_follows_accept_language_and_the_switch() {
     assert!(r.body.contains("<html lang=\"pt\">") && r.body.contains("Parceiros por setor"));
     let away = app.get("/lang/es?back=//evil.example", None).await;
     assert_eq!(away.headers[header::LOCATION], "/");
+}
+
+/// The fields a person fills in on the page's form for one minutes line: amounts as
+/// value and currency, assets as one checkbox each, transfers as rows.
+fn form_fields(m: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    use serde_json::Value;
+    let mut out = vec![("action".to_owned(), m["do"].as_str().unwrap().to_owned())];
+    for (k, v) in m {
+        match (k.as_str(), v) {
+            ("at" | "by" | "do" | "sector", _) => {}
+            ("negotiation_id", _) if m["do"] != "open_negotiation" => {}
+            ("amount" | "delivered" | "penalty", Value::Object(a)) => {
+                out.push((k.clone(), a["value"].as_str().unwrap().to_owned()));
+                out.push((
+                    "currency".to_owned(),
+                    a["currency"].as_str().unwrap().to_owned(),
+                ));
+            }
+            ("assets", Value::Array(ids)) => {
+                for id in ids {
+                    out.push((format!("asset:{}", id.as_str().unwrap()), "on".to_owned()));
+                }
+            }
+            ("transfers", Value::Array(rows)) => {
+                for (i, t) in rows.iter().enumerate() {
+                    for (field, name) in [
+                        ("commitment_id", "commitment"),
+                        ("to", "to"),
+                        ("new_commitment_id", "new"),
+                    ] {
+                        out.push((
+                            format!("transfer-{}-{name}", i + 1),
+                            t[field].as_str().unwrap().to_owned(),
+                        ));
+                    }
+                }
+            }
+            (_, Value::Bool(true)) => out.push((k.clone(), "on".to_owned())),
+            (_, Value::Bool(false)) => {}
+            (_, Value::String(s)) => out.push((k.clone(), s.clone())),
+            (_, other) => panic!("no form field for {k}: {other}"),
+        }
+    }
+    out
+}
+
+/// The view without what the clock decides (the minutes' `at` against now).
+fn timeless(view: &roundtable_domain::AgreementView) -> serde_json::Value {
+    let mut v = serde_json::to_value(view).unwrap();
+    v.as_object_mut().unwrap().remove("last_event_hash");
+    for c in v["commitments"].as_array_mut().into_iter().flatten() {
+        // A form's checkboxes carry no order: the assets a commitment draws on, as a set.
+        if let Some(a) = c["assets"].as_array_mut() {
+            a.sort_by_key(|x| x.as_str().unwrap_or_default().to_owned());
+        }
+        for p in c["progress"].as_array_mut().into_iter().flatten() {
+            p.as_object_mut().unwrap().remove("at");
+        }
+    }
+    v
+}
+
+fn minutes(name: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let path = format!(
+        "{}/../../examples/minutes/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Contract version 2 through the forms: the Fieldbrook minutes (assets, a round,
+/// progress, fulfilment, shortfalls, a partner leaving with a transfer) played as each
+/// actor end in the view the same commands give when sent directly, and the pages show
+/// the round beside the agreement in force, delivery, shortfalls, assets and who left.
+#[tokio::test]
+async fn the_after_signature_minutes_played_through_the_forms_give_the_view_and_pages() {
+    let app = app().await;
+    let direct = app_direct().await;
+    let neg = "fieldbrook-sanitation";
+    let lines = minutes("fieldbrook-sanitation.jsonl");
+    let sec = app.sign_in("sec").await;
+    let mut sessions: HashMap<String, (String, String)> = HashMap::new();
+    let mut saw_round = false;
+    for (i, m) in lines.iter().enumerate() {
+        let by = m["by"].as_str().unwrap().to_owned();
+        let who = if by == "secretariat" {
+            sec.clone()
+        } else {
+            match sessions.get(&by) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = app.sign_in(&format!("partner:{neg}:{by}")).await;
+                    sessions.insert(by.clone(), s.clone());
+                    s
+                }
+            }
+        };
+        let fields = form_fields(m);
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let r = if m["do"] == "open_negotiation" {
+            let mut f = vec![("csrf", who.1.as_str())];
+            f.extend_from_slice(&refs);
+            app.post(
+                "/negotiations",
+                Some(&who.0),
+                Some(&format!("http://{HOST}")),
+                &f,
+            )
+            .await
+        } else {
+            app.act(&who, neg, &refs).await
+        };
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "line {i} ({}): {}",
+            m["do"],
+            error_text(&r.body)
+        );
+        // The same command sent directly, for the comparison at the end.
+        let mut fields = m.clone();
+        for k in ["at", "by", "do", "negotiation_id"] {
+            fields.remove(k);
+        }
+        let command =
+            roundtable_domain::Command::from_fields(m["do"].as_str().unwrap(), fields).unwrap();
+        roundtable_app::commands::send(
+            &direct.1,
+            roundtable_app::commands::SendCommand {
+                negotiation: n(neg),
+                actor: roundtable_domain::Actor::parse(&by).unwrap(),
+                command,
+                at: None,
+                idempotency_key: None,
+                expected_version: None,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        // In the round, after its amendment is adopted: the round beside the agreement
+        // in force, with the tariff clause's word diff.
+        if m["do"] == "adopt" && m["proposal_id"] == "p-tariff-3" {
+            saw_round = true;
+            let page = app
+                .get(&format!("/negotiations/{neg}"), Some(&sec.0))
+                .await
+                .body;
+            let round = section(&page, "rounds-title");
+            assert!(round.contains("Round r-tariff-2029 is open"), "{round}");
+            assert!(round.contains("Agreement in force: version"), "{round}");
+            assert!(round.contains("What this round has changed against the agreement in force"));
+            assert!(
+                round.contains("<code>tariff</code>")
+                    && round.contains("<del>")
+                    && round.contains("<ins>"),
+                "{round}"
+            );
+            // Version 1's forms are back while the round is open: the secretariat may
+            // admit; it may not open another round.
+            assert!(page.contains("id=\"admit_partner\""));
+            assert!(!page.contains("id=\"open_round\""));
+        }
+    }
+    assert!(saw_round);
+    // The forms gave what the commands give.
+    let played = roundtable_audit::as_of_version(&app.events(neg).await, lines.len() as u64)
+        .unwrap()
+        .unwrap();
+    let sent = roundtable_audit::as_of_version(
+        &direct.0.read(&n(neg), 0, None).await.unwrap(),
+        lines.len() as u64,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(timeless(&played), timeless(&sent));
+    assert_eq!(
+        played.status,
+        roundtable_domain::view::NegotiationStatus::Concluded
+    );
+
+    // What the secretariat sees.
+    let page = app
+        .get(&format!("/negotiations/{neg}"), Some(&sec.0))
+        .await
+        .body;
+    let rounds = section(&page, "rounds-title");
+    assert!(
+        rounds.contains(&format!(
+            "Agreement in force: version {}",
+            played.in_force_agreement_version.unwrap()
+        )),
+        "{rounds}"
+    );
+    assert!(
+        rounds.contains("r-tariff-2029") && rounds.contains("concluded"),
+        "{rounds}"
+    );
+    let shortfalls = section(&page, "shortfalls-title");
+    for s in played.shortfalls.values() {
+        assert!(
+            shortfalls.contains(&format!("id=\"shortfall-{}\"", s.shortfall_id)),
+            "{s:?}"
+        );
+    }
+    let open: Vec<_> = played
+        .shortfalls
+        .values()
+        .filter(|s| s.status == roundtable_domain::view::ShortfallStatus::Open)
+        .collect();
+    assert!(!open.is_empty(), "the minutes leave a shortfall open");
+    for s in &open {
+        assert!(
+            page.contains(&format!("id=\"resolve_shortfall-{}\"", s.shortfall_id)),
+            "a resolve form for {}",
+            s.shortfall_id
+        );
+    }
+    assert!(shortfalls.contains("Resolved (3)"), "{shortfalls}");
+    let commitments = section(&page, "commitments-title");
+    assert!(
+        commitments.contains("Delivered KES\u{a0}150,000.00 of KES\u{a0}2,400,000.00 (6%)"),
+        "{commitments}"
+    );
+    assert!(commitments.contains("<progress"));
+    assert!(commitments.contains("Fulfilled"));
+    assert!(
+        commitments
+            .contains("Taken over from c-brookline-tankers (Brookline Sanitation Services Ltd)"),
+        "{commitments}"
+    );
+    let assets = section(&page, "assets-title");
+    assert!(assets.contains("Declared assets no active commitment draws on"));
+    assert!(assets.contains("drawn on by"));
+    let partners = section(&page, "partners-title");
+    let left = &partners[partners.find("Partners who left").expect("who left")..];
+    assert!(left.contains("Brookline Sanitation Services Ltd"));
+    assert!(
+        left.contains("c-brookline-tankers → c-emptiers-tankers"),
+        "{left}"
+    );
+    assert!(page.contains("id=\"open_round\"") && page.contains("id=\"terminate\""));
+    assert!(
+        !page.contains("id=\"admit_partner\""),
+        "no admission while concluded"
+    );
+
+    // Rejections of the new forms: the domain's message beside the form, input kept,
+    // nothing recorded.
+    let before = app.events(neg).await.len();
+    let emptiers = sessions["emptiers"].clone();
+    let r = app
+        .act(
+            &emptiers,
+            neg,
+            &[
+                ("action", "report_progress"),
+                ("commitment_id", "c-emptiers-tankers"),
+                ("note", "kept <note>"),
+                ("delivered", "10"),
+                ("currency", "USD"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let at = r
+        .body
+        .find("id=\"report_progress-c-emptiers-tankers-error\"")
+        .expect("beside the form");
+    assert!(
+        r.body[at..at + 300].contains("KES"),
+        "{}",
+        &r.body[at..at + 300]
+    );
+    assert!(r.body.contains("kept &lt;note&gt;"));
+    // A partner cannot fulfil another's commitment, even with a forged form.
+    let r = app
+        .act(
+            &emptiers,
+            neg,
+            &[
+                ("action", "fulfil"),
+                ("commitment_id", "c-fbc-subsidy-2"),
+                ("fulfilled_on", "2029-07-01"),
+                ("note", "n"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !section(&r.body, "commitments-title").contains("id=\"fulfil-c-fbc-subsidy-2\""),
+        "no fulfil form for another's commitment"
+    );
+    // The partner who left may do nothing, and sees no action.
+    let brookline = sessions["brookline"].clone();
+    let r = app
+        .act(
+            &brookline,
+            neg,
+            &[
+                ("action", "declare_asset"),
+                ("asset_id", "a-x"),
+                ("kind", "finance"),
+                ("description", "d"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = app
+        .get(&format!("/negotiations/{neg}"), Some(&brookline.0))
+        .await
+        .body;
+    assert!(page.contains("has left this partnership"));
+    assert!(!page.contains("id=\"partner-title\""));
+    assert_eq!(app.events(neg).await.len(), before, "nothing recorded");
+
+    // The tariff clause's history, as a partner reads it: both versions, the second as
+    // a word diff of the first, the superseded flat fee, who objected, and links to the
+    // agreement as of each step.
+    let consumers = sessions["consumers"].clone();
+    let page = app
+        .get(
+            &format!("/negotiations/{neg}/clauses/tariff"),
+            Some(&consumers.0),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let h = page.body;
+    assert!(h.contains("<h1>History of clause tariff</h1>"), "{h}");
+    let v2 = &h[h.find("id=\"version-2\"").expect("version 2")..];
+    assert!(v2.contains("<del>") && v2.contains("<ins>"), "a word diff");
+    assert!(h.contains("id=\"version-1\""));
+    assert!(h.contains("Adopted from proposal p-tariff-3."));
+    let flat = &h[h.find("id=\"proposal-p-tariff-1\"").expect("p-tariff-1")..];
+    assert!(flat[..400].contains("superseded"), "{}", &flat[..400]);
+    assert!(h.contains("raised a blocking objection (o-tariff-flat) to p-tariff-1."));
+    assert!(h.contains("adopted p-tariff-3: version 2 of the clause."));
+    assert!(h.contains(&format!("href=\"/negotiations/{neg}/audit?version=")));
+    // Linked from the negotiation page; an unknown clause is a page saying so.
+    let main = app
+        .get(&format!("/negotiations/{neg}"), Some(&consumers.0))
+        .await
+        .body;
+    assert!(main.contains(&format!("href=\"/negotiations/{neg}/clauses/tariff\"")));
+    let r = app
+        .get(
+            &format!("/negotiations/{neg}/clauses/no-such-clause"),
+            Some(&consumers.0),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("has no proposal on clause no-such-clause"));
+
+    // Terminate: the end of every action.
+    let r = app
+        .act(&sec, neg, &[("action", "terminate"), ("reason", "")])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a blank reason is the domain's to refuse"
+    );
+    assert!(r.body.contains("id=\"terminate-error\""));
+    let r = app
+        .act(
+            &sec,
+            neg,
+            &[
+                ("action", "terminate"),
+                ("reason", "the Borough takes the service back"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", error_text(&r.body));
+    let page = app
+        .get(&format!("/negotiations/{neg}"), Some(&sec.0))
+        .await
+        .body;
+    assert!(page.contains("terminated"));
+    assert!(
+        !page.contains("method=\"post\" action=\"/negotiations/"),
+        "no form once terminated"
+    );
+}
+
+/// A second store, for the same commands sent directly.
+async fn app_direct() -> (
+    Arc<dyn EventStore>,
+    CommandHandler<dyn EventStore>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = roundtable_sqlite::open(dir.path()).unwrap();
+    let events: Arc<dyn EventStore> = ports.events.clone();
+    (events.clone(), CommandHandler::new(events), dir)
+}
+
+/// The `section` labelled by heading `#id`, as HTML.
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let label = format!("aria-labelledby=\"{id}\"");
+    let start = page
+        .find(&label)
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let end = page[start..]
+        .find("</section>")
+        .map_or(page.len(), |e| start + e);
+    &page[start..end]
+}
+
+/// The rejection's message on a page, for failure messages.
+fn error_text(body: &str) -> String {
+    body.split("class=\"error\"")
+        .nth(1)
+        .map(|r| r.chars().take(300).collect())
+        .unwrap_or_else(|| body.chars().take(300).collect())
+}
+
+/// Past 100 partners the endorsement matrix is paged, with a summary by sector above
+/// it: page 1 shows the first 100 partners, page 2 the rest, and the counts by sector
+/// cover everyone.
+#[tokio::test]
+async fn a_large_matrix_is_paged_with_a_summary_by_sector() {
+    let app = app().await;
+    let sec = water(&app).await;
+    let handler = CommandHandler::new(app.store.clone());
+    let send = |actor: &str, name: &str, fields: serde_json::Value| {
+        let command =
+            roundtable_domain::Command::from_fields(name, fields.as_object().unwrap().clone())
+                .unwrap();
+        roundtable_app::commands::SendCommand {
+            negotiation: n("water"),
+            actor: roundtable_domain::Actor::parse(actor).unwrap(),
+            command,
+            at: None,
+            idempotency_key: None,
+            expected_version: None,
+        }
+    };
+    for i in 1..=120 {
+        let r = send(
+            "secretariat",
+            "admit_partner",
+            serde_json::json!({"partner_id": format!("cbo-{i:03}"), "name": format!("Block committee {i:03}"),
+                "sector": "civil_society", "kind": "community_organisation", "role": "signatory"}),
+        );
+        roundtable_app::commands::send(&handler, r, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    let r = send(
+        "hcc",
+        "propose",
+        serde_json::json!({"proposal_id": "p1", "clause_id": "c1", "text": "Kiosks"}),
+    );
+    roundtable_app::commands::send(&handler, r, chrono::Utc::now())
+        .await
+        .unwrap();
+    for i in 1..=7 {
+        let r = send(
+            &format!("cbo-{i:03}"),
+            "endorse",
+            serde_json::json!({"proposal_id": "p1"}),
+        );
+        roundtable_app::commands::send(&handler, r, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    let v = app.events("water").await.len();
+    let first = app
+        .get(&format!("/negotiations/water?v={v}"), Some(&sec.0))
+        .await
+        .body;
+    // 123 partners: hcc, epa, firm and the 120 committees.
+    assert!(
+        first.contains("Partners 1 to 100 of 123."),
+        "{}",
+        &first[..first.len().min(3000)]
+    );
+    assert!(first.contains("href=\"/negotiations/water?partners=2#matrix-title\""));
+    assert!(!first.contains("?partners=0"));
+    let summary = &first[first
+        .find("id=\"matrix-sectors\"")
+        .expect("the summary by sector")..];
+    let civil = &summary[summary.find("Civil society").unwrap()..];
+    assert!(civil.contains("✓ 7 · ✕ 0 · ! 0"), "{}", &civil[..300]);
+    let matrix = &first[first.find("aria-labelledby=\"matrix-title\"").unwrap()..];
+    let matrix = &matrix[..matrix.find("</table>").unwrap()];
+    assert!(matrix.contains("Block committee 001"));
+    assert!(!matrix.contains("Block committee 120"));
+    let second = app
+        .get(
+            &format!("/negotiations/water?partners=2&v={v}"),
+            Some(&sec.0),
+        )
+        .await
+        .body;
+    assert!(second.contains("Partners 101 to 123 of 123."));
+    assert!(second.contains("href=\"/negotiations/water?partners=1#matrix-title\""));
+    let matrix = &second[second.find("aria-labelledby=\"matrix-title\"").unwrap()..];
+    let matrix = &matrix[..matrix.find("</table>").unwrap()];
+    assert!(matrix.contains("Block committee 120"));
+    assert!(!matrix.contains("Block committee 001"));
+    // The live fragment follows the same page.
+    let live = app
+        .get("/negotiations/water/live?partners=2", Some(&sec.0))
+        .await
+        .body;
+    assert!(live.contains("Partners 101 to 123 of 123."));
+    // A page past the last shows the last.
+    let past = app
+        .get("/negotiations/water?partners=99", Some(&sec.0))
+        .await
+        .body;
+    assert!(past.contains("Partners 101 to 123 of 123."));
 }

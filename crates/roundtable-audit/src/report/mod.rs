@@ -23,36 +23,44 @@ use crate::export::TOOL;
 use crate::verify::{CheckOutcome, VerifyReport};
 use story::{Participation, SECTORS, read_story, sector_colour, sector_label};
 
+/// The design tokens and base rules the audit report shares with the web app (which
+/// serves them before its own stylesheet): colours, type, focus, tables.
+pub const STYLE_TOKENS: &str = include_str!("tokens.css");
+
+/// The report's own rules, after [`STYLE_TOKENS`]. One column at 360 px: wide tables
+/// wrap their cells, and the timeline chart scrolls inside its own focusable region.
 const CSS: &str = r#"
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px; color: #1d1d1d; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; }
-h2 { font-size: 1.25rem; border-bottom: 2px solid #ddd; padding-bottom: .2rem; margin-top: 2.2rem; }
-h3 { font-size: 1.05rem; margin-bottom: .3rem; }
-.sub { color: #555; margin-top: 0; }
-table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .92rem; }
-th, td { border: 1px solid #ddd; padding: .3rem .45rem; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
+body { margin: 1rem auto; max-width: 1200px; padding: 0 1rem; }
+h1 { margin-bottom: .2rem; }
+.sub { color: var(--muted); margin-top: 0; }
+table { margin: .5rem 0 1rem; font-size: .92rem; }
+th, td { border: 1px solid var(--line); padding: .3rem .45rem; }
+th { background: var(--wash); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.ok { background: #e7f5e9; border: 1px solid #2e7d32; color: #1b5e20; padding: .6rem .8rem; border-radius: 4px; }
-.fail { background: #fdecea; border: 1px solid #c62828; color: #8e1b1b; padding: .6rem .8rem; border-radius: 4px; }
-.outcome-passed { color: #1b5e20; font-weight: 600; }
-.outcome-failed { color: #b71c1c; font-weight: 600; }
-.outcome-skipped { color: #777; }
-.clause { border-left: 4px solid #f2b705; padding: .2rem .8rem; margin: .6rem 0; background: #fffbea; }
+.ok { background: var(--ok-bg); border: 1px solid var(--ok); color: var(--ok); padding: .6rem .8rem; border-radius: 4px; }
+.fail { background: var(--bad-bg); border: 1px solid var(--bad); color: var(--bad); padding: .6rem .8rem; border-radius: 4px; }
+.outcome-passed { color: var(--ok); font-weight: 600; }
+.outcome-failed { color: var(--bad); font-weight: 600; }
+.outcome-skipped { color: var(--muted); }
+.clause { border-left: 4px solid #b58400; padding: .2rem .8rem; margin: .6rem 0; background: var(--warn-bg); }
 .clause p { margin: .3rem 0; white-space: pre-wrap; }
-.muted { color: #666; font-size: .88rem; }
-.hash { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .8rem; word-break: break-all; }
-dl.numbers { display: grid; grid-template-columns: repeat(4, auto 1fr); gap: .2rem .8rem; }
-dl.numbers dt { color: #555; }
+.muted { color: var(--muted); font-size: .88rem; }
+.hash { font-size: .8rem; }
+dl.numbers { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; }
+dl.numbers dt { color: var(--muted); }
 dl.numbers dd { margin: 0; font-weight: 600; }
-.chart { overflow-x: auto; border: 1px solid #ddd; }
+.chart { overflow-x: auto; max-width: 100%; border: 1px solid var(--line); }
 .lane-label { font-size: 11px; }
-.tick { font-size: 10px; fill: #555; }
+.tick { font-size: 10px; fill: var(--muted); }
 .legend { margin: .4rem 0; font-size: .85rem; }
 .legend-item { display: inline-flex; align-items: center; margin-right: 1rem; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; }
 .sector-head { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: .4rem; }
-.absent { color: #b71c1c; font-weight: 600; }
+.absent { color: var(--bad); font-weight: 600; }
+@media (min-width: 48rem) {
+  body { margin: 2rem auto; }
+  dl.numbers { grid-template-columns: repeat(4, auto 1fr); }
+}
 "#;
 
 /// The audit report of one negotiation: `events` in version order, `view` the view
@@ -71,7 +79,7 @@ pub fn report_html(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Audit report: " (plain(&view.title)) }
-                style { (PreEscaped(CSS)) }
+                style { (PreEscaped(STYLE_TOKENS)) (PreEscaped(CSS)) }
             }
             body {
                 h1 { (user(&view.title)) }
@@ -86,7 +94,9 @@ pub fn report_html(
                 h2 #timeline-section { "Timeline" }
                 p.muted { "Each partner's proposals, endorsements, objections and commitments over time, coloured by sector; objections opened and closed; clauses adopted; signatures. Hover a mark for what it records." }
                 (timeline::legend())
-                div.chart { (timeline::timeline_svg(&marks, view)) }
+                // Wider than a phone: it scrolls inside its own region, which a keyboard
+                // can reach (focusable, named by the section's heading).
+                div.chart role="region" aria-labelledby="timeline-section" tabindex="0" { (timeline::timeline_svg(&marks, view)) }
                 (participation_section(view, &participation))
                 (proposals_and_objections(view))
                 (event_log(events))

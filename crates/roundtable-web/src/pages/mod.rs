@@ -3,6 +3,7 @@
 //! shortfalls, partners leaving, termination) slot in beside the others.
 
 pub(crate) mod audit;
+pub(crate) mod clause;
 pub(crate) mod index;
 pub(crate) mod negotiation;
 pub(crate) mod sign_in;

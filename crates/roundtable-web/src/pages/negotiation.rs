@@ -1,6 +1,9 @@
 //! `/negotiations/{id}`: one negotiation, as the session's role sees it. The
 //! secretariat and the partners see the same agreement; each sees its own actions.
-//! Auditors see it read-only, with the audit page one link away.
+//! Auditors see it read-only, with the audit page one link away. Contract version 2's
+//! sections (rounds, assets, delivery, shortfalls, partners who left) are in `after`.
+
+mod after;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -10,7 +13,8 @@ use maud::{Markup, html};
 use roundtable_app::adoption::{Need, adoption};
 use roundtable_domain::signing::view_signing_message;
 use roundtable_domain::view::{
-    CommitmentStatus, NegotiationStatus, ObjectionStatus, Partner, Proposal, ProposalStatus,
+    CommitmentStatus, NegotiationStatus, ObjectionStatus, Partner, PartnerStatus, Proposal,
+    ProposalStatus,
 };
 use roundtable_domain::vocab::{PartnerKind, Role, Sector};
 use roundtable_domain::{Actor, AgreementView, PartnerId};
@@ -21,15 +25,23 @@ use crate::forms::form_key;
 use crate::pages::{COMMITMENT_KINDS, KINDS, commitment_kind, kind, layout, role, rule, sector};
 use crate::routes::{Ctx, FormError};
 
+/// How many partners one page of the endorsement matrix shows.
+pub(crate) const MATRIX_ROWS: usize = 100;
+
 /// A negotiation's page.
 pub(crate) struct Page<'a> {
     pub(crate) ctx: &'a Ctx,
     pub(crate) principal: &'a Principal,
     pub(crate) view: &'a AgreementView,
+    /// While a round is open: the agreement in force (the view right after the last
+    /// conclusion), to show what the round has changed.
+    pub(crate) in_force: Option<&'a AgreementView>,
     /// The form that was rejected, if any.
     pub(crate) form: Option<&'a FormError>,
     /// Today, for overdue commitments.
     pub(crate) today: NaiveDate,
+    /// The page of the endorsement matrix shown (0: the first [`MATRIX_ROWS`] partners).
+    pub(crate) matrix_page: usize,
     /// Set once the rejected form's message has been shown beside it.
     pub(crate) shown: std::cell::Cell<bool>,
 }
@@ -43,12 +55,18 @@ impl Page<'_> {
         self.ctx.i18n.args(k, args)
     }
 
-    /// The acting partner, when the session is a partner of this negotiation.
-    fn me(&self) -> Option<&Partner> {
+    /// The session's partner in this negotiation, whatever its status.
+    fn myself(&self) -> Option<&Partner> {
         match self.principal.actor_in(&self.view.negotiation_id)? {
             Actor::Partner(p) => self.view.partners.get(&p),
             Actor::Secretariat => None,
         }
+    }
+
+    /// The acting partner, when the session is a partner of this negotiation that has
+    /// not left it (a partner who left may issue no command).
+    fn me(&self) -> Option<&Partner> {
+        self.myself().filter(|p| p.status == PartnerStatus::Active)
     }
 
     fn is_secretariat(&self) -> bool {
@@ -58,8 +76,9 @@ impl Page<'_> {
         )
     }
 
+    /// Whether version 1's commands are accepted: `open`, or `renegotiating` (a round).
     fn open(&self) -> bool {
-        self.view.status == NegotiationStatus::Open
+        self.view.status.negotiating()
     }
 
     fn name(&self, id: &PartnerId) -> String {
@@ -133,9 +152,12 @@ impl Page<'_> {
     fn sections(&self) -> Markup {
         html! {
             (self.heading())
+            (self.rounds())
             (self.agreement())
             (self.proposals())
             (self.commitments())
+            (self.shortfalls())
+            (self.assets())
             (self.signatures())
             (self.partners())
             @if self.is_secretariat() { (self.secretariat_actions()) }
@@ -163,6 +185,8 @@ impl Page<'_> {
             }
             @if let Some(me) = self.me() {
                 p.you { (self.a("you-are", &[("name", &me.name), ("role", &role(self.ctx, me.role))])) }
+            } @else if let Some(gone) = self.myself() {
+                p.you { (self.a("you-left", &[("name", &gone.name)])) }
             }
         }
     }
@@ -179,7 +203,8 @@ impl Page<'_> {
                     article.clause id={ "clause-" (c.clause_id) } {
                         h3 { code { (c.clause_id) } " · " (self.a("clause-version", &[("version", &c.version.to_string())])) }
                         p.text { (c.text) }
-                        p.meta { (self.a("clause-from", &[("proposal", c.adopted_from.as_str())])) }
+                        p.meta { (self.a("clause-from", &[("proposal", c.adopted_from.as_str())])) " · "
+                            a href={ "/negotiations/" (v.negotiation_id) "/clauses/" (c.clause_id) } { (self.a("clause-history-link", &[("clause", c.clause_id.as_str())])) } }
                         @if self.me().is_some() && self.open() {
                             (self.propose_form(Some((c.clause_id.as_str(), &c.text))))
                         }
@@ -215,11 +240,37 @@ impl Page<'_> {
         }
     }
 
-    /// Partners (grouped by sector) × open proposals: who endorses, who objects.
+    /// Partners (grouped by sector) × open proposals: who endorses, who objects. Past
+    /// [`MATRIX_ROWS`] partners, the matrix is paged (`?partners=N`), with a summary
+    /// by sector above it, so that a consultation of thousands stays usable.
     fn matrix(&self, open: &[&Proposal]) -> Markup {
         let v = self.view;
+        let everyone: Vec<&Partner> = Sector::ALL
+            .iter()
+            .flat_map(|s| {
+                v.partners
+                    .values()
+                    .filter(move |p| p.sector == *s && p.status == PartnerStatus::Active)
+            })
+            .collect();
+        let total = everyone.len();
+        let pages = total.div_ceil(MATRIX_ROWS).max(1);
+        let page = self.matrix_page.min(pages - 1);
+        let rows =
+            &everyone[(page * MATRIX_ROWS).min(total)..((page + 1) * MATRIX_ROWS).min(total)];
+        let here = format!("/negotiations/{}", v.negotiation_id);
         html! {
             h3 #matrix-title { (self.t("matrix-title")) }
+            @if pages > 1 {
+                (self.sector_summary(open))
+                nav.pager aria-label=(self.t("matrix-pages")) {
+                    p {
+                        (self.a("matrix-showing", &[("from", &(page * MATRIX_ROWS + 1).to_string()), ("to", &(page * MATRIX_ROWS + rows.len()).to_string()), ("total", &total.to_string())]))
+                        @if page > 0 { " " a href={ (here) "?partners=" (page) "#matrix-title" } { (self.t("matrix-previous")) } }
+                        @if page + 1 < pages { " " a href={ (here) "?partners=" (page + 2) "#matrix-title" } { (self.t("matrix-next")) } }
+                    }
+                }
+            }
             div.scroll role="region" aria-labelledby="matrix-title" tabindex="0" {
                 table.matrix {
                     thead {
@@ -231,7 +282,7 @@ impl Page<'_> {
                         }
                     }
                     @for s in Sector::ALL {
-                        @let members: Vec<&Partner> = v.partners.values().filter(|p| p.sector == s).collect();
+                        @let members: Vec<&&Partner> = rows.iter().filter(|p| p.sector == s).collect();
                         @if !members.is_empty() {
                             tbody {
                                 tr.group { th scope="colgroup" colspan=(open.len() + 1) { (sector(self.ctx, s)) } }
@@ -245,6 +296,37 @@ impl Page<'_> {
                                             td { (self.cell(p, &m.partner_id)) }
                                         }
                                     }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sectors × open proposals: how many endorse, block and raise a concern.
+    fn sector_summary(&self, open: &[&Proposal]) -> Markup {
+        let v = self.view;
+        html! {
+            h4 #matrix-sectors { (self.t("matrix-by-sector")) }
+            div.scroll role="region" aria-labelledby="matrix-sectors" tabindex="0" {
+                table.matrix {
+                    thead {
+                        tr {
+                            th scope="col" { (self.t("matrix-sector")) }
+                            @for p in open { th scope="col" { code { (p.proposal_id) } } }
+                        }
+                    }
+                    tbody {
+                        @for s in Sector::ALL {
+                            tr {
+                                th scope="row" { (sector(self.ctx, s)) }
+                                @for p in open {
+                                    @let in_sector = |id: &PartnerId| v.partners.get(id).is_some_and(|x| x.sector == s);
+                                    @let yes = p.endorsed_by.iter().filter(|id| in_sector(id)).count();
+                                    @let (block, concern) = v.open_objections_on(&p.proposal_id).filter(|o| in_sector(&o.raised_by)).fold((0, 0), |(b, c), o| if o.blocking { (b + 1, c) } else { (b, c + 1) });
+                                    td { (self.a("matrix-counts", &[("yes", &yes.to_string()), ("block", &block.to_string()), ("concern", &concern.to_string())])) }
                                 }
                             }
                         }
@@ -325,6 +407,7 @@ impl Page<'_> {
                 p.meta {
                     (self.a("proposal-by", &[("who", &self.name(&p.proposed_by)), ("clause", p.clause_id.as_str())]))
                     @if let Some(v) = p.amends_version { " · " (self.a("proposal-amends", &[("version", &v.to_string())])) }
+                    " · " a href={ "/negotiations/" (self.view.negotiation_id) "/clauses/" (p.clause_id) } { (self.a("clause-history-link", &[("clause", p.clause_id.as_str())])) }
                 }
                 p.text { (p.text) }
                 @if let Some(r) = &p.rationale {
@@ -523,6 +606,7 @@ impl Page<'_> {
                                             @if let Some(cl) = &c.clause_id { " · " (self.a("commitment-clause", &[("clause", cl.as_str())])) }
                                         }
                                         p.text { (c.description) }
+                                        (self.delivery(c))
                                         @if me.as_ref() == Some(&c.partner_id) && c.status == CommitmentStatus::Active && self.open() {
                                             (self.withdraw_commitment_form(c.commitment_id.as_str()))
                                         }
@@ -580,7 +664,11 @@ impl Page<'_> {
 
     fn partners(&self) -> Markup {
         let v = self.view;
-        let has = |k: PartnerKind| v.partners.values().any(|p| p.kind == k);
+        let has = |k: PartnerKind| {
+            v.partners
+                .values()
+                .any(|p| p.kind == k && p.status == PartnerStatus::Active)
+        };
         let missing: Vec<PartnerKind> = [
             PartnerKind::SmallScaleProvider,
             PartnerKind::CommunityOrganisation,
@@ -599,7 +687,7 @@ impl Page<'_> {
                     }
                 }
                 @for s in Sector::ALL {
-                    @let members: Vec<&Partner> = v.partners.values().filter(|p| p.sector == s).collect();
+                    @let members: Vec<&Partner> = v.partners.values().filter(|p| p.sector == s && p.status == PartnerStatus::Active).collect();
                     h3 { (sector(self.ctx, s)) " " span.count { "(" (members.len()) ")" } }
                     @if members.is_empty() {
                         p.hint { (self.t("sector-empty")) }
@@ -612,12 +700,13 @@ impl Page<'_> {
                         }
                     }
                 }
+                (self.left())
             }
         }
     }
 
     fn secretariat_actions(&self) -> Markup {
-        if !self.open() {
+        if self.view.status == NegotiationStatus::Terminated {
             return html! {};
         }
         let key = "admit_partner";
@@ -627,6 +716,15 @@ impl Page<'_> {
         html! {
             section aria-labelledby="secretariat-title" {
                 h2 #secretariat-title { (self.t("secretariat-actions")) }
+                @if self.open() { (self.negotiating_secretariat_actions(key, &a, kk, &ka)) }
+                (self.after_secretariat_actions())
+            }
+        }
+    }
+
+    /// Admit, register a key, conclude: while negotiating.
+    fn negotiating_secretariat_actions(&self, key: &str, a: &str, kk: &str, ka: &str) -> Markup {
+        html! {
                 details open[self.error(key).is_some()] {
                     summary { (self.t("admit-title")) }
                     form.card method="post" action=(self.form_action()) id=(a) {
@@ -695,12 +793,11 @@ impl Page<'_> {
                         span.hint #conclude-why { (self.t("conclude-disabled")) }
                     }
                 }
-            }
         }
     }
 
     fn partner_actions(&self, me: &Partner) -> Markup {
-        if !self.open() {
+        if self.view.status == NegotiationStatus::Terminated {
             return html! {};
         }
         let key = "commit";
@@ -709,6 +806,15 @@ impl Page<'_> {
         html! {
             section aria-labelledby="partner-title" {
                 h2 #partner-title { (self.t("partner-actions")) }
+                @if self.open() { (self.commit_form(me, key, &a, n)) }
+                (self.after_partner_actions(me))
+                @if me.role == Role::Signatory && self.open() { (self.sign_form(me)) }
+            }
+        }
+    }
+
+    fn commit_form(&self, me: &Partner, key: &str, a: &str, n: usize) -> Markup {
+        html! {
                 details open[self.error(key).is_some()] {
                     summary { (self.t("commit-title")) }
                     form.card method="post" action=(self.form_action()) id=(a) {
@@ -748,11 +854,10 @@ impl Page<'_> {
                             input id={ (a) "-due" } name="due" inputmode="numeric" placeholder="YYYY-MM-DD" pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" autocomplete="off" aria-describedby={ (a) "-due-hint" } value=(self.kept(key, "due", ""));
                             span.hint id={ (a) "-due-hint" } { (self.t("due-hint")) }
                         }
+                        (self.asset_choices(me, key))
                         button type="submit" { (self.t("commit-button")) }
                     }
                 }
-                @if me.role == Role::Signatory { (self.sign_form(me)) }
-            }
         }
     }
 
