@@ -89,6 +89,7 @@ impl Service {
     }
 
     /// `roundtable <store> serve ARGS...` on a free loopback port, ready.
+    #[allow(dead_code)] // used by tests/checkpoint.rs, not by every test that includes this file
     pub(crate) async fn serve_with(store: &Store, secret: &Secret, args: &[&str]) -> Service {
         Service::http_with(store, secret, "serve", args).await
     }

@@ -216,7 +216,7 @@ async fn genuine_history(genuine: &Ports) -> Vec<String> {
     ));
 
     // The genuine export, carrying the latest checkpoint, verifies against the key.
-    let bytes = export(genuine, &[served.note.clone()]).await;
+    let bytes = export(genuine, std::slice::from_ref(&served.note)).await;
     let report = verify_anchored(
         &bytes,
         &Anchor {
