@@ -4,6 +4,9 @@
 //! taken before the forgery, at the version where the histories part.
 
 mod common;
+#[path = "services/harness.rs"]
+#[allow(dead_code)]
+mod harness;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -387,8 +390,223 @@ fn proofs_from_the_cli_verify_against_the_checkpoint_roots() {
     );
     let bad = store.run(&["prove", ID, "--consistency", "10", "500"]);
     assert!(
-        bad.stderr.contains("beyond the 73 leaves"),
+        bad.stderr.contains(
+            "version 500 of negotiation harbourside-waste does not exist: it has 73 events"
+        ),
         "{}",
         bad.stderr
     );
+}
+
+/// `serve --log-key-file` signs checkpoints off the append path and serves them; the
+/// export carries the latest, so `verify --log-key` alone catches a forged export and
+/// `import-export --log-key` refuses it; `roundtable witness` cosigns over HTTP after
+/// checking consistency with the checkpoint it holds, and refuses a split view.
+#[tokio::test]
+async fn serve_signs_checkpoints_and_a_witness_cosigns_them_over_http() {
+    let store = Store::embedded();
+    let run = store.import(&sample_minutes("harbourside-waste.jsonl"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("log.key");
+    let public = dir.path().join("log.key.pub");
+    let wkey = dir.path().join("witness.key");
+    let state = dir.path().join("witness-state");
+    let made = store.run(&[
+        "keys",
+        "log-generate",
+        "--name",
+        "roundtable.example.org",
+        "--key-file",
+        &p(&key),
+    ]);
+    assert_eq!(made.code, 0, "{made:?}");
+    let made = store.run(&[
+        "keys",
+        "witness-generate",
+        "--name",
+        "witness.example.net",
+        "--key-file",
+        &p(&wkey),
+    ]);
+    assert_eq!(made.code, 0, "{made:?}");
+    let witness_public = made.stdout.trim().to_owned();
+
+    let secret = harness::Secret::new();
+    let serve = harness::Service::serve_with(
+        &store,
+        &secret,
+        &[
+            "--log-key-file",
+            &p(&key),
+            "--checkpoint-every-events",
+            "20",
+            "--checkpoint-every-secs",
+            "0",
+        ],
+    )
+    .await;
+    let token = secret.token("auditor", None, None);
+    let client = harness::http_client();
+    let get = |path: &str| client.get(serve.url(path)).bearer_auth(&token).send();
+    let events = store.events(ID).len() as u64;
+    // Wait until the whole log is covered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let note = loop {
+        let r = get(&format!("/v1/negotiations/{ID}/checkpoint"))
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            let text = r.text().await.unwrap();
+            if text.lines().nth(1) == Some(events.to_string().as_str()) {
+                break text;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint of size {events}:\n{}",
+            serve.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let log_keys = std::fs::read_to_string(&public).unwrap();
+    let served_keys = get("/v1/log-key").await.unwrap().text().await.unwrap();
+    assert_eq!(served_keys, log_keys);
+    let verifier = roundtable_checkpoint::VerifierKey::parse(log_keys.trim()).unwrap();
+    roundtable_checkpoint::verify_checkpoint(&note, std::slice::from_ref(&verifier)).unwrap();
+    let history: Value = get(&format!("/v1/negotiations/{ID}/checkpoints"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sizes: Vec<u64> = history["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["size"].as_u64().unwrap())
+        .collect();
+    assert!(
+        sizes.contains(&20) && sizes.contains(&40) && sizes.last() == Some(&events),
+        "{sizes:?}"
+    );
+
+    // The export carries the latest checkpoint: the key alone anchors it.
+    let export = dir.path().join("export.jsonl");
+    let r = store.run(&["export", ID, "-o", &p(&export)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = offline(
+        dir.path(),
+        &["verify", &p(&export), "--log-key", &p(&public)],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let forged = dir.path().join("forged.jsonl");
+    forge(&export, &forged, "1480000.00", "148000.00");
+    let r = offline(
+        dir.path(),
+        &["verify", &p(&forged), "--log-key", &p(&public)],
+    );
+    assert_eq!(
+        r.code, 1,
+        "the carried checkpoint catches the forgery: {r:?}"
+    );
+    assert!(r.stdout.contains("forked"), "{}", r.stdout);
+    let empty = Store::embedded();
+    let r = empty.run(&["import-export", &p(&forged), "--log-key", &p(&public)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("does not extend the checkpoints"),
+        "{}",
+        r.stderr
+    );
+    let r = empty.run(&["import-export", &p(&export), "--log-key", &p(&public)]);
+    assert_eq!(r.code, 0, "{r:?}");
+
+    // A witness holding the checkpoint of size 40 checks consistency and cosigns.
+    std::fs::create_dir_all(&state).unwrap();
+    let held = state.join("roundtable.example.org_negotiations_harbourside-waste.checkpoint");
+    let at40 = store.run(&["checkpoint", ID, "--log-key", &p(&key), "--size", "40"]);
+    assert_eq!(at40.code, 0, "{at40:?}");
+    std::fs::write(&held, &at40.stdout).unwrap();
+    let witness = |state: &Path| {
+        offline(
+            dir.path(),
+            &[
+                "witness",
+                ID,
+                "--server",
+                &serve.url(""),
+                "--token",
+                &token,
+                "--log-key",
+                &p(&public),
+                "--witness-key",
+                &p(&wkey),
+                "--state-dir",
+                &p(state),
+            ],
+        )
+    };
+    let r = witness(&state);
+    assert_eq!(r.code, 0, "{r:?}\n{}", serve.log());
+    assert!(
+        r.stdout.contains(&format!("at size {events}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("consistent with size 40 held"),
+        "{}",
+        r.stdout
+    );
+    let cosigned = get(&format!("/v1/negotiations/{ID}/checkpoint"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let witness_key = roundtable_checkpoint::VerifierKey::parse(&witness_public).unwrap();
+    let both = roundtable_checkpoint::verify_note(
+        &roundtable_checkpoint::Note::parse(&cosigned).unwrap(),
+        &[verifier.clone(), witness_key],
+    )
+    .unwrap();
+    assert_eq!(both.len(), 2, "{cosigned}");
+    // It now holds the latest; running again cosigns the same size again.
+    assert!(
+        std::fs::read_to_string(&held)
+            .unwrap()
+            .contains(&format!("\n{events}\n"))
+    );
+    assert_eq!(witness(&state).code, 0);
+
+    // A split view: the witness holds a checkpoint of the same size with another root,
+    // signed by the same log key (the server showed it another history).
+    let signer = roundtable_checkpoint::CheckpointSigner::new(
+        roundtable_checkpoint::SignerKey::parse(std::fs::read_to_string(&key).unwrap().trim())
+            .unwrap(),
+    )
+    .unwrap();
+    let other = signer
+        .sign(
+            ID,
+            events,
+            [7; 32],
+            Some(roundtable_checkpoint::LastEvent {
+                hash: "ab".repeat(32),
+                recorded_at: chrono::Utc::now(),
+            }),
+        )
+        .unwrap();
+    let split = dir.path().join("split-state");
+    std::fs::create_dir_all(&split).unwrap();
+    std::fs::write(
+        split.join("roundtable.example.org_negotiations_harbourside-waste.checkpoint"),
+        &other,
+    )
+    .unwrap();
+    let r = witness(&split);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("split view"), "{}", r.stderr);
+    drop(serve);
 }

@@ -88,6 +88,12 @@ impl Service {
         Service::http(store, secret, "serve").await
     }
 
+    /// `roundtable <store> serve ARGS...` on a free loopback port, ready.
+    #[allow(dead_code)] // used by tests/checkpoint.rs, not by every test that includes this file
+    pub(crate) async fn serve_with(store: &Store, secret: &Secret, args: &[&str]) -> Service {
+        Service::http_with(store, secret, "serve", args).await
+    }
+
     /// `roundtable <store> api` on a free loopback port, ready.
     pub(crate) async fn api(store: &Store, secret: &Secret) -> Service {
         Service::http(store, secret, "api").await
@@ -100,12 +106,14 @@ impl Service {
     }
 
     async fn http(store: &Store, secret: &Secret, sub: &str) -> Service {
+        Service::http_with(store, secret, sub, &[]).await
+    }
+
+    async fn http_with(store: &Store, secret: &Secret, sub: &str, extra: &[&str]) -> Service {
         let file = secret.file().display().to_string();
-        let (mut service, address) = Service::spawn(
-            store,
-            sub,
-            &["--listen", "127.0.0.1:0", "--jwt-secret-file", &file],
-        );
+        let mut args = vec!["--listen", "127.0.0.1:0", "--jwt-secret-file", &file];
+        args.extend_from_slice(extra);
+        let (mut service, address) = Service::spawn(store, sub, &args);
         // It prints `roundtable: HTTP API on http://ADDR (...)` once it listens.
         match address.recv_timeout(Duration::from_secs(30)) {
             Ok(base) => service.base = base,

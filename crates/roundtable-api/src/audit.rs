@@ -225,6 +225,9 @@ pub(crate) async fn diff(
 /// then every event exactly as stored, one per line, for `roundtable verify FILE`
 /// with no server and no store, and for `roundtable import-export`.
 ///
+/// With a log key, the manifest carries the latest signed checkpoint kept (its
+/// `checkpoints`), as `roundtable export` writes it.
+///
 /// As `roundtable export`, it refuses to write an export that would not verify: the
 /// view the projection stores must equal a fresh fold of the events (409
 /// `view_mismatch` otherwise; `GET .../verify` names the first difference).
@@ -255,12 +258,22 @@ pub(crate) async fn export(
     let negotiation = negotiation_id(path)?;
     query.map_err(query_rejection)?;
     authorize(&caller, &negotiation)?;
-    let export = roundtable_app::audit::export(
+    // The latest checkpoint kept rides along, so that the key alone anchors the file.
+    let checkpoints = match &state.checkpoints {
+        Some(store) => store
+            .latest(&negotiation)
+            .await?
+            .map(|c| vec![c.note])
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let export = roundtable_app::audit::export_carrying(
         &*state.events,
         &*state.views,
         &negotiation,
         roundtable_audit::export::TOOL,
         CATCH_UP,
+        &checkpoints,
     )
     .await?;
     Ok(file(

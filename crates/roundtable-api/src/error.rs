@@ -176,6 +176,13 @@ impl From<AppError> for ApiError {
                 format!("{message}; GET /v1/negotiations/{negotiation}/verify says more"),
             ),
             AppError::Corrupt { .. } => Self::internal(message),
+            AppError::NoCheckpoint { .. } => Self::not_found("checkpoint_not_found", message),
+            AppError::Rewritten { .. } => Self::new(StatusCode::CONFLICT, "log_rewritten", message),
+            AppError::Cosignature(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "cosignature_refused",
+                message,
+            ),
             AppError::Store { port, source } => Self::from_store(source, port.describe()),
         }
     }

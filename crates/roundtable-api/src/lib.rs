@@ -17,6 +17,10 @@
 //! | `GET /v1/negotiations/{id}/ocds` | the OCDS release package (PPP profile), or `?compiled=true` the record |
 //! | `GET /v1/negotiations/{id}/verify` | the live verification report ([`roundtable_audit::VerifyReport`]) |
 //! | `GET /v1/negotiations/{id}/report` | the HTML audit report |
+//! | `GET /v1/negotiations/{id}/checkpoint`, `.../checkpoints` | the latest signed checkpoint (a C2SP signed note, with cosignatures), the history of them |
+//! | `GET /v1/negotiations/{id}/proof/inclusion`, `.../proof/consistency` | RFC 9162 proofs |
+//! | `POST`, `GET /v1/negotiations/{id}/checkpoint/cosignatures` | witnesses' cosignatures |
+//! | `GET /v1/log-key` | the log's verifier keys |
 //! | `GET /v1/negotiations/{id}/changes` | the changes as Server-Sent Events, resuming after `Last-Event-ID` |
 //! | `POST /v1/webhooks`, `GET /v1/webhooks`, `DELETE /v1/webhooks/{id}` | webhooks, by the secretariat |
 //! | `GET /v1/webhooks/{id}/dead-letters`, `POST .../dead-letters/replay` | deliveries given up, and delivering them again |
@@ -35,6 +39,7 @@
 pub mod audit;
 pub mod auth;
 pub mod changes;
+pub mod checkpoints;
 pub mod commands;
 pub mod error;
 pub mod health;
@@ -103,6 +108,11 @@ pub struct ApiState {
     pub sessions: Arc<roundtable_web::Sessions>,
     /// The deny-list of revoked tokens; `None`: no token is refused as revoked.
     pub revocations: Option<Arc<revocation::Revocations>>,
+    /// The signed checkpoints kept; `None`: the checkpoint routes answer 404
+    /// `checkpoints_not_configured`.
+    pub checkpoints: Option<Arc<roundtable_app::checkpoints::CheckpointStore>>,
+    /// The log's verifier keys served at `/v1/log-key` (the current first).
+    pub log_keys: Arc<Vec<roundtable_checkpoint::VerifierKey>>,
 }
 
 impl ApiState {
@@ -121,12 +131,26 @@ impl ApiState {
             shutdown: None,
             sessions: Arc::new(roundtable_web::Sessions::new()),
             revocations: None,
+            checkpoints: None,
+            log_keys: Arc::new(Vec::new()),
         }
     }
 
     /// Refuses tokens on `revocations`' deny-list (bearer tokens and sign-in links).
     pub fn with_revocations(mut self, revocations: Arc<revocation::Revocations>) -> Self {
         self.revocations = Some(revocations);
+        self
+    }
+
+    /// Serves the checkpoint routes over `store`, and `log_keys` at `/v1/log-key`;
+    /// exports carry the latest kept checkpoint.
+    pub fn with_checkpoints(
+        mut self,
+        store: roundtable_app::checkpoints::CheckpointStore,
+        log_keys: Vec<roundtable_checkpoint::VerifierKey>,
+    ) -> Self {
+        self.checkpoints = Some(Arc::new(store));
+        self.log_keys = Arc::new(log_keys);
         self
     }
 
@@ -199,6 +223,27 @@ pub fn router(state: ApiState) -> Router {
             "/v1/negotiations/{negotiation_id}/report",
             get(audit::report),
         )
+        .route(
+            "/v1/negotiations/{negotiation_id}/checkpoint",
+            get(checkpoints::latest),
+        )
+        .route(
+            "/v1/negotiations/{negotiation_id}/checkpoints",
+            get(checkpoints::history),
+        )
+        .route(
+            "/v1/negotiations/{negotiation_id}/checkpoint/cosignatures",
+            get(checkpoints::cosignatures).post(checkpoints::add_cosignature),
+        )
+        .route(
+            "/v1/negotiations/{negotiation_id}/proof/inclusion",
+            get(checkpoints::inclusion),
+        )
+        .route(
+            "/v1/negotiations/{negotiation_id}/proof/consistency",
+            get(checkpoints::consistency),
+        )
+        .route("/v1/log-key", get(checkpoints::log_key))
         .route(
             "/v1/negotiations/{negotiation_id}/changes",
             get(changes::changes),

@@ -88,21 +88,44 @@ pub async fn export(
     tool: &str,
     catch_up: Duration,
 ) -> Result<Export, AppError> {
+    export_carrying(log, views, negotiation, tool, catch_up, &[]).await
+}
+
+/// [`export`], its manifest carrying the signed checkpoints `checkpoints` (notes of
+/// this negotiation's log, such as the latest the server keeps:
+/// [`crate::checkpoints::CheckpointStore::latest`]), so that `roundtable verify FILE
+/// --log-key KEY` checks the events against them.
+///
+/// # Errors
+/// As [`export`].
+pub async fn export_carrying(
+    log: &dyn EventStore,
+    views: &dyn ViewStore,
+    negotiation: &NegotiationId,
+    tool: &str,
+    catch_up: Duration,
+    checkpoints: &[String],
+) -> Result<Export, AppError> {
     let (events, projected) = events_and_view(log, views, negotiation, catch_up).await?;
-    let bytes = roundtable_audit::export::export_with_tool(&events, projected.as_ref(), tool)
-        .map_err(|e| match e {
-            ExportError::Empty => AppError::NotRecorded {
-                negotiation: negotiation.clone(),
-            },
-            ExportError::ViewMismatch { at } => AppError::ViewMismatch {
-                negotiation: negotiation.clone(),
-                at,
-            },
-            ExportError::Chain(e) => AppError::Corrupt {
-                negotiation: negotiation.clone(),
-                reason: e.to_string(),
-            },
-        })?;
+    let bytes = roundtable_audit::export::export_with_checkpoints(
+        &events,
+        projected.as_ref(),
+        tool,
+        checkpoints,
+    )
+    .map_err(|e| match e {
+        ExportError::Empty => AppError::NotRecorded {
+            negotiation: negotiation.clone(),
+        },
+        ExportError::ViewMismatch { at } => AppError::ViewMismatch {
+            negotiation: negotiation.clone(),
+            at,
+        },
+        ExportError::Chain(e) => AppError::Corrupt {
+            negotiation: negotiation.clone(),
+            reason: e.to_string(),
+        },
+    })?;
     Ok(Export {
         bytes,
         events: events.len(),

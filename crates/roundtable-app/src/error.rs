@@ -10,6 +10,8 @@ pub enum Port {
     Events,
     /// The projected views (the read model).
     Views,
+    /// The signed checkpoints and cosignatures.
+    Checkpoints,
 }
 
 impl Port {
@@ -18,6 +20,7 @@ impl Port {
         match self {
             Port::Events => "the event store",
             Port::Views => "the view store",
+            Port::Checkpoints => "the checkpoint store",
         }
     }
 }
@@ -87,6 +90,26 @@ pub enum AppError {
     /// An OCDS option is wrong (the ocid prefix); the message says how.
     #[error("{0}")]
     Ocds(roundtable_ocds::OcdsError),
+    /// No checkpoint of the negotiation is kept (at `size`, or at all).
+    #[error("no checkpoint of {negotiation} is kept{}", size.map_or_else(String::new, |s| format!(" at size {s}")))]
+    NoCheckpoint {
+        /// The negotiation asked for.
+        negotiation: NegotiationId,
+        /// The size asked for, if one was.
+        size: Option<u64>,
+    },
+    /// The log parts from a checkpoint the server signed: its history was rewritten
+    /// (or cut) under it.
+    #[error("the log of {negotiation} does not extend its signed checkpoints: {reason}")]
+    Rewritten {
+        /// The negotiation.
+        negotiation: NegotiationId,
+        /// Where and how, in words.
+        reason: String,
+    },
+    /// A witness's cosignature is refused; the message says why.
+    #[error("cosignature refused: {0}")]
+    Cosignature(String),
     /// A store failed.
     #[error("{} failed: {source}", port.describe())]
     Store {

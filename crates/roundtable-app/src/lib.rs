@@ -23,6 +23,8 @@
 //!   its late entries), and what changed between two versions;
 //! - [`audit`]: the export, the live verification and the audit report, each against
 //!   the projected view read so that it belongs with the events;
+//! - [`checkpoints`]: the signed checkpoints the server keeps (and signs off the
+//!   append path), witnesses' cosignatures, inclusion and consistency proofs;
 //! - [`ocds`]: the OCDS release or record package;
 //! - [`reads`]: the projected view, waiting until it includes a version.
 //!
@@ -34,6 +36,7 @@
 pub mod adoption;
 pub mod audit;
 pub mod changes;
+pub mod checkpoints;
 pub mod commands;
 #[cfg(feature = "conformance")]
 pub mod conformance;

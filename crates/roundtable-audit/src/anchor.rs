@@ -91,6 +91,7 @@ pub fn sign_checkpoint(
 
 /// An inclusion proof of one event, as `roundtable prove --inclusion` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct InclusionProof {
     /// The event's version (leaf index + 1).
     pub version: u64,
@@ -110,6 +111,7 @@ pub struct InclusionProof {
 
 /// A consistency proof between two sizes, as `roundtable prove --consistency` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ConsistencyProof {
     /// The old size.
     pub old_size: u64,

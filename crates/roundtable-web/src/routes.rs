@@ -82,7 +82,11 @@ fn error(ctx: &Ctx, status: StatusCode, message: &str) -> Response {
 
 fn app_error(ctx: &Ctx, e: &AppError) -> Response {
     let status = match e {
-        AppError::NotRecorded { .. } | AppError::NoView { .. } => StatusCode::NOT_FOUND,
+        AppError::NotRecorded { .. } | AppError::NoView { .. } | AppError::NoCheckpoint { .. } => {
+            StatusCode::NOT_FOUND
+        }
+        AppError::Cosignature(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Rewritten { .. } => StatusCode::CONFLICT,
         AppError::NotYetOpened { .. }
         | AppError::VersionNotFound { .. }
         | AppError::InvalidRequest(_)

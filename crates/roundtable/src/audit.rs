@@ -134,12 +134,21 @@ pub(crate) async fn export(
     output: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let views = backend.views().await?;
-    let export = match roundtable_app::audit::export(
+    // The latest checkpoint the server signed, when there is one: `verify FILE
+    // --log-key KEY` then checks the events against it.
+    let checkpoints = roundtable_app::checkpoints::CheckpointStore::open(&*backend.ports().kv)
+        .await?
+        .latest(id)
+        .await?
+        .map(|c| vec![c.note])
+        .unwrap_or_default();
+    let export = match roundtable_app::audit::export_carrying(
         &**backend.store(),
         &*views,
         id,
         roundtable_audit::export::TOOL,
         CATCH_UP,
+        &checkpoints,
     )
     .await
     {
@@ -147,7 +156,13 @@ pub(crate) async fn export(
         Err(e @ AppError::NotRecorded { .. }) => return not_found(backend, e),
         Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot export {id}"))),
     };
-    let what = format!("{} events of {id}", export.events);
+    let what = match checkpoints.len() {
+        0 => format!("{} events of {id}", export.events),
+        _ => format!(
+            "{} events of {id}, with the latest signed checkpoint",
+            export.events
+        ),
+    };
     write_to(output, &export.bytes, &what)
 }
 
@@ -215,9 +230,24 @@ pub(crate) async fn report(
 
 /// `roundtable import-export FILE`: a verified export into a store that does not hold
 /// its negotiation yet; a tampered export is refused.
-pub(crate) async fn import_export(backend: &Backend, file: &Path) -> anyhow::Result<ExitCode> {
+pub(crate) async fn import_export(
+    backend: &Backend,
+    file: &Path,
+    anchor: Option<&roundtable_audit::Anchor>,
+) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(file).with_context(|| format!("cannot read export {}", file.display()))?;
+    if let Some(anchor) = anchor {
+        let report = roundtable_audit::verify_anchored(&bytes, anchor);
+        if !report.ok {
+            eprint!("{report}");
+            eprintln!(
+                "error: {} is refused: it does not extend the checkpoints signed by the log key",
+                file.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
     let verified = match roundtable_audit::import_export(&bytes) {
         Ok(v) => v,
         Err(roundtable_audit::ImportError::Refused(report)) => {

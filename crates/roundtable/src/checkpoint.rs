@@ -14,7 +14,7 @@ use crate::backend::Backend;
 
 /// The file beside a log key that keeps every public key it has had, one verifier key
 /// a line, oldest first: what verifiers need for checkpoints signed before a rotation.
-fn public_file(key_file: &Path) -> PathBuf {
+pub(crate) fn public_file(key_file: &Path) -> PathBuf {
     let mut name = key_file.as_os_str().to_owned();
     name.push(".pub");
     PathBuf::from(name)
@@ -58,18 +58,38 @@ fn append_public(key_file: &Path, key: &VerifierKey) -> anyhow::Result<PathBuf> 
 
 /// `roundtable keys log-generate --name DEPLOYMENT --key-file FILE`.
 pub(crate) fn generate(name: &str, key_file: &Path) -> anyhow::Result<ExitCode> {
+    generate_typed(name, key_file, ED25519, "log key")
+}
+
+/// `roundtable keys witness-generate --name WITNESS --key-file FILE`: a
+/// cosignature/v1 key (type 0x04, c2sp.org/tlog-cosignature) for `roundtable witness`.
+pub(crate) fn generate_witness(name: &str, key_file: &Path) -> anyhow::Result<ExitCode> {
+    generate_typed(
+        name,
+        key_file,
+        roundtable_checkpoint::COSIGNATURE_V1,
+        "witness key",
+    )
+}
+
+fn generate_typed(
+    name: &str,
+    key_file: &Path,
+    sig_type: u8,
+    what: &str,
+) -> anyhow::Result<ExitCode> {
     if key_file.exists() {
         bail!(
             "{} already exists; use keys log-rotate to replace a log key",
             key_file.display()
         );
     }
-    let key = SignerKey::from_seed(name, ED25519, fresh_seed()?)
-        .with_context(|| format!("cannot make a log key named {name:?}"))?;
+    let key = SignerKey::from_seed(name, sig_type, fresh_seed()?)
+        .with_context(|| format!("cannot make a {what} named {name:?}"))?;
     write_private(key_file, &(key.to_private_string() + "\n"))?;
     let public = append_public(key_file, &key.verifier())?;
     eprintln!(
-        "wrote the log key to {} (keep it secret) and its public key to {}",
+        "wrote the {what} to {} (keep it secret) and its public key to {}",
         key_file.display(),
         public.display()
     );
@@ -77,7 +97,7 @@ pub(crate) fn generate(name: &str, key_file: &Path) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_key(key_file: &Path) -> anyhow::Result<SignerKey> {
+pub(crate) fn read_key(key_file: &Path) -> anyhow::Result<SignerKey> {
     let text = std::fs::read_to_string(key_file)
         .with_context(|| format!("cannot read the log key {}", key_file.display()))?;
     SignerKey::parse(text.trim())
@@ -134,7 +154,8 @@ pub(crate) async fn checkpoint(
     )
 }
 
-/// `roundtable prove ID --inclusion VERSION --size N` or `--consistency N M`.
+/// `roundtable prove ID --inclusion VERSION --size N` or `--consistency N M`, through
+/// the application layer's use cases (as `GET .../proof/...`).
 pub(crate) async fn prove(
     backend: &Backend,
     id: &NegotiationId,
@@ -142,25 +163,22 @@ pub(crate) async fn prove(
     size: Option<u64>,
     consistency: Option<&[u64]>,
 ) -> anyhow::Result<ExitCode> {
-    let events = backend.store().read(id, 0, None).await?;
-    if events.is_empty() {
-        eprintln!(
-            "error: negotiation {id} has no recorded events in {}",
-            backend.describe()
-        );
-        return Ok(ExitCode::from(1));
-    }
+    let log = &**backend.store();
     let json = match (inclusion, consistency) {
-        (Some(version), None) => {
-            let size = size.unwrap_or(events.len() as u64);
-            serde_json::to_value(roundtable_audit::anchor::prove_inclusion(
-                &events, version, size,
-            )?)?
-        }
-        (None, Some([old, new])) => serde_json::to_value(
-            roundtable_audit::anchor::prove_consistency(&events, *old, *new)?,
-        )?,
+        (Some(version), None) => roundtable_app::checkpoints::inclusion(log, id, version, size)
+            .await
+            .map(serde_json::to_value),
+        (None, Some([old, new])) => roundtable_app::checkpoints::consistency(log, id, *old, *new)
+            .await
+            .map(serde_json::to_value),
         _ => bail!("give --inclusion VERSION [--size N], or --consistency OLD NEW"),
+    };
+    let json = match json {
+        Ok(json) => json?,
+        Err(e @ roundtable_app::AppError::NotRecorded { .. }) => {
+            return crate::audit::not_found(backend, e);
+        }
+        Err(e) => return Err(e.into()),
     };
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)
@@ -207,4 +225,21 @@ pub(crate) fn anchor(
             .collect::<anyhow::Result<_>>()?,
         log_keys: verifier_keys(log_key)?,
     })
+}
+
+/// The log's verifier keys to publish for the key in `key_file`: its own first, then
+/// every other key of the `.pub` file beside it, newest first (the keys it had before
+/// rotations).
+pub(crate) fn published_keys(key_file: &Path, key: &SignerKey) -> Vec<VerifierKey> {
+    let current = key.verifier();
+    let mut keys = vec![current.clone()];
+    let known = std::fs::read_to_string(public_file(key_file)).unwrap_or_default();
+    for line in known.lines().rev() {
+        if let Ok(k) = VerifierKey::parse(line.trim()) {
+            if k != current && !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys
 }

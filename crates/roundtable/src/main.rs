@@ -14,6 +14,7 @@ mod nats;
 mod ocds;
 mod render;
 mod services;
+mod witness;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -298,6 +299,14 @@ enum Cmd {
     ImportExport {
         /// The export.
         file: PathBuf,
+        /// A checkpoint signed by the log that the export must extend (as for
+        /// `verify`); repeat for more. Needs --log-key.
+        #[arg(long, value_name = "CP", requires = "log_key")]
+        checkpoint: Vec<PathBuf>,
+        /// The log's verifier key, or a file of them: the export must then extend its
+        /// checkpoints (those given and those it carries), or it is refused.
+        #[arg(long, value_name = "KEY")]
+        log_key: Option<String>,
     },
     /// Ed25519 keys for partners who sign with a key of their own.
     #[command(subcommand)]
@@ -305,6 +314,14 @@ enum Cmd {
         after_help = "Exit status: 0 done; 2 a file could not be read or written, or a bad option."
     )]
     Keys(KeysCmd),
+    /// Witness a negotiation's log on a server: fetch its latest checkpoint, check it
+    /// extends the last one this witness cosigned (a consistency proof), cosign it and
+    /// send the cosignature; a checkpoint that does not extend it is refused as a split
+    /// view. Run it from cron.
+    ///
+    /// Exit status: 0 cosigned; 1 refused (split view, rollback, bad signature); 2 an
+    /// error (server unreachable, bad key).
+    Witness(witness::WitnessArgs),
     /// Serve the HTTP API and run the projector, in one process (one machine).
     #[command(
         after_help = "Exit status: 0 stopped by SIGINT or SIGTERM after a clean shutdown; 2 could not start (store, address, token keys) or failed while running."
@@ -317,6 +334,8 @@ enum Cmd {
         auth: services::AuthOptions,
         #[command(flatten)]
         webhooks: services::WebhookOptions,
+        #[command(flatten)]
+        checkpoints: services::CheckpointOptions,
     },
     /// Serve the HTTP API only (run `roundtable project` beside it).
     #[command(
@@ -330,6 +349,8 @@ enum Cmd {
         auth: services::AuthOptions,
         #[command(flatten)]
         webhooks: services::WebhookOptions,
+        #[command(flatten)]
+        checkpoints: services::CheckpointOptions,
     },
     /// Keep the stored agreement views up to date from the event log.
     ///
@@ -423,6 +444,17 @@ enum KeysCmd {
     #[command(after_help = "Exit status: 0 rotated; 2 the key file cannot be read or written.")]
     LogRotate {
         /// The log key file.
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+    },
+    /// Generate a witness's cosignature key (c2sp.org/tlog-cosignature, type 0x04) for
+    /// `roundtable witness`; written with mode 0600, its public key appended to
+    /// FILE.pub and printed.
+    WitnessGenerate {
+        /// The witness's name, such as witness.example.net.
+        #[arg(long)]
+        name: String,
+        /// Where to write the private key.
         #[arg(long, value_name = "FILE")]
         key_file: PathBuf,
     },
@@ -531,6 +563,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return checkpoint::generate(name, key_file);
         }
         Cmd::Keys(KeysCmd::LogRotate { key_file }) => return checkpoint::rotate(key_file),
+        Cmd::Keys(KeysCmd::WitnessGenerate { name, key_file }) => {
+            return checkpoint::generate_witness(name, key_file);
+        }
+        Cmd::Witness(args) => return witness::run(args).await,
         Cmd::Token(TokenCmd::Issue(args)) => {
             let code = services::issue_token(args)?;
             if let (Some(negotiation), Some(partner)) = (args.negotiation(), args.partner()) {
@@ -681,7 +717,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
         } => audit::report(&backend, &negotiation(&negotiation_id)?, output.as_deref()).await,
         Cmd::ExportOcds(args) => ocds::export(&backend, &args).await,
-        Cmd::ImportExport { file } => audit::import_export(&backend, &file).await,
+        Cmd::ImportExport {
+            file,
+            checkpoint,
+            log_key,
+        } => {
+            let anchor = match &log_key {
+                Some(key) => Some(checkpoint::anchor(&checkpoint, key)?),
+                None => None,
+            };
+            audit::import_export(&backend, &file, anchor.as_ref()).await
+        }
         Cmd::Keys(KeysCmd::Sign {
             negotiation_id,
             secret_file,
@@ -691,6 +737,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             checkpoint::generate(&name, &key_file)
         }
         Cmd::Keys(KeysCmd::LogRotate { key_file }) => checkpoint::rotate(&key_file),
+        Cmd::Keys(KeysCmd::WitnessGenerate { name, key_file }) => {
+            checkpoint::generate_witness(&name, &key_file)
+        }
+        Cmd::Witness(args) => witness::run(&args).await,
         Cmd::Checkpoint {
             negotiation_id,
             log_key,
@@ -730,12 +780,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             auth,
             webhooks,
-        } => services::serve(&backend, listen, &auth, &webhooks).await,
+            checkpoints,
+        } => services::serve(&backend, listen, &auth, &webhooks, &checkpoints).await,
         Cmd::Api {
             listen,
             auth,
             webhooks,
-        } => services::api(&backend, listen, &auth, &webhooks).await,
+            checkpoints,
+        } => services::api(&backend, listen, &auth, &webhooks, &checkpoints).await,
         Cmd::Project {
             rebuild,
             once,

@@ -336,6 +336,66 @@ impl WebhookOptions {
     }
 }
 
+/// Signed checkpoints made by the server (docs/AUDIT.md, "Checkpoints made by the
+/// server"; docs/OPERATIONS.md).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct CheckpointOptions {
+    /// The log key (`roundtable keys log-generate`): with it, the server signs
+    /// checkpoints of every negotiation's log and serves them, with the proofs and the
+    /// verifier keys of the .pub file beside it. Without it, no checkpoint is signed.
+    #[arg(long, value_name = "FILE", env = "ROUNDTABLE_LOG_KEY_FILE")]
+    log_key_file: Option<PathBuf>,
+    /// Sign a checkpoint once this many events are not covered by one.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "ROUNDTABLE_CHECKPOINT_EVERY_EVENTS",
+        default_value_t = 1_000
+    )]
+    checkpoint_every_events: u64,
+    /// Sign a checkpoint once new events have waited this many seconds for one.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "ROUNDTABLE_CHECKPOINT_EVERY_SECS",
+        default_value_t = 10
+    )]
+    checkpoint_every_secs: u64,
+}
+
+/// The checkpoint store, the signer and the keys to publish, when a log key is given.
+struct Checkpointing {
+    store: roundtable_app::checkpoints::CheckpointStore,
+    signer: roundtable_checkpoint::CheckpointSigner,
+    keys: Vec<roundtable_checkpoint::VerifierKey>,
+    policy: roundtable_app::checkpoints::CheckpointPolicy,
+}
+
+impl CheckpointOptions {
+    async fn open(&self, backend: &Backend) -> anyhow::Result<Option<Checkpointing>> {
+        let Some(file) = &self.log_key_file else {
+            return Ok(None);
+        };
+        let key = crate::checkpoint::read_key(file)?;
+        let keys = crate::checkpoint::published_keys(file, &key);
+        let signer = roundtable_checkpoint::CheckpointSigner::new(key)
+            .with_context(|| format!("{} cannot sign checkpoints", file.display()))?;
+        let store =
+            roundtable_app::checkpoints::CheckpointStore::open(&*backend.ports().kv).await?;
+        let every = Duration::from_secs(self.checkpoint_every_secs);
+        Ok(Some(Checkpointing {
+            store,
+            signer,
+            keys,
+            policy: roundtable_app::checkpoints::CheckpointPolicy {
+                every_events: self.checkpoint_every_events.max(1),
+                every,
+                poll: every.clamp(Duration::from_millis(200), Duration::from_secs(1)),
+            },
+        }))
+    }
+}
+
 /// The backend's webhook store, over its key-value port and change feeds.
 async fn webhook_store(backend: &Backend) -> anyhow::Result<Arc<dyn WebhookStore>> {
     Ok(Arc::new(KvWebhookStore::from_ports(backend.ports()).await?))
@@ -346,6 +406,7 @@ async fn api_state(
     auth: AuthConfig,
     webhooks: &WebhookOptions,
     shutdown: &Shutdown,
+    checkpoints: Option<&Checkpointing>,
 ) -> anyhow::Result<ApiState> {
     let views = backend.views().await?;
     let ports = backend.ports();
@@ -357,6 +418,10 @@ async fn api_state(
                 .context("cannot open the token deny-list")?,
         ))
         .with_shutdown(shutdown.0.clone());
+    let state = match checkpoints {
+        Some(c) => state.with_checkpoints(c.store.clone(), c.keys.clone()),
+        None => state,
+    };
     let state = state.with_readiness(Arc::new(PortsReadiness {
         stores: StoreReadiness::new(backend.store().clone(), views),
         connection: ports.connection.clone(),
@@ -418,9 +483,18 @@ pub(crate) async fn serve(
     listen: SocketAddr,
     auth: &AuthOptions,
     webhooks: &WebhookOptions,
+    checkpoints: &CheckpointOptions,
 ) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::on_signals();
-    let state = api_state(backend, auth.config(Some(listen))?, webhooks, &shutdown).await?;
+    let checkpointing = checkpoints.open(backend).await?;
+    let state = api_state(
+        backend,
+        auth.config(Some(listen))?,
+        webhooks,
+        &shutdown,
+        checkpointing.as_ref(),
+    )
+    .await?;
     watch_log(backend, &shutdown).await?;
     let mut projector = projector(backend).await?;
     let worker = WebhookWorker::new(
@@ -436,7 +510,20 @@ pub(crate) async fn serve(
         anyhow::Ok(())
     };
     let delivering = worker.run_until(shutdown.clone().wait());
-    let (http, projecting, ()) = tokio::join!(http, projecting, delivering);
+    let signing = async {
+        if let Some(c) = checkpointing {
+            let mut checkpointer = roundtable_app::checkpoints::Checkpointer::new(
+                backend.store().clone(),
+                c.store,
+                c.signer,
+                c.policy,
+            );
+            checkpointer
+                .run_until(shutdown.clone().wait(), |_| {})
+                .await;
+        }
+    };
+    let (http, projecting, (), ()) = tokio::join!(http, projecting, delivering, signing);
     drain(backend).await;
     http?;
     projecting?;
@@ -449,9 +536,19 @@ pub(crate) async fn api(
     listen: SocketAddr,
     auth: &AuthOptions,
     webhooks: &WebhookOptions,
+    checkpoints: &CheckpointOptions,
 ) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::on_signals();
-    let state = api_state(backend, auth.config(Some(listen))?, webhooks, &shutdown).await?;
+    // The API serves the checkpoints kept (signed by `serve` elsewhere); it signs none.
+    let checkpointing = checkpoints.open(backend).await?;
+    let state = api_state(
+        backend,
+        auth.config(Some(listen))?,
+        webhooks,
+        &shutdown,
+        checkpointing.as_ref(),
+    )
+    .await?;
     watch_log(backend, &shutdown).await?;
     let result = serve_http(listen, state, shutdown).await;
     drain(backend).await;

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod changes;
+mod checkpoints;
 mod commands;
 mod common;
 mod inputs;
