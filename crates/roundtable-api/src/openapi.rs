@@ -76,6 +76,7 @@ pub fn document() -> Document {
         EventPage,
         NegotiationPage,
         NegotiationSummary,
+        crate::reads::OverdueOn,
         ErrorBody,
         Status,
         roundtable_domain::AgreementView,

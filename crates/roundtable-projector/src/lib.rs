@@ -26,6 +26,8 @@
 //! The stored views and parked entries themselves are [`KvViewStore`], written once
 //! over the key-value port ([`roundtable_store::KvStore`]) that both stores implement.
 //!
+//! [`OverdueTimer`] announces, once, the first day a commitment is overdue.
+//!
 //! Modules: `projector` (the loop and its public API), `batch` (grouping a batch by
 //! negotiation), `update` (one negotiation's update: skip, fill gaps, apply, store,
 //! announce), `cache` (recent views in memory), `views` (the view store over the
@@ -36,12 +38,14 @@
 mod batch;
 mod cache;
 mod config;
+mod overdue;
 mod projector;
 mod stats;
 mod update;
 mod views;
 
 pub use config::ProjectorConfig;
+pub use overdue::{Clock, DEFAULT_INTERVAL as OVERDUE_INTERVAL, OverdueTimer};
 pub use projector::Projector;
 pub use stats::ProjectorStats;
 pub use views::{KvViewStore, PARKED_BUCKET, VIEWS_BUCKET};

@@ -7,12 +7,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roundtable_domain::NegotiationId;
 use roundtable_store::{
-    ChangeFeed, ChangeFeeds, EventStore, LogChangeFeed, Selection, StoreError, WebhookId,
+    ChangeFeed, ChangeFeeds, EventStore, KvBuckets, KvStore, LogChangeFeed, Selection, StoreError,
+    WebhookId, overdue,
 };
 use rusqlite::params;
 
 use crate::errors::store_error;
 use crate::feed::SqliteEventFeed;
+use crate::kv::SqliteBuckets;
 use crate::store::SqliteStore;
 
 /// The checkpoint name of a webhook's feed: `webhook-<id>`.
@@ -43,6 +45,13 @@ impl SqliteChangeFeeds {
             store: store.clone(),
         }
     }
+
+    /// The bucket of the overdue announcements, in the same file.
+    async fn overdue(&self) -> Result<Arc<dyn KvStore>, StoreError> {
+        SqliteBuckets::new(&self.store)
+            .open(overdue::OVERDUE_BUCKET, "overdue announcements")
+            .await
+    }
 }
 
 #[async_trait]
@@ -50,6 +59,7 @@ impl ChangeFeeds for SqliteChangeFeeds {
     /// Sets the checkpoint to the last position of `events` (the events recorded
     /// until now are not delivered); `since` is not needed.
     async fn start(&self, name: &str, _since: DateTime<Utc>) -> Result<(), StoreError> {
+        overdue::start_feed(&*self.overdue().await?, &checkpoint_name(name)).await?;
         let name = checkpoint_name(name);
         self.store
             .blocking(move |inner| {
@@ -76,14 +86,14 @@ impl ChangeFeeds for SqliteChangeFeeds {
     ) -> Result<Box<dyn ChangeFeed>, StoreError> {
         let feed = SqliteEventFeed::open(&self.store, &checkpoint_name(name)).await?;
         let events: Arc<dyn EventStore> = Arc::new(self.store.clone());
-        Ok(Box::new(LogChangeFeed::new(
-            Box::new(feed),
-            events,
-            negotiations.clone(),
-        )))
+        Ok(Box::new(
+            LogChangeFeed::new(Box::new(feed), events, negotiations.clone())
+                .with_overdue(self.overdue().await?, &checkpoint_name(name)),
+        ))
     }
 
     async fn remove(&self, name: &str) -> Result<(), StoreError> {
+        overdue::remove_feed(&*self.overdue().await?, &checkpoint_name(name)).await?;
         let name = checkpoint_name(name);
         self.store
             .blocking(move |inner| {

@@ -13,6 +13,7 @@
 mod change;
 mod handler;
 pub mod kv;
+pub mod overdue;
 mod parked;
 mod ports;
 pub mod projection;
@@ -24,7 +25,7 @@ pub mod conformance;
 use async_trait::async_trait;
 use roundtable_domain::{NegotiationId, RecordedEvent};
 
-pub use change::{ChangeDetails, ChangeReader};
+pub use change::{COMMITMENT_OVERDUE, ChangeDetails, ChangeReader, overdue_key};
 pub use handler::{CommandHandler, DEFAULT_CACHED_NEGOTIATIONS, HandleError, Handled, load};
 pub use kv::{KvBuckets, KvEntry, KvStore};
 pub use parked::ParkedEntry;

@@ -148,10 +148,12 @@ impl Webhook {
     }
 
     /// The stable id of the delivery of `change` to this webhook:
-    /// `<webhook_id>:<negotiation_id>:<version>`. The same on every attempt and every
+    /// `<webhook_id>:<negotiation_id>:<version>` for an event's change, and
+    /// `<webhook_id>:<negotiation_id>:overdue:<commitment_id>:<due>` for an overdue
+    /// announcement ([`Change::announcement_id`]). The same on every attempt and every
     /// replay, so a receiver de-duplicates on it.
     pub fn delivery_id(&self, change: &Change) -> String {
-        format!("{}:{}:{}", self.id, change.negotiation_id, change.version)
+        format!("{}:{}", self.id, change.announcement_id())
     }
 }
 
@@ -324,6 +326,12 @@ pub struct LogChangeFeed {
     negotiations: crate::webhooks::Selection<NegotiationId>,
     readers: HashMap<NegotiationId, ChangeReader>,
     buffered: VecDeque<crate::FeedItem>,
+    /// The overdue announcements' bucket and this feed's name there.
+    overdue: Option<(Arc<dyn crate::KvStore>, String)>,
+    /// Announcements to return, after the checkpoint.
+    pending_overdue: VecDeque<crate::overdue::Announcement>,
+    /// The revision of the announcement last returned and not acknowledged.
+    overdue_in_hand: Option<u64>,
 }
 
 impl fmt::Debug for LogChangeFeed {
@@ -349,7 +357,41 @@ impl LogChangeFeed {
             negotiations,
             readers: HashMap::new(),
             buffered: VecDeque::new(),
+            overdue: None,
+            pending_overdue: VecDeque::new(),
+            overdue_in_hand: None,
         }
+    }
+
+    /// Also returns the overdue announcements kept in `kv` (the bucket
+    /// [`crate::overdue::OVERDUE_BUCKET`]) after the checkpoint of the feed `name`
+    /// there, once the log has nothing more: their [`FeedChange::position`] is the
+    /// announcement's revision, and acknowledging one moves that checkpoint.
+    #[must_use]
+    pub fn with_overdue(mut self, kv: Arc<dyn crate::KvStore>, name: &str) -> LogChangeFeed {
+        self.overdue = Some((kv, name.to_owned()));
+        self
+    }
+
+    /// The next overdue announcement after the checkpoint, if any.
+    async fn next_overdue(&mut self) -> Result<Option<FeedChange>, StoreError> {
+        let Some((kv, name)) = &self.overdue else {
+            return Ok(None);
+        };
+        if self.pending_overdue.is_empty() {
+            let seen = crate::overdue::feed_checkpoint(&**kv, name).await?;
+            let fresh = crate::overdue::announcements(&**kv, None).await?;
+            self.pending_overdue.extend(fresh.into_iter().filter(|a| {
+                a.revision > seen && self.negotiations.contains(&a.change.negotiation_id)
+            }));
+        }
+        Ok(self.pending_overdue.pop_front().map(|a| {
+            self.overdue_in_hand = Some(a.revision);
+            FeedChange {
+                position: a.revision,
+                change: a.change,
+            }
+        }))
     }
 }
 
@@ -360,7 +402,7 @@ impl ChangeFeed for LogChangeFeed {
             if self.buffered.is_empty() {
                 let items = self.feed.next(100, wait).await?;
                 if items.is_empty() {
-                    return Ok(None);
+                    return self.next_overdue().await;
                 }
                 self.buffered.extend(items);
             }
@@ -394,6 +436,7 @@ impl ChangeFeed for LogChangeFeed {
                 reader.skip_to(&*self.events, event.version - 1).await?;
             }
             let change = reader.apply(&event)?;
+            self.overdue_in_hand = None;
             return Ok(Some(FeedChange {
                 position: item.position,
                 change,
@@ -402,6 +445,12 @@ impl ChangeFeed for LogChangeFeed {
     }
 
     async fn ack(&mut self, position: u64) -> Result<(), StoreError> {
+        if let (Some(revision), Some((kv, name))) = (self.overdue_in_hand, &self.overdue) {
+            if revision == position {
+                self.overdue_in_hand = None;
+                return crate::overdue::set_feed_checkpoint(&**kv, name, revision).await;
+            }
+        }
         self.feed.ack(position).await
     }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use roundtable_store::{
-    Change, ChangeFeed, ChangeFeeds, DeadLetter, KvBuckets, KvStore, Ports, StoreError, Webhook,
-    WebhookId, WebhookStore,
+    Change, ChangeDetails, ChangeFeed, ChangeFeeds, DeadLetter, KvBuckets, KvStore, Ports,
+    StoreError, Webhook, WebhookId, WebhookStore,
 };
 
 /// The bucket of webhooks: `ROUNDTABLE_WEBHOOKS`.
@@ -55,7 +55,15 @@ fn letters_prefix(id: &WebhookId) -> String {
 }
 
 fn letter_key(id: &WebhookId, change: &Change) -> String {
-    format!("dead.{id}.{}.{}", change.negotiation_id, change.version)
+    match &change.details {
+        ChangeDetails::CommitmentOverdue {
+            commitment_id, due, ..
+        } => format!(
+            "dead.{id}.{}.{}.overdue.{commitment_id}.{due}",
+            change.negotiation_id, change.version
+        ),
+        _ => format!("dead.{id}.{}.{}", change.negotiation_id, change.version),
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use async_trait::async_trait;
 use roundtable_api::{ApiState, AuthConfig, Readiness, StoreReadiness, TokenRole, is_loopback};
 use roundtable_domain::{NegotiationId, PartnerId};
-use roundtable_projector::Projector;
+use roundtable_projector::{OverdueTimer, Projector};
 use roundtable_store::{Connection, ViewStore, WebhookStore};
 use roundtable_webhooks::{KvWebhookStore, RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker};
 use tokio::sync::watch;
@@ -281,6 +281,14 @@ pub(crate) async fn projector(backend: &Backend) -> anyhow::Result<Projector> {
     ))
 }
 
+/// The overdue timer over the backend's views, announcements bucket and change sink
+/// (docs/INTEGRATIONS.md, "Overdue commitments").
+pub(crate) async fn overdue_timer(backend: &Backend) -> anyhow::Result<OverdueTimer> {
+    let ports = backend.ports();
+    let views: Arc<dyn ViewStore> = backend.views().await?;
+    Ok(OverdueTimer::open(&*ports.kv, views, ports.changes.clone()).await?)
+}
+
 async fn serve_http(listen: SocketAddr, state: ApiState, shutdown: Shutdown) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -321,7 +329,9 @@ pub(crate) async fn serve(
         anyhow::Ok(())
     };
     let delivering = worker.run_until(shutdown.clone().wait());
-    let (http, projecting, ()) = tokio::join!(http, projecting, delivering);
+    let timer = overdue_timer(backend).await?;
+    let announcing = timer.run_until(shutdown.0.clone());
+    let (http, projecting, (), ()) = tokio::join!(http, projecting, delivering, announcing);
     drain(backend).await;
     http?;
     projecting?;
@@ -359,7 +369,15 @@ pub(crate) enum ProjectMode {
 pub(crate) async fn project(backend: &Backend, mode: ProjectMode) -> anyhow::Result<ExitCode> {
     let mut projector = projector(backend).await?;
     let stats = match mode {
-        ProjectMode::Follow => projector.run_until(Shutdown::on_signals().wait()).await?,
+        ProjectMode::Follow => {
+            let shutdown = Shutdown::on_signals();
+            let timer = overdue_timer(backend).await?;
+            let (stats, ()) = tokio::join!(
+                projector.run_until(shutdown.clone().wait()),
+                timer.run_until(shutdown.0.clone())
+            );
+            stats?
+        }
         ProjectMode::Once => projector.catch_up().await?,
         ProjectMode::Rebuild => projector.rebuild().await?,
         ProjectMode::Status => {
