@@ -96,6 +96,9 @@ pub struct ApiState {
     pub shutdown: Option<watch::Receiver<bool>>,
     /// The web app's sessions (the `GET` routes accept them too).
     pub sessions: Arc<roundtable_web::Sessions>,
+    /// The overdue announcements (bucket `ROUNDTABLE_OVERDUE`), which Server-Sent
+    /// Events streams carry between the events' changes; `None`: they carry none.
+    pub overdue: Option<Arc<dyn roundtable_store::KvStore>>,
 }
 
 impl ApiState {
@@ -113,7 +116,15 @@ impl ApiState {
             webhook_policy: Arc::new(UrlPolicy::default()),
             shutdown: None,
             sessions: Arc::new(roundtable_web::Sessions::new()),
+            overdue: None,
         }
+    }
+
+    /// Lets Server-Sent Events streams carry the overdue announcements kept in
+    /// `announcements` (the bucket [`roundtable_store::overdue::OVERDUE_BUCKET`]).
+    pub fn with_overdue(mut self, announcements: Arc<dyn roundtable_store::KvStore>) -> Self {
+        self.overdue = Some(announcements);
+        self
     }
 
     /// Lets Server-Sent Events streams learn of new changes from `watch` rather than

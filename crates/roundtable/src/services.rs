@@ -259,6 +259,14 @@ async fn api_state(
         stores: StoreReadiness::new(backend.store().clone(), views),
         connection: ports.connection.clone(),
     }));
+    let announcements = ports
+        .kv
+        .open(
+            roundtable_store::overdue::OVERDUE_BUCKET,
+            "Roundtable: overdue commitments announced",
+        )
+        .await?;
+    let state = state.with_overdue(announcements);
     Ok(match &ports.watch {
         Some(watch) => state.with_change_watch(watch.clone()),
         None => state,
