@@ -124,6 +124,7 @@ pub(crate) async fn view_as_of(
     state: &ApiState,
     negotiation: &NegotiationId,
     at: AsOf,
+    today: Option<chrono::NaiveDate>,
 ) -> Result<Response, ApiError> {
     let point = roundtable_app::history::view_as_of(&*state.events, negotiation, at).await?;
     let version = point.version;
@@ -138,7 +139,7 @@ pub(crate) async fn view_as_of(
         ),
         AsOf::Version(_) | AsOf::Now => format!("version={version}"),
     };
-    let mut response = Json(point.view).into_response();
+    let mut response = crate::reads::view_response(&point.view, today);
     let headers = response.headers_mut();
     headers.insert(VIEW_VERSION, HeaderValue::from(version));
     if let Ok(value) = HeaderValue::from_str(&shown) {

@@ -6,6 +6,11 @@
 //! did. Then it follows: on NATS it reads the log again when a notification comes on
 //! `roundtable.changes.<id>` (and every few seconds besides); on the embedded store it
 //! polls the log every [`POLL`]. Each read takes at most [`PAGE`] events.
+//!
+//! Between them come the overdue announcements the timer kept (bucket
+//! `ROUNDTABLE_OVERDUE`, when the state has it): each after the event whose version
+//! it carries, with that version as its `id`; a stream resumed after version N gets
+//! those made at a later version (docs/INTEGRATIONS.md, "Overdue commitments").
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -19,7 +24,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use roundtable_app::ChangeReader;
-use roundtable_store::{Change, EventStore};
+use roundtable_store::{Change, EventStore, KvStore, overdue};
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 use utoipa::openapi::RefOr;
@@ -126,12 +131,31 @@ pub(crate) async fn changes(
         },
         None => None,
     };
-    let mut reader = ChangeReader::new(negotiation);
+    let mut reader = ChangeReader::new(negotiation.clone());
     reader
         .skip_to(&*state.events, after)
         .await
         .map_err(unreachable)?;
+    // The overdue announcements made at or before `after` are the client's already
+    // (or from before it came); those after it come in version order with the rest.
+    let mut announced = std::collections::HashSet::new();
+    let mut waiting = Vec::new();
+    if let Some(kv) = &state.overdue {
+        for a in overdue::announcements(&**kv, Some(&negotiation))
+            .await
+            .map_err(unreachable)?
+        {
+            announced.insert(a.change.announcement_id());
+            if a.change.version > after {
+                waiting.push(a.change);
+            }
+        }
+    }
+    waiting.sort_by_key(|c| c.version);
     let follow = Follow {
+        overdue: state.overdue.clone(),
+        announced,
+        waiting: waiting.into(),
         poll: if signal.is_some() {
             POLL_WITH_SIGNALS
         } else {
@@ -151,6 +175,12 @@ pub(crate) async fn changes(
 
 /// One stream's state.
 struct Follow {
+    /// The overdue announcements' bucket, if the stream carries them.
+    overdue: Option<Arc<dyn KvStore>>,
+    /// The announcement ids sent (or before the stream's start).
+    announced: std::collections::HashSet<String>,
+    /// Announcements to send once the events up to their version are sent.
+    waiting: VecDeque<Change>,
     reader: ChangeReader,
     events: Arc<dyn EventStore>,
     pending: VecDeque<Change>,
@@ -168,7 +198,19 @@ impl Follow {
             if self.shutdown.as_ref().is_some_and(|s| *s.borrow()) {
                 return None;
             }
-            if let Some(change) = self.pending.pop_front() {
+            let due = self.waiting.front().is_some_and(|a| {
+                self.pending
+                    .front()
+                    .map_or(a.version <= self.reader.version(), |next| {
+                        a.version < next.version
+                    })
+            });
+            let next = if due {
+                self.waiting.pop_front()
+            } else {
+                self.pending.pop_front()
+            };
+            if let Some(change) = next {
                 let event = Event::default()
                     .id(change.version.to_string())
                     .event(change.event_type.clone())
@@ -191,6 +233,9 @@ impl Follow {
                     tracing::warn!(negotiation_id = %self.reader.negotiation(), error = %e, "cannot read changes; ending the stream");
                     return None;
                 }
+            }
+            if self.take_announcements().await {
+                continue;
             }
             let poll = self.poll;
             let closing = self.shutdown.clone();
@@ -216,6 +261,31 @@ impl Follow {
                 () = signal => {}
                 () = tokio::time::sleep(poll) => {}
                 () = shutdown => return None,
+            }
+        }
+    }
+}
+
+impl Follow {
+    /// Queues the overdue announcements not sent yet; `true` when there are any.
+    async fn take_announcements(&mut self) -> bool {
+        let Some(kv) = &self.overdue else {
+            return false;
+        };
+        match overdue::announcements(&**kv, Some(self.reader.negotiation())).await {
+            Ok(all) => {
+                let mut fresh: Vec<Change> = all
+                    .into_iter()
+                    .map(|a| a.change)
+                    .filter(|c| self.announced.insert(c.announcement_id()))
+                    .collect();
+                fresh.sort_by_key(|c| c.version);
+                self.waiting.extend(fresh);
+                !self.waiting.is_empty()
+            }
+            Err(e) => {
+                tracing::warn!(negotiation_id = %self.reader.negotiation(), error = %e, "cannot read the overdue announcements");
+                false
             }
         }
     }

@@ -113,6 +113,9 @@ pub struct ApiState {
     pub checkpoints: Option<Arc<roundtable_app::checkpoints::CheckpointStore>>,
     /// The log's verifier keys served at `/v1/log-key` (the current first).
     pub log_keys: Arc<Vec<roundtable_checkpoint::VerifierKey>>,
+    /// The overdue announcements (bucket `ROUNDTABLE_OVERDUE`), which Server-Sent
+    /// Events streams carry between the events' changes; `None`: they carry none.
+    pub overdue: Option<Arc<dyn roundtable_store::KvStore>>,
 }
 
 impl ApiState {
@@ -133,6 +136,7 @@ impl ApiState {
             revocations: None,
             checkpoints: None,
             log_keys: Arc::new(Vec::new()),
+            overdue: None,
         }
     }
 
@@ -151,6 +155,13 @@ impl ApiState {
     ) -> Self {
         self.checkpoints = Some(Arc::new(store));
         self.log_keys = Arc::new(log_keys);
+        self
+    }
+
+    /// Lets Server-Sent Events streams carry the overdue announcements kept in
+    /// `announcements` (the bucket [`roundtable_store::overdue::OVERDUE_BUCKET`]).
+    pub fn with_overdue(mut self, announcements: Arc<dyn roundtable_store::KvStore>) -> Self {
+        self.overdue = Some(announcements);
         self
     }
 

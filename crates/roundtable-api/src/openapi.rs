@@ -90,6 +90,7 @@ pub fn document() -> Document {
         EventPage,
         NegotiationPage,
         NegotiationSummary,
+        crate::reads::OverdueOn,
         ErrorBody,
         Status,
         roundtable_domain::AgreementView,

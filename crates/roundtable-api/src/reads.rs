@@ -10,6 +10,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
 use roundtable_domain::view::NegotiationStatus;
 use roundtable_domain::{AgreementView, NegotiationId};
 use roundtable_projector::StoredView;
@@ -184,7 +185,62 @@ pub(crate) struct ViewQuery {
     /// `recorded` (the server's clock). Only with `as_of`.
     #[param(inline)]
     time: Option<Clock>,
+    /// The date overdue commitments are computed against, `YYYY-MM-DD` (DOMAIN.md,
+    /// "Overdue"): the view then gains `overdue` (`{"today": ..., "commitments":
+    /// [...]}`, the ids of the `active` commitments with a `due` date before it, in the
+    /// order made) and the header `Roundtable-Today`. Overdue is never stored: it is
+    /// computed for this answer only. Also with time travel.
+    #[param(value_type = Option<String>, format = Date, example = "2029-10-01")]
+    today: Option<String>,
 }
+
+/// The `today` query parameter, checked.
+pub(crate) fn today_param(raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    raw.map(|t| {
+        roundtable_domain::time::parse_date(t).map_err(|e| {
+            ApiError::bad_request("invalid_today", format!("query parameter today: {e}"))
+        })
+    })
+    .transpose()
+}
+
+/// The overdue commitments of a view on a named date, as `GET
+/// /v1/negotiations/{negotiation_id}?today=...` adds them to the view.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OverdueOn {
+    /// The date used.
+    #[schema(value_type = String, format = Date, example = "2029-10-01")]
+    pub today: NaiveDate,
+    /// The ids of the commitments overdue on that date, in the order made.
+    #[schema(value_type = Vec<String>, example = json!(["c-fbc-subsidy"]))]
+    pub commitments: Vec<roundtable_domain::CommitmentId>,
+}
+
+/// `view` as JSON, with `overdue` on `today` when one is named, and the header.
+pub(crate) fn view_response(view: &AgreementView, today: Option<NaiveDate>) -> Response {
+    let Some(today) = today else {
+        return Json(view).into_response();
+    };
+    let overdue = OverdueOn {
+        today,
+        commitments: roundtable_domain::overdue_commitments(view, today)
+            .into_iter()
+            .map(|c| c.commitment_id.clone())
+            .collect(),
+    };
+    let mut body = serde_json::to_value(view).unwrap_or(Value::Null);
+    if let (Value::Object(map), Ok(o)) = (&mut body, serde_json::to_value(&overdue)) {
+        map.insert("overdue".to_owned(), o);
+    }
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&today.to_string()) {
+        response.headers_mut().insert(TODAY, value);
+    }
+    response
+}
+
+/// The header naming the date `overdue` was computed against.
+pub(crate) const TODAY: &str = "roundtable-today";
 
 /// The agreement view of one negotiation, from the projection; or, with
 /// `as_of_version` or `as_of`, as it stood then, folded from the event log.
@@ -197,6 +253,10 @@ pub(crate) struct ViewQuery {
 /// log (docs/AUDIT.md, "Time travel"); `Roundtable-As-Of` says which (`version=27`), and
 /// there is no `ETag`. 404 `negotiation_not_yet_opened` when the negotiation did not
 /// exist yet at that point, `version_not_found` past the last version.
+///
+/// With `today=YYYY-MM-DD`, the view gains `overdue` ([`OverdueOn`]): the commitments
+/// overdue on that date (400 `invalid_today` for anything but a real date written
+/// so).
 #[utoipa::path(
     get,
     path = "/v1/negotiations/{negotiation_id}",
@@ -214,8 +274,9 @@ pub(crate) struct ViewQuery {
                 ("Roundtable-View-Stale" = String, description = "`true` when the projector parked an entry of this negotiation (see `GET /v1/parked`): the view stops before it and may lack events"),
                 ("Roundtable-As-Of" = String, description = "time travel only: the point the view shows, `version=27`, or for `as_of` `version=27; at=2027-02-01T18:00:00Z; time=occurred`"),
                 ("Roundtable-Late-Entries" = String, description = "`as_of` only, when there are any: the versions (the first 100, comma-separated) after the view whose time is nevertheless at or before `as_of`"),
+                ("Roundtable-Today" = String, description = "with `today` only: the date `overdue` was computed against"),
             )),
-        (status = 400, description = "bad id or query", body = ErrorBody),
+        (status = 400, description = "bad id or query (`invalid_today`: `today` is not a date written YYYY-MM-DD)", body = ErrorBody),
         (status = 401, description = "no valid bearer token", body = ErrorBody),
         (status = 403, description = "outside the principal's negotiation", body = ErrorBody),
         (status = 404, description = "no view of this negotiation (`negotiation_not_found`); time travel: no events (`negotiation_not_found`), not opened yet at that point (`negotiation_not_yet_opened`), a version past the last (`version_not_found`)", body = ErrorBody),
@@ -237,6 +298,7 @@ pub(crate) async fn view(
         query.time,
         query.min_version.is_some() || query.wait_ms.is_some(),
     )?;
+    let today = today_param(query.today.as_deref())?;
     let wait_ms = query.wait_ms.unwrap_or(0);
     if wait_ms > MAX_WAIT_MS {
         return Err(ApiError::bad_request(
@@ -249,7 +311,7 @@ pub(crate) async fn view(
         return Err(principal.out_of_scope(&negotiation));
     }
     if let Some(at) = as_of {
-        return view_as_of(&state, &negotiation, at).await;
+        return view_as_of(&state, &negotiation, at, today).await;
     }
     let min_version = version_param("min_version", query.min_version)?.unwrap_or(0);
     let projected = roundtable_app::reads::view_at_least(
@@ -262,7 +324,7 @@ pub(crate) async fn view(
     .await?;
     let (view, behind, stale) = (projected.view, projected.behind, projected.stale);
     let version = view.version;
-    let mut response = Json(view).into_response();
+    let mut response = view_response(&view, today);
     let headers = response.headers_mut();
     headers.insert(header::ETAG, etag(version));
     headers.insert(VIEW_VERSION, HeaderValue::from(version));

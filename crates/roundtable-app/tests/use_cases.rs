@@ -237,3 +237,159 @@ async fn the_handler_takes_its_clock_and_event_ids_from_the_caller() {
         parse_instant("2027-05-04T08:00:00Z").expect("an instant")
     );
 }
+
+/// The Fieldbrook minutes recorded in a fresh store: a partnership concluded, a
+/// round that renegotiates its tariff clause, and a second conclusion.
+async fn fieldbrook() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = roundtable_sqlite::open(dir.path()).expect("store");
+    let views: Arc<dyn ViewStore> = Arc::new(KvViewStore::open(&*ports.kv).await.expect("views"));
+    let store: Arc<dyn EventStore> = ports.events.clone();
+    let handler = CommandHandler::new(store.clone());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/minutes/fieldbrook-sanitation.jsonl");
+    for line in std::fs::read_to_string(path).expect("read").lines() {
+        let Some(m) = parse_line(line).expect("a line") else {
+            continue;
+        };
+        let cmd = CommandEnvelope {
+            command_id: m.command_id,
+            negotiation_id: m.negotiation_id,
+            actor: m.actor,
+            occurred_at: m.at.expect("at"),
+            command: m.command,
+        };
+        handler.handle(&cmd).await.expect("accepted");
+    }
+    Fixture {
+        _dir: dir,
+        store,
+        views,
+    }
+}
+
+/// The versions of the events of `types`, in order.
+async fn versions_of(store: &dyn EventStore, types: &str) -> Vec<u64> {
+    store
+        .read(&id("fieldbrook-sanitation"), 0, None)
+        .await
+        .expect("read")
+        .iter()
+        .filter(|e| e.event_type() == types)
+        .map(|e| e.version)
+        .collect()
+}
+
+#[tokio::test]
+async fn time_travel_inside_a_round_shows_the_agreement_in_force_beside_the_round() {
+    use roundtable_domain::view::{NegotiationStatus, RoundStatus};
+    let f = fieldbrook().await;
+    let n = id("fieldbrook-sanitation");
+    let concluded = versions_of(&*f.store, "negotiation_concluded").await;
+    let opened = versions_of(&*f.store, "round_opened").await;
+    let adopted = versions_of(&*f.store, "proposal_adopted").await;
+    assert_eq!((concluded.len(), opened.len()), (2, 1));
+    let (first, round, second) = (concluded[0], opened[0], concluded[1]);
+    let in_round = *adopted.last().expect("the round's adoption");
+    assert!(first < round && round < in_round && in_round < second);
+
+    let at_first = view_as_of(&*f.store, &n, AsOf::Version(first))
+        .await
+        .expect("view")
+        .view;
+    let during = view_as_of(&*f.store, &n, AsOf::Version(in_round))
+        .await
+        .expect("view")
+        .view;
+    assert_eq!(during.status, NegotiationStatus::Renegotiating);
+    assert_eq!(during.rounds[0].status, RoundStatus::Open);
+    assert_eq!(
+        during.in_force_agreement_version,
+        Some(at_first.agreement_version),
+        "the agreement of the last conclusion is still in force"
+    );
+    assert!(during.agreement_version > at_first.agreement_version);
+    let tariff = |v: &roundtable_domain::AgreementView| v.clauses["tariff"].clone();
+    assert_ne!(
+        tariff(&during).text,
+        tariff(&at_first).text,
+        "the round's text"
+    );
+
+    // The agreement in force during the round is the view of the first conclusion,
+    // with the tariff as it was agreed then.
+    let in_force = roundtable_app::history::in_force_view(&*f.store, &n, in_round)
+        .await
+        .expect("in force")
+        .expect("concluded once");
+    assert_eq!(in_force, at_first);
+    assert_eq!(tariff(&in_force).version + 1, tariff(&during).version);
+
+    // After the second conclusion, the round's agreement is the one in force.
+    let after = view_as_of(&*f.store, &n, AsOf::Version(second))
+        .await
+        .expect("view")
+        .view;
+    assert_eq!(after.status, NegotiationStatus::Concluded);
+    assert_eq!(after.rounds[0].status, RoundStatus::Concluded);
+    assert_eq!(
+        after.rounds[0].concluded_agreement_version,
+        Some(after.agreement_version)
+    );
+    assert_eq!(
+        after.in_force_agreement_version,
+        Some(after.agreement_version)
+    );
+    let in_force = roundtable_app::history::in_force_view(&*f.store, &n, second)
+        .await
+        .expect("in force")
+        .expect("concluded");
+    assert_eq!(in_force, after);
+}
+
+#[tokio::test]
+async fn a_diff_across_a_round_shows_what_the_round_changed() {
+    use roundtable_domain::view::NegotiationStatus;
+    let f = fieldbrook().await;
+    let n = id("fieldbrook-sanitation");
+    let opened = versions_of(&*f.store, "round_opened").await[0];
+    let second = versions_of(&*f.store, "negotiation_concluded").await[1];
+
+    let opening = diff(&*f.store, &n, opened - 1, Some(opened))
+        .await
+        .expect("diff")
+        .diff;
+    assert_eq!(
+        opening.status,
+        Some((
+            Some(NegotiationStatus::Concluded),
+            NegotiationStatus::Renegotiating
+        ))
+    );
+    let whole = diff(&*f.store, &n, opened - 1, Some(second))
+        .await
+        .expect("diff")
+        .diff;
+    assert_eq!(whole.status, None, "concluded before and after the round");
+    let changed: Vec<&str> = whole
+        .clauses_changed
+        .iter()
+        .map(|c| c.clause_id.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        ["tariff"],
+        "the round renegotiated the tariff clause"
+    );
+    let made: Vec<&str> = whole
+        .commitments_made
+        .iter()
+        .map(|c| c.commitment_id.as_str())
+        .collect();
+    assert_eq!(made, ["c-fbc-subsidy-2"]);
+    assert!(whole.to_agreement_version > whole.from_agreement_version);
+    assert!(
+        whole.signatures_gained.len() >= 4,
+        "every signatory signed the round's agreement"
+    );
+}

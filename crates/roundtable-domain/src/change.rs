@@ -9,7 +9,7 @@
 
 use crate::event::CommitmentTransfer;
 use crate::event::EventBody;
-use crate::view::NegotiationStatus;
+use crate::view::{Commitment, NegotiationStatus};
 use crate::vocab::{
     Amount, AssetKind, CommitmentKind, DecisionRule, PartnerKind, Role, Sector, Severity,
 };
@@ -19,6 +19,7 @@ use crate::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 use uuid::Uuid;
 
 /// A change notification: one per recorded event. Published by the projector on
@@ -299,6 +300,18 @@ pub enum ChangeDetails {
         /// Its objections, now withdrawn.
         withdrawn_objections: Vec<ObjectionId>,
     },
+    /// `commitment_overdue`: not an event but the timer's announcement, once, on the
+    /// first day an `active` commitment is past its due date (DOMAIN.md, "Overdue").
+    CommitmentOverdue {
+        /// The commitment.
+        commitment_id: CommitmentId,
+        /// Its committer.
+        partner_id: PartnerId,
+        /// Its due date.
+        due: NaiveDate,
+        /// The first day it is overdue: the day after `due`.
+        overdue_since: NaiveDate,
+    },
     /// `negotiation_terminated`.
     NegotiationTerminated {
         /// Why.
@@ -326,6 +339,77 @@ impl Change {
             details,
         }
     }
+}
+
+/// The `event_type` of the change the overdue timer announces: no event has it.
+pub const COMMITMENT_OVERDUE: &str = "commitment_overdue";
+
+impl Change {
+    /// The announcement that `commitment` of `view` is overdue (DOMAIN.md, "Overdue"):
+    /// `event_type` [`COMMITMENT_OVERDUE`], `version` and `agreement_version` those of
+    /// `view` when announced (no event is recorded, so the version does not move),
+    /// `actor` the committer, `occurred_at` the start (00:00 UTC) of the first
+    /// overdue day, and an `event_id` derived from the negotiation, commitment and due
+    /// date, so that every timer makes the same announcement. `None` when the
+    /// commitment has no due date.
+    pub fn overdue(view: &AgreementView, commitment: &Commitment) -> Option<Change> {
+        let due = commitment.due?;
+        let since = crate::view::first_overdue_day(commitment)?;
+        let key = overdue_key(&view.negotiation_id, &commitment.commitment_id, due);
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Some(Change {
+            negotiation_id: view.negotiation_id.clone(),
+            version: view.version,
+            event_id: uuid::Builder::from_custom_bytes(bytes).into_uuid(),
+            event_type: COMMITMENT_OVERDUE.to_owned(),
+            actor: commitment.partner_id.to_string(),
+            occurred_at: since.and_time(chrono::NaiveTime::MIN).and_utc(),
+            agreement_version: view.agreement_version,
+            status: view.status,
+            summary: format!(
+                "commitment {} by {} overdue since {since}: it was due on {due} and is still active",
+                commitment.commitment_id, commitment.partner_id
+            ),
+            details: ChangeDetails::CommitmentOverdue {
+                commitment_id: commitment.commitment_id.clone(),
+                partner_id: commitment.partner_id.clone(),
+                due,
+                overdue_since: since,
+            },
+        })
+    }
+
+    /// Whether this is an overdue announcement rather than an event's change.
+    pub fn is_overdue(&self) -> bool {
+        matches!(self.details, ChangeDetails::CommitmentOverdue { .. })
+    }
+
+    /// What tells this change from every other, for message ids and delivery ids:
+    /// `<negotiation_id>:<version>` for an event's change, and
+    /// `<negotiation_id>:overdue:<commitment_id>:<due>` for an overdue announcement
+    /// (which carries the version of the event before it).
+    pub fn announcement_id(&self) -> String {
+        match &self.details {
+            ChangeDetails::CommitmentOverdue {
+                commitment_id, due, ..
+            } => format!("{}:overdue:{commitment_id}:{due}", self.negotiation_id),
+            _ => format!("{}:{}", self.negotiation_id, self.version),
+        }
+    }
+}
+
+/// The key of the overdue announcement of one commitment and due date, in the
+/// announcements bucket ([`crate::overdue::OVERDUE_BUCKET`]):
+/// `<negotiation_id>.<commitment_id>.<due>` (ids are `a-z 0-9 -`, dates `YYYY-MM-DD`,
+/// so the key is valid on every key-value store).
+pub fn overdue_key(
+    negotiation: &NegotiationId,
+    commitment: &CommitmentId,
+    due: NaiveDate,
+) -> String {
+    format!("{negotiation}.{commitment}.{due}")
 }
 
 /// The actor's name: a partner id (the secretariat never makes a partner's move, but

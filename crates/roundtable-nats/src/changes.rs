@@ -212,7 +212,8 @@ impl ChangeSink for NatsChangeSink {
     }
 
     /// Publishes `change` as JSON on its negotiation's subject, with
-    /// `Nats-Msg-Id: <negotiation_id>:<version>`, and waits for the stream's
+    /// `Nats-Msg-Id: <negotiation_id>:<version>` (an overdue announcement:
+    /// `<negotiation_id>:overdue:<commitment_id>:<due>`), and waits for the stream's
     /// acknowledgement (a duplicate acknowledgement is a success: it is stored).
     ///
     /// # Errors
@@ -268,10 +269,10 @@ impl ChangeSink for NatsChangeSink {
                 StoreError::unavailable(format!("cannot serialize the change of {subject}: {e}"))
             })?;
             let mut headers = HeaderMap::new();
-            headers.insert(
-                "Nats-Msg-Id",
-                format!("{}:{}", change.negotiation_id, change.version).as_str(),
-            );
+            // `<negotiation_id>:<version>`, or for an overdue announcement (which
+            // carries the version of the event before it)
+            // `<negotiation_id>:overdue:<commitment_id>:<due>`.
+            headers.insert("Nats-Msg-Id", change.announcement_id().as_str());
             let ack = self
                 .js
                 .publish_with_headers(subject.clone(), headers, Bytes::from(payload))

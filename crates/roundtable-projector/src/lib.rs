@@ -26,6 +26,8 @@
 //! The read model ([`ViewStore`]: stored views and [`ParkedEntry`]s) is [`KvViewStore`], written once
 //! over the key-value port ([`roundtable_store::KvStore`]) that both stores implement.
 //!
+//! [`OverdueTimer`] announces, once, the first day a commitment is overdue.
+//!
 //! Modules: `projector` (the loop and its public API), `batch` (grouping a batch by
 //! negotiation), `update` (one negotiation's update: skip, fill gaps, apply, store,
 //! announce), `cache` (recent views in memory), `views` (the view store over the
@@ -38,6 +40,7 @@ mod cache;
 mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod overdue;
 mod projector;
 mod read_model;
 mod stats;
@@ -45,6 +48,7 @@ mod update;
 mod views;
 
 pub use config::ProjectorConfig;
+pub use overdue::{Clock, DEFAULT_INTERVAL as OVERDUE_INTERVAL, OverdueTimer};
 pub use projector::Projector;
 pub use read_model::{ParkedEntry, StoredView, ViewStore};
 pub use stats::ProjectorStats;

@@ -10,12 +10,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roundtable_domain::{ChangeDeriver, ChangeError, NegotiationId, RecordedEvent};
 use roundtable_store::{
-    ChangeFeed, ChangeFeeds, EventFeed, EventStore, FeedChange, FeedItem, Selection, StoreError,
+    ChangeFeed, ChangeFeeds, EventFeed, EventStore, FeedChange, FeedItem, KvBuckets, KvStore,
+    Selection, StoreError, overdue,
 };
 use rusqlite::params;
 
 use crate::errors::store_error;
 use crate::feed::SqliteEventFeed;
+use crate::kv::SqliteBuckets;
 use crate::store::SqliteStore;
 
 fn checkpoint_name(name: &str) -> String {
@@ -41,6 +43,13 @@ impl SqliteChangeFeeds {
             store: store.clone(),
         }
     }
+
+    /// The bucket of the overdue announcements, in the same file.
+    async fn overdue(&self) -> Result<Arc<dyn KvStore>, StoreError> {
+        SqliteBuckets::new(&self.store)
+            .open(overdue::OVERDUE_BUCKET, "overdue announcements")
+            .await
+    }
 }
 
 #[async_trait]
@@ -48,6 +57,7 @@ impl ChangeFeeds for SqliteChangeFeeds {
     /// Sets the checkpoint to the last position of `events` (the events recorded
     /// until now are not delivered); `since` is not needed.
     async fn start(&self, name: &str, _since: DateTime<Utc>) -> Result<(), StoreError> {
+        overdue::start_feed(&*self.overdue().await?, &checkpoint_name(name)).await?;
         let name = checkpoint_name(name);
         self.store
             .blocking(move |inner| {
@@ -74,14 +84,14 @@ impl ChangeFeeds for SqliteChangeFeeds {
     ) -> Result<Box<dyn ChangeFeed>, StoreError> {
         let feed = SqliteEventFeed::open(&self.store, &checkpoint_name(name)).await?;
         let events: Arc<dyn EventStore> = Arc::new(self.store.clone());
-        Ok(Box::new(LogChangeFeed::new(
-            Box::new(feed),
-            events,
-            negotiations.clone(),
-        )))
+        Ok(Box::new(
+            LogChangeFeed::new(Box::new(feed), events, negotiations.clone())
+                .with_overdue(self.overdue().await?, &checkpoint_name(name)),
+        ))
     }
 
     async fn remove(&self, name: &str) -> Result<(), StoreError> {
+        overdue::remove_feed(&*self.overdue().await?, &checkpoint_name(name)).await?;
         let name = checkpoint_name(name);
         self.store
             .blocking(move |inner| {
@@ -105,6 +115,12 @@ struct LogChangeFeed {
     negotiations: Selection<NegotiationId>,
     readers: HashMap<NegotiationId, ChangeDeriver>,
     buffered: VecDeque<FeedItem>,
+    /// The overdue announcements' bucket and this feed's name there.
+    overdue: Option<(Arc<dyn KvStore>, String)>,
+    /// Announcements to return, after the checkpoint.
+    pending_overdue: VecDeque<overdue::Announcement>,
+    /// The revision of the announcement last returned and not acknowledged.
+    overdue_in_hand: Option<u64>,
 }
 
 impl fmt::Debug for LogChangeFeed {
@@ -130,7 +146,41 @@ impl LogChangeFeed {
             negotiations,
             readers: HashMap::new(),
             buffered: VecDeque::new(),
+            overdue: None,
+            pending_overdue: VecDeque::new(),
+            overdue_in_hand: None,
         }
+    }
+
+    /// Also returns the overdue announcements kept in `kv` (the bucket
+    /// [`overdue::OVERDUE_BUCKET`]) after the checkpoint of the feed `name` there, once
+    /// the log has nothing more: their [`FeedChange::position`] is the announcement's
+    /// revision, and acknowledging one moves that checkpoint.
+    #[must_use]
+    fn with_overdue(mut self, kv: Arc<dyn KvStore>, name: &str) -> LogChangeFeed {
+        self.overdue = Some((kv, name.to_owned()));
+        self
+    }
+
+    /// The next overdue announcement after the checkpoint, if any.
+    async fn next_overdue(&mut self) -> Result<Option<FeedChange>, StoreError> {
+        let Some((kv, name)) = &self.overdue else {
+            return Ok(None);
+        };
+        if self.pending_overdue.is_empty() {
+            let seen = overdue::feed_checkpoint(&**kv, name).await?;
+            let fresh = overdue::announcements(&**kv, None).await?;
+            self.pending_overdue.extend(fresh.into_iter().filter(|a| {
+                a.revision > seen && self.negotiations.contains(&a.change.negotiation_id)
+            }));
+        }
+        Ok(self.pending_overdue.pop_front().map(|a| {
+            self.overdue_in_hand = Some(a.revision);
+            FeedChange {
+                position: a.revision,
+                change: a.change,
+            }
+        }))
     }
 }
 
@@ -141,7 +191,7 @@ impl ChangeFeed for LogChangeFeed {
             if self.buffered.is_empty() {
                 let items = self.feed.next(100, wait).await?;
                 if items.is_empty() {
-                    return Ok(None);
+                    return self.next_overdue().await;
                 }
                 self.buffered.extend(items);
             }
@@ -177,6 +227,7 @@ impl ChangeFeed for LogChangeFeed {
             let change = reader
                 .apply(&event)
                 .map_err(|e| corrupt(reader.negotiation(), &e))?;
+            self.overdue_in_hand = None;
             return Ok(Some(FeedChange {
                 position: item.position,
                 change,
@@ -185,6 +236,12 @@ impl ChangeFeed for LogChangeFeed {
     }
 
     async fn ack(&mut self, position: u64) -> Result<(), StoreError> {
+        if let (Some(revision), Some((kv, name))) = (self.overdue_in_hand, &self.overdue) {
+            if revision == position {
+                self.overdue_in_hand = None;
+                return overdue::set_feed_checkpoint(&**kv, name, revision).await;
+            }
+        }
         self.feed.ack(position).await
     }
 

@@ -21,6 +21,7 @@
 
 mod change_feed;
 pub mod kv;
+pub mod overdue;
 mod ports;
 mod read_side;
 

@@ -94,10 +94,12 @@ impl Webhook {
     }
 
     /// The stable id of the delivery of `change` to this webhook:
-    /// `<webhook_id>:<negotiation_id>:<version>`. The same on every attempt and every
+    /// `<webhook_id>:<negotiation_id>:<version>` for an event's change, and
+    /// `<webhook_id>:<negotiation_id>:overdue:<commitment_id>:<due>` for an overdue
+    /// announcement ([`Change::announcement_id`]). The same on every attempt and every
     /// replay, so a receiver de-duplicates on it.
     pub fn delivery_id(&self, change: &Change) -> String {
-        format!("{}:{}:{}", self.id, change.negotiation_id, change.version)
+        format!("{}:{}", self.id, change.announcement_id())
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::{DeadLetter, Webhook, WebhookId, WebhookStore};
 use async_trait::async_trait;
+use roundtable_domain::ChangeDetails;
 use roundtable_store::{Change, ChangeFeed, ChangeFeeds, KvBuckets, KvStore, Ports, StoreError};
 
 /// The bucket of webhooks: `ROUNDTABLE_WEBHOOKS`.
@@ -53,7 +54,15 @@ fn letters_prefix(id: &WebhookId) -> String {
 }
 
 fn letter_key(id: &WebhookId, change: &Change) -> String {
-    format!("dead.{id}.{}.{}", change.negotiation_id, change.version)
+    match &change.details {
+        ChangeDetails::CommitmentOverdue {
+            commitment_id, due, ..
+        } => format!(
+            "dead.{id}.{}.{}.overdue.{commitment_id}.{due}",
+            change.negotiation_id, change.version
+        ),
+        _ => format!("dead.{id}.{}.{}", change.negotiation_id, change.version),
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(

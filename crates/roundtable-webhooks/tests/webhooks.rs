@@ -19,7 +19,7 @@ use roundtable_app::CommandHandler;
 use roundtable_domain::CommandEnvelope;
 use roundtable_domain::minutes::parse_line;
 use roundtable_nats::{NatsBuckets, NatsChangeSink, NatsConfig, NatsEventFeed, NatsStore};
-use roundtable_projector::{KvViewStore, Projector};
+use roundtable_projector::{KvViewStore, OverdueTimer, Projector};
 use roundtable_store::{Change, EventStore, Selection};
 use roundtable_testkit::NatsServer;
 use roundtable_webhooks::KvWebhookStore;
@@ -207,6 +207,7 @@ fn webhook(addr: SocketAddr) -> Webhook {
 /// A backend: its event store, webhook store, and (on NATS) a way to publish the
 /// changes, as the projector beside `roundtable serve` does.
 struct Backend {
+    ports: roundtable_store::Ports,
     events: Arc<dyn EventStore>,
     webhooks: Arc<dyn WebhookStore>,
     nats: Option<(Arc<NatsStore>, NatsServer)>,
@@ -222,6 +223,7 @@ impl Backend {
             .expect("webhooks");
         Backend {
             events: ports.events.clone(),
+            ports,
             webhooks: Arc::new(webhooks),
             nats: None,
             _dir: Some(dir),
@@ -241,6 +243,7 @@ impl Backend {
             .expect("webhooks");
         Backend {
             events: store.clone(),
+            ports,
             webhooks: Arc::new(webhooks),
             nats: Some((store, server)),
             _dir: None,
@@ -270,6 +273,31 @@ impl Backend {
             );
             projector.catch_up().await.expect("project");
         }
+    }
+
+    /// Imports `minutes` and projects them over the backend's own ports (views in its
+    /// key-value buckets, changes to its sink), as `roundtable serve` does.
+    async fn import_and_project(&self, minutes: &Path) {
+        import(self.events.clone(), minutes).await;
+        let views = Arc::new(KvViewStore::open(&*self.ports.kv).await.expect("views"));
+        let feed = self
+            .ports
+            .feeds
+            .open("roundtable-projector")
+            .await
+            .expect("feed");
+        let mut projector =
+            Projector::new(self.events.clone(), views, feed, self.ports.changes.clone());
+        projector.catch_up().await.expect("project");
+    }
+
+    /// A new overdue timer over the backend's ports, whose today is `today`.
+    async fn overdue_timer(&self, today: chrono::NaiveDate) -> OverdueTimer {
+        let views = Arc::new(KvViewStore::open(&*self.ports.kv).await.expect("views"));
+        OverdueTimer::open(&*self.ports.kv, views, self.ports.changes.clone())
+            .await
+            .expect("timer")
+            .with_clock(Arc::new(move || today))
     }
 
     fn worker(&self, config: WebhookConfig) -> oneshot::Sender<()> {
@@ -621,4 +649,104 @@ async fn dead_letters_say_little_about_the_target() {
     assert_eq!(letters.len(), SAMPLE_EVENTS as usize);
     assert!(letters.iter().all(|l| l.last_error == outcome::REFUSED));
     assert!(receiver.got().is_empty());
+}
+
+/// The Fieldbrook minutes (87 events of `fieldbrook-sanitation`).
+fn fieldbrook_minutes() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/minutes/fieldbrook-sanitation.jsonl")
+}
+
+/// The number of events of [`fieldbrook_minutes`].
+const FIELDBROOK_EVENTS: usize = 87;
+
+async fn a_webhook_gets_each_overdue_announcement_once(backend: Backend) {
+    let receiver = Receiver::new(Answer::Accept);
+    let (addr, stop) = receiver.serve("127.0.0.1:0".parse().expect("addr")).await;
+    let hook = webhook(addr);
+    backend.webhooks.register(&hook).await.expect("register");
+    let worker = backend.worker(fast(10));
+    backend.import_and_project(&fieldbrook_minutes()).await;
+    let today = chrono::NaiveDate::from_ymd_opt(2029, 10, 1).expect("a date");
+    let first = backend
+        .overdue_timer(today)
+        .await
+        .tick()
+        .await
+        .expect("tick");
+    assert_eq!(first.len(), 2, "c-fbc-subsidy and c-emptiers-tankers");
+    until("the events and the two announcements delivered", || {
+        receiver.delivered().len() >= FIELDBROOK_EVENTS + 2
+    })
+    .await;
+    let delivered = receiver.delivered();
+    assert_eq!(
+        &delivered[FIELDBROOK_EVENTS..],
+        &first[..],
+        "after the events"
+    );
+    let overdue_ids: Vec<String> = receiver
+        .got()
+        .iter()
+        .map(|r| r.delivery.clone())
+        .filter(|d| d.contains(":overdue:"))
+        .collect();
+    assert_eq!(
+        overdue_ids,
+        [
+            format!(
+                "{}:fieldbrook-sanitation:overdue:c-fbc-subsidy:2029-09-30",
+                hook.id
+            ),
+            format!(
+                "{}:fieldbrook-sanitation:overdue:c-emptiers-tankers:2029-09-30",
+                hook.id
+            ),
+        ]
+    );
+
+    // A restarted worker and a restarted timer: the Fieldbrook announcements are not
+    // delivered again. The sample minutes' own announcements, made after them, show
+    // that the feed went past where a repeat would have come.
+    let _ = worker.send(());
+    let worker = backend.worker(fast(10));
+    backend.import_and_project(&sample_minutes()).await;
+    let second = backend
+        .overdue_timer(today)
+        .await
+        .tick()
+        .await
+        .expect("tick");
+    assert!(
+        !second.is_empty()
+            && second
+                .iter()
+                .all(|c| c.negotiation_id.as_str() == "harbourside-waste"),
+        "only the sample minutes' commitments are newly overdue: {second:?}"
+    );
+    let total = FIELDBROOK_EVENTS + 2 + SAMPLE_EVENTS as usize + second.len();
+    until("every change and announcement delivered", || {
+        receiver.delivered().len() >= total
+    })
+    .await;
+    let delivered = receiver.delivered();
+    assert_eq!(delivered.len(), total);
+    assert_eq!(&delivered[total - second.len()..], &second[..]);
+    let repeats = receiver
+        .got()
+        .iter()
+        .filter(|r| r.delivery.contains(":fieldbrook-sanitation:overdue:"))
+        .count();
+    assert_eq!(repeats, 2, "each Fieldbrook announcement was posted once");
+    let _ = worker.send(());
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn embedded_webhook_gets_each_overdue_announcement_once() {
+    a_webhook_gets_each_overdue_announcement_once(Backend::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn nats_webhook_gets_each_overdue_announcement_once() {
+    a_webhook_gets_each_overdue_announcement_once(Backend::nats().await).await;
 }

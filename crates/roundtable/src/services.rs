@@ -18,8 +18,7 @@ use roundtable_api::{
     ApiState, AuthConfig, Principal, Readiness, StoreReadiness, TokenPolicy, TokenRole, is_loopback,
 };
 use roundtable_domain::{NegotiationId, PartnerId};
-use roundtable_projector::Projector;
-use roundtable_projector::ViewStore;
+use roundtable_projector::{OverdueTimer, Projector, ViewStore};
 use roundtable_store::Connection;
 use roundtable_webhooks::WebhookStore;
 use roundtable_webhooks::{KvWebhookStore, RetryPolicy, UrlPolicy, WebhookConfig, WebhookWorker};
@@ -426,6 +425,14 @@ async fn api_state(
         stores: StoreReadiness::new(backend.store().clone(), views),
         connection: ports.connection.clone(),
     }));
+    let announcements = ports
+        .kv
+        .open(
+            roundtable_store::overdue::OVERDUE_BUCKET,
+            "Roundtable: overdue commitments announced",
+        )
+        .await?;
+    let state = state.with_overdue(announcements);
     Ok(match &ports.watch {
         Some(watch) => state.with_change_watch(watch.clone()),
         None => state,
@@ -446,6 +453,14 @@ pub(crate) async fn projector(backend: &Backend) -> anyhow::Result<Projector> {
         feed,
         ports.changes.clone(),
     ))
+}
+
+/// The overdue timer over the backend's views, announcements bucket and change sink
+/// (docs/INTEGRATIONS.md, "Overdue commitments").
+pub(crate) async fn overdue_timer(backend: &Backend) -> anyhow::Result<OverdueTimer> {
+    let ports = backend.ports();
+    let views: Arc<dyn ViewStore> = backend.views().await?;
+    Ok(OverdueTimer::open(&*ports.kv, views, ports.changes.clone()).await?)
 }
 
 async fn serve_http(listen: SocketAddr, state: ApiState, shutdown: Shutdown) -> anyhow::Result<()> {
@@ -523,7 +538,10 @@ pub(crate) async fn serve(
                 .await;
         }
     };
-    let (http, projecting, (), ()) = tokio::join!(http, projecting, delivering, signing);
+    let timer = overdue_timer(backend).await?;
+    let announcing = timer.run_until(shutdown.0.clone());
+    let (http, projecting, (), (), ()) =
+        tokio::join!(http, projecting, delivering, signing, announcing);
     drain(backend).await;
     http?;
     projecting?;
@@ -572,7 +590,15 @@ pub(crate) enum ProjectMode {
 pub(crate) async fn project(backend: &Backend, mode: ProjectMode) -> anyhow::Result<ExitCode> {
     let mut projector = projector(backend).await?;
     let stats = match mode {
-        ProjectMode::Follow => projector.run_until(Shutdown::on_signals().wait()).await?,
+        ProjectMode::Follow => {
+            let shutdown = Shutdown::on_signals();
+            let timer = overdue_timer(backend).await?;
+            let (stats, ()) = tokio::join!(
+                projector.run_until(shutdown.clone().wait()),
+                timer.run_until(shutdown.0.clone())
+            );
+            stats?
+        }
         ProjectMode::Once => projector.catch_up().await?,
         ProjectMode::Rebuild => projector.rebuild().await?,
         ProjectMode::Status => {

@@ -225,3 +225,132 @@ async fn a_bad_last_event_id_and_a_foreign_token_are_refused() {
     assert_eq!(r.status, 404);
     assert_eq!(r.code(), "negotiation_not_found");
 }
+
+/// The commands of the Fieldbrook minutes (87 events), in order.
+fn fieldbrook() -> Vec<CommandEnvelope> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/minutes/fieldbrook-sanitation.jsonl");
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter_map(|line| parse_line(line).unwrap())
+        .map(|cmd| CommandEnvelope {
+            command_id: cmd.command_id,
+            negotiation_id: cmd.negotiation_id,
+            actor: cmd.actor,
+            occurred_at: cmd.at.unwrap(),
+            command: cmd.command,
+        })
+        .collect()
+}
+
+/// Server-Sent Events carry the overdue timer's announcements after the events, with
+/// the version of the last event as their id; a stream resumed before that version
+/// gets them again in place, after the events.
+async fn overdue_on_server_sent_events(ports: roundtable_store::Ports) {
+    let kv = ports
+        .kv
+        .open(roundtable_store::overdue::OVERDUE_BUCKET, "overdue")
+        .await
+        .unwrap();
+    let views: Arc<dyn roundtable_projector::ViewStore> = Arc::new(
+        roundtable_projector::KvViewStore::open(&*ports.kv)
+            .await
+            .unwrap(),
+    );
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let mut state = ApiState::new(
+        ports.events.clone(),
+        views.clone(),
+        AuthConfig::hs256(SECRET).unwrap(),
+    )
+    .with_shutdown(closed)
+    .with_overdue(kv);
+    if let Some(watch) = &ports.watch {
+        state = state.with_change_watch(watch.clone());
+    }
+    let token = state
+        .auth
+        .mint(
+            TokenRole::Integration,
+            Some(n("fieldbrook-sanitation")),
+            None,
+            Duration::from_secs(600),
+        )
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut shutdown = closing.subscribe();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|c| *c).await;
+            })
+            .await
+            .unwrap();
+    });
+    let url = format!("http://{addr}/v1/negotiations/fieldbrook-sanitation/changes");
+    let handler = CommandHandler::new(ports.events.clone());
+    for cmd in &fieldbrook() {
+        handler.handle(cmd).await.unwrap();
+    }
+    let mut projector = roundtable_projector::Projector::new(
+        ports.events.clone(),
+        views.clone(),
+        ports.feeds.open("roundtable-projector").await.unwrap(),
+        ports.changes.clone(),
+    );
+    projector.catch_up().await.unwrap();
+
+    let mut live = SseReader::open(&format!("{url}?after=0"), &token, None).await;
+    for version in 1..=87 {
+        assert_eq!(live.change().await.version, version);
+    }
+    let today = chrono::NaiveDate::from_ymd_opt(2029, 10, 1).unwrap();
+    let timer = roundtable_projector::OverdueTimer::open(&*ports.kv, views, ports.changes.clone())
+        .await
+        .unwrap()
+        .with_clock(Arc::new(move || today));
+    let announced = timer.tick().await.unwrap();
+    assert_eq!(announced.len(), 2);
+    let got = vec![live.change().await, live.change().await];
+    assert_eq!(got, announced, "the live stream shows them once made");
+    assert!(
+        got.iter()
+            .all(|c| c.event_type == "commitment_overdue" && c.version == 87)
+    );
+
+    let mut resumed = SseReader::open(&url, &token, Some(80)).await;
+    let mut versions = Vec::new();
+    for _ in 0..9 {
+        let change = resumed.change().await;
+        versions.push((change.version, change.event_type));
+    }
+    assert_eq!(
+        versions.iter().map(|v| v.0).collect::<Vec<_>>(),
+        [81, 82, 83, 84, 85, 86, 87, 87, 87]
+    );
+    assert_eq!(versions[7].1, "commitment_overdue");
+    assert_eq!(versions[8].1, "commitment_overdue");
+    assert_ne!(versions[6].1, "commitment_overdue");
+    drop((live, resumed));
+    closing.send(true).unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn server_sent_events_carry_overdue_announcements_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    overdue_on_server_sent_events(roundtable_sqlite::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn server_sent_events_carry_overdue_announcements_nats() {
+    let server = roundtable_testkit::NatsServer::start().await.unwrap();
+    let store = Arc::new(
+        roundtable_nats::NatsStore::connect(&server.url(), roundtable_nats::NatsConfig::default())
+            .await
+            .unwrap(),
+    );
+    overdue_on_server_sent_events(roundtable_nats::ports(store, &server.url())).await;
+}

@@ -219,3 +219,71 @@ async fn load_events(h: &Harness) -> Vec<serde_json::Value> {
         .map(|e| serde_json::from_slice(&e.to_bytes()).unwrap())
         .collect()
 }
+
+#[tokio::test]
+async fn the_view_gives_the_overdue_commitments_on_the_date_named() {
+    let h = Harness::new();
+    let handler = roundtable_app::CommandHandler::new(h.store.clone());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/minutes/fieldbrook-sanitation.jsonl");
+    for line in std::fs::read_to_string(path).unwrap().lines() {
+        let Some(m) = roundtable_domain::minutes::parse_line(line).unwrap() else {
+            continue;
+        };
+        let cmd = roundtable_domain::CommandEnvelope {
+            command_id: m.command_id,
+            negotiation_id: m.negotiation_id,
+            actor: m.actor,
+            occurred_at: m.at.unwrap(),
+            command: m.command,
+        };
+        handler.handle(&cmd).await.unwrap();
+    }
+    h.project().await;
+    let s = h.secretariat();
+    let url = "/v1/negotiations/fieldbrook-sanitation";
+
+    let r = h.get(&s, &format!("{url}?today=2029-10-01")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body["overdue"],
+        json!({"today": "2029-10-01", "commitments": ["c-fbc-subsidy", "c-emptiers-tankers"]})
+    );
+    assert_eq!(r.header("roundtable-today"), Some("2029-10-01"));
+    let r = h.get(&s, &format!("{url}?today=2029-09-30")).await;
+    assert_eq!(r.body["overdue"]["commitments"], json!([]));
+
+    // Without `today`, the view is the stored one: no overdue field.
+    let r = h.get(&s, url).await;
+    assert!(r.body.get("overdue").is_none());
+    assert_eq!(r.header("roundtable-today"), None);
+
+    // With time travel: what was overdue on a day, in the view as it stood then.
+    // At version 62 c-brookline-plant (due 2028-06-30) was not fulfilled yet.
+    let r = h
+        .get(&s, &format!("{url}?as_of_version=62&today=2028-07-01"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["version"], 62);
+    assert_eq!(
+        r.body["overdue"]["commitments"],
+        json!(["c-brookline-plant"])
+    );
+
+    for bad in ["2029-02-30", "1-10-2029", "2029-10-01T00:00:00Z", ""] {
+        let r = h.get(&s, &format!("{url}?today={bad}")).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, "invalid_today"),
+            "{bad:?}"
+        );
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("query parameter today: "),
+            "{}",
+            r.body
+        );
+    }
+}

@@ -197,6 +197,15 @@ impl Client {
         }
     }
 
+    /// The key-value buckets of the backend.
+    pub(crate) fn buckets(&self) -> Arc<dyn roundtable_store::KvBuckets> {
+        match (&self.nats, &self.sqlite) {
+            (Some(store), _) => Arc::new(NatsBuckets::new(store.clone())),
+            (None, Some(store)) => Arc::new(SqliteBuckets::new(store)),
+            (None, None) => unreachable!("a client has a store"),
+        }
+    }
+
     /// The change sink of the backend: NATS subjects, or nothing.
     pub(crate) fn sink(&self) -> Arc<dyn ChangeSink> {
         match &self.nats {
