@@ -25,7 +25,9 @@ use async_trait::async_trait;
 use roundtable_domain::{NegotiationId, RecordedEvent};
 
 pub use change::{ChangeDetails, ChangeReader};
-pub use handler::{CommandHandler, DEFAULT_CACHED_NEGOTIATIONS, HandleError, Handled, load};
+pub use handler::{
+    CommandHandler, DEFAULT_CACHED_NEGOTIATIONS, HandleError, Handled, NegotiationLimits, load,
+};
 pub use kv::{KvBuckets, KvEntry, KvStore};
 pub use parked::ParkedEntry;
 pub use ports::{Connection, EventFeeds, Ports};
