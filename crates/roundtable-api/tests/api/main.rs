@@ -7,6 +7,7 @@ mod changes;
 mod commands;
 mod common;
 mod inputs;
+mod limits;
 mod nats;
 mod openapi;
 mod operations;
