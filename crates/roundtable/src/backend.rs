@@ -6,11 +6,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use roundtable_domain::{NegotiationId, Projection};
 use roundtable_projector::KvViewStore;
-use roundtable_store::{EventStore, Ports, ViewStore, load};
+use roundtable_store::{CommandHandler, EventStore, NegotiationLimits, Ports, ViewStore, load};
 
 /// The selected store: its ports, from the adapter's one constructor.
 pub(crate) struct Backend {
     ports: Ports,
+    limits: NegotiationLimits,
 }
 
 impl Backend {
@@ -38,7 +39,21 @@ impl Backend {
                 format!("cannot open the embedded store in {}", data_dir.display())
             })?
         };
-        Ok(Some(Backend { ports }))
+        Ok(Some(Backend {
+            ports,
+            limits: NegotiationLimits::NONE,
+        }))
+    }
+
+    /// The same backend, whose command handlers refuse commands past `limits`.
+    pub(crate) fn with_limits(mut self, limits: NegotiationLimits) -> Backend {
+        self.limits = limits;
+        self
+    }
+
+    /// A command handler over the event log, with the negotiation limits.
+    pub(crate) fn handler(&self) -> CommandHandler<dyn EventStore> {
+        CommandHandler::new(self.ports.events.clone()).with_limits(self.limits)
     }
 
     /// The event log.

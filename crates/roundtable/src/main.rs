@@ -9,6 +9,7 @@ mod backend;
 mod checkpoint;
 mod config;
 mod import;
+mod limits;
 mod ocds;
 mod render;
 mod services;
@@ -63,6 +64,9 @@ struct Cli {
         default_value_t = 1
     )]
     replicas: usize,
+
+    #[command(flatten)]
+    negotiation_limits: limits::NegotiationLimitOptions,
 
     #[command(subcommand)]
     command: Cmd,
@@ -251,6 +255,8 @@ enum Cmd {
         auth: services::AuthOptions,
         #[command(flatten)]
         webhooks: services::WebhookOptions,
+        #[command(flatten)]
+        http: limits::HttpOptions,
     },
     /// Serve the HTTP API only (run `roundtable project` beside it).
     Api {
@@ -261,6 +267,8 @@ enum Cmd {
         auth: services::AuthOptions,
         #[command(flatten)]
         webhooks: services::WebhookOptions,
+        #[command(flatten)]
+        http: limits::HttpOptions,
     },
     /// Keep the stored agreement views up to date from the event log.
     ///
@@ -459,6 +467,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     };
+    let backend = backend.with_limits(cli.negotiation_limits.limits());
     match cli.command {
         Cmd::Import {
             file,
@@ -591,12 +600,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             auth,
             webhooks,
-        } => services::serve(&backend, listen, &auth, &webhooks).await,
+            http,
+        } => services::serve(&backend, listen, &auth, &webhooks, &http).await,
         Cmd::Api {
             listen,
             auth,
             webhooks,
-        } => services::api(&backend, listen, &auth, &webhooks).await,
+            http,
+        } => services::api(&backend, listen, &auth, &webhooks, &http).await,
         Cmd::Project {
             rebuild,
             once,
