@@ -410,7 +410,7 @@ async fn idempotency_if_match_and_bad_input_on_serve() {
     assert_eq!(recorded.len() as u64, version);
 
     // Bad input: a 4xx with the error shape, never a 5xx, nothing recorded.
-    let long_text = "x".repeat(300 * 1024);
+    let long_text = "x".repeat(roundtable_api::MAX_BODY_BYTES + 1);
     let oversized = json!({"do": "propose", "proposal_id": "p-big", "clause_id": "coverage", "text": long_text});
     let bodies: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("syntax error", br#"{"do": "endorse", "proposal_id": "#.to_vec(), 400, "malformed_json"),

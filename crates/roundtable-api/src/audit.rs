@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use roundtable_app::ocds::Package;
 use roundtable_app::time::instant;
 use roundtable_audit::{AgreementDiff, TimeAxis, VerifyReport};
@@ -268,8 +269,10 @@ pub(crate) async fn export(
             .unwrap_or_default(),
         None => Vec::new(),
     };
-    let export = roundtable_app::audit::export_carrying(
-        &*state.events,
+    // Checked and folded a page at a time; the event lines are read again as they are
+    // sent, so that the export of any log holds one page in memory.
+    let mut export = roundtable_app::audit::export_stream(
+        state.events.clone(),
         &*state.views,
         &negotiation,
         roundtable_audit::export::TOOL,
@@ -277,11 +280,25 @@ pub(crate) async fn export(
         &checkpoints,
     )
     .await?;
-    Ok(file(
-        export.bytes,
+    let head = bytes_of(std::mem::take(&mut export.manifest));
+    let manifest = futures::stream::once(std::future::ready(Ok::<_, std::io::Error>(head)));
+    let lines = export.event_lines().map(|chunk| {
+        chunk.map(bytes_of).map_err(|e| {
+            tracing::error!(error = %e, "export stopped part way");
+            std::io::Error::other(e.to_string())
+        })
+    });
+    let mut response = file(
+        Vec::new(),
         NDJSON,
         &format!("attachment; filename=\"{negotiation}.export.jsonl\""),
-    ))
+    );
+    *response.body_mut() = axum::body::Body::from_stream(manifest.chain(lines));
+    Ok(response)
+}
+
+fn bytes_of(v: Vec<u8>) -> axum::body::Bytes {
+    axum::body::Bytes::from(v)
 }
 
 /// The query of the OCDS route.

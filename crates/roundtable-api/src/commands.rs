@@ -67,7 +67,7 @@ pub struct CommandResponse {
         (status = 404, description = "the negotiation or an item named does not exist", body = ErrorBody),
         (status = 409, description = "the negotiation's state does not allow it", body = ErrorBody),
         (status = 412, description = "If-Match names an older version", body = ErrorBody),
-        (status = 413, description = "the body is larger than 256 KiB", body = ErrorBody),
+        (status = 413, description = "the body is larger than 551,536 bytes (`MAX_BODY_BYTES`)", body = ErrorBody),
         (status = 415, description = "the body is not application/json", body = ErrorBody),
         (status = 422, description = "not a valid command, or input a rule refuses", body = ErrorBody),
         (status = 503, description = "the event store is unreachable: retry with the same Idempotency-Key", body = ErrorBody),

@@ -42,11 +42,13 @@ pub mod changes;
 pub mod checkpoints;
 pub mod commands;
 pub mod error;
+pub mod guards;
 pub mod health;
 pub mod openapi;
 pub mod operations;
 pub mod reads;
 pub mod revocation;
+pub mod server;
 pub mod web;
 pub mod webhooks;
 
@@ -76,11 +78,33 @@ pub use auth::{
     TokenRole, is_loopback,
 };
 pub use error::{ApiError, ErrorBody};
+pub use guards::{Guards, Limits, MetricsAccess, Rate, is_loopback_host, metrics_router};
 pub use health::{Readiness, StoreReadiness};
+pub use server::{ConnectionLimits, serve};
 
-/// Largest request body accepted, in bytes: 256 KiB. The largest command (a proposal
-/// of 20,000 characters with a rationale of 20,000, each up to 4 bytes) fits with room.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The most bytes one character of a JSON string can take: a character outside the
+/// Basic Multilingual Plane written as an escaped surrogate pair, `\uD83D\uDE00`.
+pub const MAX_ESCAPED_CHAR_BYTES: usize = 12;
+
+/// The most characters of text one command carries: a proposal's text and rationale
+/// ([`MAX_TEXT_CHARS`](roundtable_domain::MAX_TEXT_CHARS) each) and its title
+/// ([`MAX_SHORT_CHARS`](roundtable_domain::MAX_SHORT_CHARS)), the largest of the
+/// commands of DOMAIN.md; no command has more than two long texts.
+pub const MAX_COMMAND_TEXT_CHARS: usize =
+    2 * roundtable_domain::MAX_TEXT_CHARS + roundtable_domain::MAX_SHORT_CHARS;
+
+/// Room for everything else of a command, in bytes: the field names, ids (at most
+/// [`MAX_ID_LEN`](roundtable_domain::id::MAX_ID_LEN) characters each), the time, and
+/// white space between tokens, even all escaped.
+pub const COMMAND_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// Largest request body accepted, in bytes: the largest legal command in any legal
+/// encoding fits, every character of its text escaped
+/// ([`MAX_COMMAND_TEXT_CHARS`] × [`MAX_ESCAPED_CHAR_BYTES`] + [`COMMAND_OVERHEAD_BYTES`]
+/// = 551,536 bytes, about 539 KiB). A maximal proposal written as Python's `json.dumps`
+/// writes it (ASCII only, every other character `\uXXXX`) is about 486 KB.
+pub const MAX_BODY_BYTES: usize =
+    MAX_COMMAND_TEXT_CHARS * MAX_ESCAPED_CHAR_BYTES + COMMAND_OVERHEAD_BYTES;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -116,6 +140,8 @@ pub struct ApiState {
     /// The overdue announcements (bucket `ROUNDTABLE_OVERDUE`), which Server-Sent
     /// Events streams carry between the events' changes; `None`: they carry none.
     pub overdue: Option<Arc<dyn roundtable_store::KvStore>>,
+    /// The request timeout, heavy-route and rate limits, and who may read `/metrics`.
+    pub guards: Arc<Guards>,
 }
 
 impl ApiState {
@@ -137,6 +163,7 @@ impl ApiState {
             checkpoints: None,
             log_keys: Arc::new(Vec::new()),
             overdue: None,
+            guards: Arc::new(Guards::default()),
         }
     }
 
@@ -162,6 +189,12 @@ impl ApiState {
     /// `announcements` (the bucket [`roundtable_store::overdue::OVERDUE_BUCKET`]).
     pub fn with_overdue(mut self, announcements: Arc<dyn roundtable_store::KvStore>) -> Self {
         self.overdue = Some(announcements);
+        self
+    }
+
+    /// Bounds requests as `limits` say (default: [`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.guards = Arc::new(Guards::new(limits));
         self
     }
 
@@ -209,9 +242,13 @@ pub fn router(state: ApiState) -> Router {
         }
     };
     let web = web::web_state(&state);
-    Router::new()
+    let heavy = || axum::middleware::from_fn_with_state(state.clone(), guards::heavy);
+    let v1 = Router::new()
         .route("/v1/negotiations", get(reads::list))
-        .route("/v1/negotiations/{negotiation_id}", get(reads::view))
+        .route(
+            "/v1/negotiations/{negotiation_id}",
+            get(reads::view).route_layer(heavy()),
+        )
         .route(
             "/v1/negotiations/{negotiation_id}/commands",
             post(commands::send),
@@ -220,19 +257,25 @@ pub fn router(state: ApiState) -> Router {
             "/v1/negotiations/{negotiation_id}/events",
             get(reads::events),
         )
-        .route("/v1/negotiations/{negotiation_id}/diff", get(audit::diff))
+        .route(
+            "/v1/negotiations/{negotiation_id}/diff",
+            get(audit::diff).route_layer(heavy()),
+        )
         .route(
             "/v1/negotiations/{negotiation_id}/export",
-            get(audit::export),
+            get(audit::export).route_layer(heavy()),
         )
-        .route("/v1/negotiations/{negotiation_id}/ocds", get(audit::ocds))
+        .route(
+            "/v1/negotiations/{negotiation_id}/ocds",
+            get(audit::ocds).route_layer(heavy()),
+        )
         .route(
             "/v1/negotiations/{negotiation_id}/verify",
-            get(audit::verify),
+            get(audit::verify).route_layer(heavy()),
         )
         .route(
             "/v1/negotiations/{negotiation_id}/report",
-            get(audit::report),
+            get(audit::report).route_layer(heavy()),
         )
         .route(
             "/v1/negotiations/{negotiation_id}/checkpoint",
@@ -270,7 +313,20 @@ pub fn router(state: ApiState) -> Router {
             post(webhooks::replay),
         )
         .route("/v1/parked", get(operations::parked))
-        .route("/metrics", get(operations::metrics))
+        .merge(roundtable_web::router(web))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guards::rate_limit,
+        ));
+    let development = state.auth.is_development();
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(operations::metrics).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                guards::metrics_access,
+            )),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(
@@ -288,11 +344,21 @@ pub fn router(state: ApiState) -> Router {
                 }
             }),
         )
-        .merge(roundtable_web::router(web))
+        .merge(v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(panicked))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guards::timeout,
+        ));
+    // Development mode: only requests addressed to the loopback (DNS rebinding).
+    let app = if development {
+        app.layer(axum::middleware::from_fn(guards::loopback_host))
+    } else {
+        app
+    };
+    app.layer(CatchPanicLayer::custom(panicked))
         .layer(TraceLayer::new_for_http().make_span_with(span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

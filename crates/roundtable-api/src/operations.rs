@@ -62,16 +62,27 @@ pub(crate) async fn parked(
 /// The metrics of this process in the Prometheus text format (docs/OPERATIONS.md,
 /// "Monitoring"): commands by kind and outcome, append latency, conflicts and retries,
 /// the projector's lag and parked entries, webhook deliveries, the NATS connection.
-/// Needs no token, like the health checks: it holds counts, never a negotiation id or
-/// anything a client wrote. Keep it on the internal network.
+/// Needs no token by default, like the health checks: it holds counts, never a
+/// negotiation id or anything a client wrote. Keep it on the internal network, or give
+/// `--metrics-token-file` (then it needs `Authorization: Bearer <that token>`) or
+/// `--metrics-listen` (then it is served on that address only, and 404 here).
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "health",
-    responses((status = 200, description = "the metrics, Prometheus text format 0.0.4", content_type = "text/plain")),
+    responses(
+        (status = 200, description = "the metrics, Prometheus text format 0.0.4", content_type = "text/plain"),
+        (status = 401, description = "a metrics token is configured and was not given", body = ErrorBody),
+        (status = 404, description = "the metrics are served on another address", body = ErrorBody),
+    ),
     security(())
 )]
 pub(crate) async fn metrics() -> Response {
+    render_metrics().await
+}
+
+/// The metrics as text, for any router.
+pub(crate) async fn render_metrics() -> Response {
     (
         [(
             header::CONTENT_TYPE,

@@ -125,12 +125,74 @@ impl CommandKey {
     }
 }
 
+/// How large one negotiation's log may grow: a deployment's limit, not a rule of the
+/// domain, checked by [`CommandHandler`] before each event is appended, so that every
+/// front end (HTTP, the command line's import, the web app) refuses alike. A command
+/// that would pass a limit is rejected with the code [`NegotiationLimits::CODE`]
+/// (kind `conflict`), naming the limit; a retry of a command already recorded is still
+/// answered with its event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NegotiationLimits {
+    /// The most events one negotiation may hold; `None`: no limit.
+    pub max_events: Option<u64>,
+    /// The most bytes its events may take, summed over their stored form (canonical
+    /// JSON, as exported); `None`: no limit.
+    pub max_bytes: Option<u64>,
+}
+
+impl NegotiationLimits {
+    /// The rejection code of a command refused by a limit.
+    pub const CODE: &'static str = "negotiation_limit_reached";
+
+    /// No limit.
+    pub const NONE: NegotiationLimits = NegotiationLimits {
+        max_events: None,
+        max_bytes: None,
+    };
+
+    /// The rejection of `event` when appending it to `agg` would pass a limit.
+    fn check(&self, agg: &Aggregate, event: &RecordedEvent) -> Result<(), Rejection> {
+        if let Some(max) = self.max_events {
+            if event.version > max {
+                return Err(Rejection::conflict(
+                    Self::CODE,
+                    format!(
+                        "negotiation {} holds {} events, the most this deployment allows \
+                         (max events per negotiation {max}); nothing was recorded",
+                        event.negotiation_id,
+                        event.version - 1
+                    ),
+                ));
+            }
+        }
+        if let Some(max) = self.max_bytes {
+            let size = event.to_bytes().len() as u64;
+            if agg.bytes.saturating_add(size) > max {
+                return Err(Rejection::conflict(
+                    Self::CODE,
+                    format!(
+                        "negotiation {} holds {} bytes of events; this event of {size} bytes \
+                         would pass the most this deployment allows (max bytes per \
+                         negotiation {max}); nothing was recorded",
+                        event.negotiation_id, agg.bytes
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One negotiation's state as this process knows it.
 #[derive(Default)]
 struct Aggregate {
     projection: Option<Projection>,
     /// The version recorded for each command, by fingerprint.
     commands: HashMap<CommandKey, u64>,
+    /// The bytes of its events (counted only when a byte limit is set).
+    bytes: u64,
+    /// Whether `bytes` is counted.
+    count_bytes: bool,
 }
 
 impl Aggregate {
@@ -138,6 +200,14 @@ impl Aggregate {
     fn forget(&mut self) {
         self.projection = None;
         self.commands.clear();
+        self.bytes = 0;
+    }
+
+    /// Counts `event` as recorded (or pending) in this aggregate's byte total.
+    fn count(&mut self, event: &RecordedEvent) {
+        if self.count_bytes {
+            self.bytes = self.bytes.saturating_add(event.to_bytes().len() as u64);
+        }
     }
 
     /// The version recorded for `id`, if this process has seen it recorded.
@@ -164,6 +234,9 @@ impl Aggregate {
                 })?;
                 self.commands
                     .insert(CommandKey::of(&e.command_id), e.version);
+                if self.count_bytes {
+                    self.bytes = self.bytes.saturating_add(e.to_bytes().len() as u64);
+                }
             }
             if events.len() < CATCH_UP_PAGE {
                 return Ok(());
@@ -204,6 +277,7 @@ pub struct CommandHandler<S: ?Sized> {
     max_attempts: usize,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn EventIds>,
+    limits: NegotiationLimits,
 }
 
 impl<S: EventStore + ?Sized> CommandHandler<S> {
@@ -217,6 +291,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
             max_attempts: 16,
             clock: Arc::new(SystemClock),
             ids: Arc::new(V7EventIds),
+            limits: NegotiationLimits::NONE,
         }
     }
 
@@ -232,6 +307,18 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
     pub fn with_event_ids(mut self, ids: Arc<dyn EventIds>) -> Self {
         self.ids = ids;
         self
+    }
+
+    /// The same handler refusing commands that would make a negotiation pass `limits`.
+    #[must_use]
+    pub fn with_limits(mut self, limits: NegotiationLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits this handler enforces.
+    pub fn limits(&self) -> NegotiationLimits {
+        self.limits
     }
 
     /// The same handler keeping at most `negotiations` negotiations in memory (at least
@@ -283,7 +370,10 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                 cache.slots.remove(&old);
             }
         }
-        let aggregate = Arc::new(Mutex::new(Aggregate::default()));
+        let aggregate = Arc::new(Mutex::new(Aggregate {
+            count_bytes: self.limits.max_bytes.is_some(),
+            ..Aggregate::default()
+        }));
         cache.slots.insert(
             id.clone(),
             Slot {
@@ -457,16 +547,20 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                 None
             } else {
                 let projection = agg.projection.get_or_insert_with(Projection::new);
-                decide(projection.view.as_ref(), cmd).ok()
+                decide(projection.view.as_ref(), cmd)
+                    .ok()
+                    .map(|event| self.seal_next(projection, cmd, event))
+                    // Over a limit: judged again, one by one, against the latest state.
+                    .filter(|recorded| self.limits.check(&agg, recorded).is_ok())
             };
             let one_by_one = match accepted {
-                Some(event) => {
+                Some(recorded) => {
                     let projection = agg.projection.get_or_insert_with(Projection::new);
-                    let recorded = self.seal_next(projection, cmd, event);
                     // Cannot fail: sealed from this very projection.
                     let _ = projection.apply(&recorded);
                     agg.commands
                         .insert(CommandKey::of(&recorded.command_id), recorded.version);
+                    agg.count(&recorded);
                     pending.push((i, recorded));
                     if pending.len() < max_batch {
                         Vec::new()
@@ -617,6 +711,19 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                 Err(_) => commands::retried(Retry::StaleState),
                 Ok(event) => {
                     let recorded = self.seal_next(projection, cmd, event);
+                    match self.limits.check(&agg, &recorded) {
+                        Err(rejection) if fresh => return Err(HandleError::Rejected(rejection)),
+                        Err(_) => {
+                            // Judged against the latest state before it is refused.
+                            agg.catch_up(&*self.store, id)
+                                .await
+                                .map_err(HandleError::Store)?;
+                            fresh = true;
+                            continue;
+                        }
+                        Ok(()) => {}
+                    }
+                    let projection = agg.projection.get_or_insert_with(Projection::new);
                     let appending = Instant::now();
                     let appended = self.store.append(&recorded).await;
                     record_append(&appended, appending);
@@ -626,6 +733,7 @@ impl<S: EventStore + ?Sized> CommandHandler<S> {
                             let _ = projection.apply(&recorded);
                             agg.commands
                                 .insert(CommandKey::of(&recorded.command_id), recorded.version);
+                            agg.count(&recorded);
                             return Ok(Handled::Recorded(recorded));
                         }
                         Err(StoreError::Conflict { .. }) => {

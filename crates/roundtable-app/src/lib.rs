@@ -52,6 +52,6 @@ pub use changes::ChangeReader;
 pub use error::{AppError, Port};
 pub use handler::{
     Clock, CommandHandler, DEFAULT_CACHED_NEGOTIATIONS, EventIds, HandleError, Handled,
-    SystemClock, V7EventIds, load,
+    NegotiationLimits, SystemClock, V7EventIds, load,
 };
 pub use time::{AsOf, InvalidInstant, parse_instant};

@@ -66,6 +66,47 @@ pub struct Manifest {
     pub checkpoints: Vec<String>,
 }
 
+impl Manifest {
+    /// The manifest of an export of `event_count` events of `negotiation_id`, from
+    /// `first_hash` to `last_hash`, recording `view`, written by `tool`, with no
+    /// checkpoint.
+    pub fn new(
+        negotiation_id: &str,
+        event_count: u64,
+        first_hash: &str,
+        last_hash: &str,
+        view: &AgreementView,
+        tool: &str,
+    ) -> Manifest {
+        Manifest {
+            format: FORMAT.to_owned(),
+            format_version: FORMAT_VERSION,
+            negotiation_id: negotiation_id.to_owned(),
+            event_count,
+            first_hash: first_hash.to_owned(),
+            last_hash: last_hash.to_owned(),
+            genesis_prev_hash: GENESIS_HASH.to_owned(),
+            hash_algorithm: HASH_ALGORITHM.to_owned(),
+            hashed_bytes: HASHED_BYTES.to_owned(),
+            signature_scheme: SIGNATURE_SCHEME.to_owned(),
+            tool: tool.to_owned(),
+            view: view_json(view),
+            checkpoints: Vec::new(),
+        }
+    }
+}
+
+/// The first line of an export: `manifest` with `checkpoints`, as canonical JSON,
+/// ending with `\n`. The event lines follow it, each [`RecordedEvent::to_bytes`] and
+/// `\n` (so that an export can be written a page of events at a time).
+pub fn manifest_line(manifest: &Manifest, checkpoints: &[String]) -> Vec<u8> {
+    let mut manifest = manifest.clone();
+    manifest.checkpoints = checkpoints.to_vec();
+    let mut out = to_canonical(&serde_json::to_value(&manifest).unwrap_or(Value::Null));
+    out.push(b'\n');
+    out
+}
+
 /// Why an export cannot be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExportError {
@@ -138,23 +179,17 @@ pub fn export_with_checkpoints(
         Some(v) => v,
         None => &folded,
     };
-    let manifest = Manifest {
-        format: FORMAT.to_owned(),
-        format_version: FORMAT_VERSION,
-        negotiation_id: first.negotiation_id.to_string(),
-        event_count: events.len() as u64,
-        first_hash: first.hash.clone(),
-        last_hash: last.hash.clone(),
-        genesis_prev_hash: GENESIS_HASH.to_owned(),
-        hash_algorithm: HASH_ALGORITHM.to_owned(),
-        hashed_bytes: HASHED_BYTES.to_owned(),
-        signature_scheme: SIGNATURE_SCHEME.to_owned(),
-        tool: tool.to_owned(),
-        view: view_json(view),
-        checkpoints: checkpoints.to_vec(),
-    };
-    let mut out = to_canonical(&serde_json::to_value(&manifest).unwrap_or(Value::Null));
-    out.push(b'\n');
+    let mut out = manifest_line(
+        &Manifest::new(
+            first.negotiation_id.as_str(),
+            events.len() as u64,
+            &first.hash,
+            &last.hash,
+            view,
+            tool,
+        ),
+        checkpoints,
+    );
     for e in events {
         out.extend_from_slice(&e.to_bytes());
         out.push(b'\n');

@@ -1,5 +1,5 @@
 //! Roundtable's metrics, defined once: every name and label value is a constant in
-//! [`names`], and the services record through the helpers of this crate ([`commands`],
+//! [`names`], and the services record through the helpers of this crate ([`commands`], [`http`],
 //! [`projector`], [`webhooks`], [`nats`]) rather than naming metrics themselves.
 //!
 //! Recording goes through the [`metrics`] facade: a library calls a helper, and
@@ -16,6 +16,7 @@
 pub mod commands;
 #[cfg(feature = "exporter")]
 mod exporter;
+pub mod http;
 pub mod names;
 pub mod nats;
 pub mod projector;

@@ -53,6 +53,13 @@ pub const WEBHOOK_DELIVERIES: &str = "roundtable_webhook_deliveries_total";
 /// Seconds one webhook delivery attempt took, whatever its outcome.
 pub const WEBHOOK_DURATION: &str = "roundtable_webhook_delivery_duration_seconds";
 
+/// HTTP connections and requests the server turned away or cut off, by `reason`
+/// (`connection_limit`: a connection beyond the limit; `idle_timeout`: a connection
+/// closed after moving nothing for too long; `busy`: a heavy route at its concurrency
+/// limit; `rate_limited`: a principal over its rate; `request_timeout`: a request that
+/// took longer than the request timeout).
+pub const HTTP_REFUSED: &str = "roundtable_http_refused_total";
+
 /// 1 while the process's NATS connection is up, 0 while it is down (reconnecting).
 pub const NATS_CONNECTED: &str = "roundtable_nats_connected";
 
@@ -106,6 +113,11 @@ pub const COUNTERS: &[(&str, Unit, &str)] = &[
         WEBHOOK_DELIVERIES,
         Unit::Count,
         "Webhook delivery attempts, by outcome.",
+    ),
+    (
+        HTTP_REFUSED,
+        Unit::Count,
+        "HTTP connections and requests turned away or cut off, by reason.",
     ),
     (
         NATS_EVENTS,

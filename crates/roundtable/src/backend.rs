@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use roundtable_app::identity::{EvidenceBucket, LogIdentity, LogPolicy, OpenedLog, open_log};
 use roundtable_app::load;
+use roundtable_app::{CommandHandler, NegotiationLimits};
 use roundtable_domain::{NegotiationId, Projection};
 use roundtable_projector::KvViewStore;
 use roundtable_projector::ViewStore;
@@ -44,6 +45,7 @@ pub(crate) struct LogOptions {
 pub(crate) struct Backend {
     ports: Ports,
     log: OpenedLog,
+    limits: NegotiationLimits,
 }
 
 impl Backend {
@@ -101,12 +103,27 @@ impl Backend {
                 );
             }
         }
-        Ok(Some(Backend { ports, log: opened }))
+        Ok(Some(Backend {
+            ports,
+            log: opened,
+            limits: NegotiationLimits::NONE,
+        }))
     }
 
     /// The log's identity, when it has one.
     pub(crate) fn identity(&self) -> Option<&LogIdentity> {
         self.log.identity.as_ref()
+    }
+
+    /// The same backend, whose command handlers refuse commands past `limits`.
+    pub(crate) fn with_limits(mut self, limits: NegotiationLimits) -> Backend {
+        self.limits = limits;
+        self
+    }
+
+    /// A command handler over the event log, with the negotiation limits.
+    pub(crate) fn handler(&self) -> CommandHandler<dyn EventStore> {
+        CommandHandler::new(self.ports.events.clone()).with_limits(self.limits)
     }
 
     /// The event log.

@@ -275,7 +275,7 @@ impl<'a> Judge<'a> {
     fn new(backend: &'a Backend) -> Self {
         Judge {
             backend,
-            handler: CommandHandler::new(backend.store().clone()),
+            handler: backend.handler(),
             dry: HashMap::new(),
         }
     }

@@ -9,6 +9,7 @@ mod backend;
 mod checkpoint;
 mod config;
 mod import;
+mod limits;
 mod logwatch;
 mod nats;
 mod ocds;
@@ -92,6 +93,9 @@ struct Cli {
 
     #[command(flatten)]
     nats: nats::NatsOptions,
+
+    #[command(flatten)]
+    negotiation_limits: limits::NegotiationLimitOptions,
 
     #[command(subcommand)]
     command: Cmd,
@@ -336,6 +340,8 @@ enum Cmd {
         webhooks: services::WebhookOptions,
         #[command(flatten)]
         checkpoints: services::CheckpointOptions,
+        #[command(flatten)]
+        http: limits::HttpOptions,
     },
     /// Serve the HTTP API only (run `roundtable project` beside it).
     #[command(
@@ -351,6 +357,8 @@ enum Cmd {
         webhooks: services::WebhookOptions,
         #[command(flatten)]
         checkpoints: services::CheckpointOptions,
+        #[command(flatten)]
+        http: limits::HttpOptions,
     },
     /// Keep the stored agreement views up to date from the event log.
     ///
@@ -616,6 +624,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     };
+    let backend = backend.with_limits(cli.negotiation_limits.limits());
     match cli.command {
         Cmd::Init { .. } => {
             let Some(identity) = backend.identity() else {
@@ -781,13 +790,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             auth,
             webhooks,
             checkpoints,
-        } => services::serve(&backend, listen, &auth, &webhooks, &checkpoints).await,
+            http,
+        } => services::serve(&backend, listen, &auth, &webhooks, &http, &checkpoints).await,
         Cmd::Api {
             listen,
             auth,
             webhooks,
             checkpoints,
-        } => services::api(&backend, listen, &auth, &webhooks, &checkpoints).await,
+            http,
+        } => services::api(&backend, listen, &auth, &webhooks, &http, &checkpoints).await,
         Cmd::Project {
             rebuild,
             once,

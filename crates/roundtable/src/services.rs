@@ -25,6 +25,7 @@ use roundtable_webhooks::{KvWebhookStore, RetryPolicy, UrlPolicy, WebhookConfig,
 use tokio::sync::watch;
 
 use crate::backend::Backend;
+use crate::limits::HttpOptions;
 
 /// How HTTP requests are authenticated (docs/API.md, "Tokens").
 #[derive(Debug, Clone, clap::Args)]
@@ -225,14 +226,17 @@ pub(crate) async fn list_revoked(backend: &Backend) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// A future that completes once shutdown is asked for.
+/// A future that completes once shutdown is asked for (by a signal, or by a
+/// component that stopped: [`Shutdown::trigger`]).
 #[derive(Clone)]
-struct Shutdown(watch::Receiver<bool>);
+struct Shutdown(watch::Receiver<bool>, Arc<watch::Sender<bool>>);
 
 impl Shutdown {
     /// Listens for SIGINT and SIGTERM.
     fn on_signals() -> Shutdown {
         let (tx, rx) = watch::channel(false);
+        let tx = Arc::new(tx);
+        let trigger = tx.clone();
         tokio::spawn(async move {
             let interrupt = tokio::signal::ctrl_c();
             #[cfg(unix)]
@@ -253,7 +257,17 @@ impl Shutdown {
             tracing::info!("shutdown requested: finishing work in flight");
             let _ = tx.send(true);
         });
-        Shutdown(rx)
+        Shutdown(rx, trigger)
+    }
+
+    /// Asks every component to stop.
+    fn trigger(&self) {
+        let _ = self.1.send(true);
+    }
+
+    /// Whether shutdown was asked for.
+    fn requested(&self) -> bool {
+        *self.0.borrow()
     }
 
     async fn wait(mut self) {
@@ -404,19 +418,22 @@ async fn api_state(
     backend: &Backend,
     auth: AuthConfig,
     webhooks: &WebhookOptions,
+    http: &HttpOptions,
     shutdown: &Shutdown,
     checkpoints: Option<&Checkpointing>,
 ) -> anyhow::Result<ApiState> {
     let views = backend.views().await?;
     let ports = backend.ports();
-    let state = ApiState::new(backend.store().clone(), views.clone(), auth)
+    let mut state = ApiState::new(backend.store().clone(), views.clone(), auth)
         .with_webhooks(webhook_store(backend).await?, webhooks.policy())
         .with_revocations(Arc::new(
             Revocations::open(&*ports.kv)
                 .await
                 .context("cannot open the token deny-list")?,
         ))
-        .with_shutdown(shutdown.0.clone());
+        .with_shutdown(shutdown.0.clone())
+        .with_limits(http.limits()?);
+    state.handler = Arc::new(backend.handler());
     let state = match checkpoints {
         Some(c) => state.with_checkpoints(c.store.clone(), c.keys.clone()),
         None => state,
@@ -463,17 +480,104 @@ pub(crate) async fn overdue_timer(backend: &Backend) -> anyhow::Result<OverdueTi
     Ok(OverdueTimer::open(&*ports.kv, views, ports.changes.clone()).await?)
 }
 
-async fn serve_http(listen: SocketAddr, state: ApiState, shutdown: Shutdown) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let local = listener.local_addr().unwrap_or(listen);
-    tracing::info!(%local, "HTTP API listening");
+/// The sockets `serve` and `api` listen on, bound before anything else starts, so
+/// that an address in use ends the process at once.
+struct Listeners {
+    api: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} for {what} (is another process using it? choose another with --listen or --metrics-listen)")
+    })
+}
+
+impl Listeners {
+    async fn bind(listen: SocketAddr, http: &HttpOptions) -> anyhow::Result<Listeners> {
+        let api = bind(listen, "the HTTP API").await?;
+        let metrics = match http.metrics_listen() {
+            Some(addr) => Some(bind(addr, "the metrics").await?),
+            None => None,
+        };
+        Ok(Listeners { api, metrics })
+    }
+}
+
+async fn serve_http(
+    listeners: Listeners,
+    state: ApiState,
+    http: &HttpOptions,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let limits = http.connections()?;
+    let local = listeners.api.local_addr().context("the API socket")?;
+    tracing::info!(%local, ?limits, "HTTP API listening");
     eprintln!("roundtable: HTTP API on http://{local} (OpenAPI at /openapi.json)");
-    axum::serve(listener, roundtable_api::router(state))
-        .with_graceful_shutdown(shutdown.wait())
+    let api = supervised(
+        "HTTP server",
+        async {
+            roundtable_api::serve(
+                listeners.api,
+                roundtable_api::router(state),
+                limits,
+                shutdown.clone().wait(),
+            )
+            .await
+            .map_err(anyhow::Error::from)
+        },
+        &shutdown,
+    );
+    let metrics = async {
+        let Some(listener) = listeners.metrics else {
+            return Ok(());
+        };
+        let local = listener.local_addr().context("the metrics socket")?;
+        tracing::info!(%local, "metrics listening");
+        eprintln!("roundtable: metrics on http://{local}/metrics");
+        supervised(
+            "metrics HTTP server",
+            async {
+                roundtable_api::serve(
+                    listener,
+                    roundtable_api::metrics_router(),
+                    limits,
+                    shutdown.clone().wait(),
+                )
+                .await
+                .map_err(anyhow::Error::from)
+            },
+            &shutdown,
+        )
         .await
-        .context("the HTTP server failed")
+    };
+    let (api, metrics) = tokio::join!(api, metrics);
+    api.and(metrics)
+}
+
+/// Runs one component of the process. If it stops before shutdown was asked for (an
+/// error, or an end of its own), it is logged as such, every other component is asked
+/// to stop, and the error is returned: the process then exits non-zero, rather than
+/// running on without it.
+async fn supervised<F>(name: &str, component: F, shutdown: &Shutdown) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let result = component.await;
+    if shutdown.requested() {
+        return result.with_context(|| format!("the {name} failed while stopping"));
+    }
+    let error = match result {
+        Err(e) => e.context(format!("the {name} failed; stopping the process")),
+        Ok(()) => anyhow::anyhow!("the {name} stopped on its own; stopping the process"),
+    };
+    tracing::error!(
+        component = name,
+        error = format!("{error:#}"),
+        "component stopped"
+    );
+    shutdown.trigger();
+    Err(error)
 }
 
 /// Marks the views stale if the event log disappears while the service runs
@@ -493,19 +597,29 @@ async fn drain(backend: &Backend) {
 }
 
 /// `roundtable serve`: the HTTP API and the projector in one process.
+///
+/// The sockets are bound first: an address in use is an error at once. Then the HTTP
+/// server, the projector and the webhook worker run together; if one of them stops
+/// before a signal asked for it, the others are stopped and the process exits non-zero
+/// with the reason ([`supervised`]).
 pub(crate) async fn serve(
     backend: &Backend,
     listen: SocketAddr,
     auth: &AuthOptions,
     webhooks: &WebhookOptions,
+    http: &HttpOptions,
     checkpoints: &CheckpointOptions,
 ) -> anyhow::Result<ExitCode> {
+    let auth = auth.config(Some(listen))?;
+    http.connections()?;
+    let listeners = Listeners::bind(listen, http).await?;
     let shutdown = Shutdown::on_signals();
     let checkpointing = checkpoints.open(backend).await?;
     let state = api_state(
         backend,
-        auth.config(Some(listen))?,
+        auth,
         webhooks,
+        http,
         &shutdown,
         checkpointing.as_ref(),
     )
@@ -518,33 +632,59 @@ pub(crate) async fn serve(
         webhooks.policy(),
     )
     .context("cannot make the webhook HTTP client")?;
-    let http = serve_http(listen, state, shutdown.clone());
-    let projecting = async {
-        let stats = projector.run_until(shutdown.clone().wait()).await?;
-        tracing::info!(?stats, "projector stopped");
-        anyhow::Ok(())
-    };
-    let delivering = worker.run_until(shutdown.clone().wait());
-    let signing = async {
-        if let Some(c) = checkpointing {
-            let mut checkpointer = roundtable_app::checkpoints::Checkpointer::new(
-                backend.store().clone(),
-                c.store,
-                c.signer,
-                c.policy,
-            );
-            checkpointer
-                .run_until(shutdown.clone().wait(), |_| {})
-                .await;
-        }
-    };
+    let serving = serve_http(listeners, state, http, shutdown.clone());
+    let projecting = supervised(
+        "projector",
+        async {
+            let stats = projector.run_until(shutdown.clone().wait()).await?;
+            tracing::info!(?stats, "projector stopped");
+            anyhow::Ok(())
+        },
+        &shutdown,
+    );
+    let delivering = supervised(
+        "webhook worker",
+        async {
+            worker.run_until(shutdown.clone().wait()).await;
+            anyhow::Ok(())
+        },
+        &shutdown,
+    );
+    let signing = supervised(
+        "checkpointer",
+        async {
+            if let Some(c) = checkpointing {
+                let mut checkpointer = roundtable_app::checkpoints::Checkpointer::new(
+                    backend.store().clone(),
+                    c.store,
+                    c.signer,
+                    c.policy,
+                );
+                checkpointer
+                    .run_until(shutdown.clone().wait(), |_| {})
+                    .await;
+            }
+            anyhow::Ok(())
+        },
+        &shutdown,
+    );
     let timer = overdue_timer(backend).await?;
-    let announcing = timer.run_until(shutdown.0.clone());
-    let (http, projecting, (), (), ()) =
-        tokio::join!(http, projecting, delivering, signing, announcing);
+    let announcing = supervised(
+        "overdue timer",
+        async {
+            timer.run_until(shutdown.0.clone()).await;
+            anyhow::Ok(())
+        },
+        &shutdown,
+    );
+    let (serving, projecting, delivering, signing, announcing) =
+        tokio::join!(serving, projecting, delivering, signing, announcing);
     drain(backend).await;
-    http?;
+    serving?;
     projecting?;
+    delivering?;
+    signing?;
+    announcing?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -554,21 +694,26 @@ pub(crate) async fn api(
     listen: SocketAddr,
     auth: &AuthOptions,
     webhooks: &WebhookOptions,
+    http: &HttpOptions,
     checkpoints: &CheckpointOptions,
 ) -> anyhow::Result<ExitCode> {
+    let auth = auth.config(Some(listen))?;
+    http.connections()?;
+    let listeners = Listeners::bind(listen, http).await?;
     let shutdown = Shutdown::on_signals();
     // The API serves the checkpoints kept (signed by `serve` elsewhere); it signs none.
     let checkpointing = checkpoints.open(backend).await?;
     let state = api_state(
         backend,
-        auth.config(Some(listen))?,
+        auth,
         webhooks,
+        http,
         &shutdown,
         checkpointing.as_ref(),
     )
     .await?;
     watch_log(backend, &shutdown).await?;
-    let result = serve_http(listen, state, shutdown).await;
+    let result = serve_http(listeners, state, http, shutdown).await;
     drain(backend).await;
     result.map(|()| ExitCode::SUCCESS)
 }

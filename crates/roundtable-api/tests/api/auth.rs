@@ -253,6 +253,7 @@ async fn development_mode_acts_as_the_secretariat_or_the_named_partner() {
     let h = Harness::development();
     let post = |actor: Option<&str>, body: serde_json::Value| {
         let mut r = Request::post("/v1/negotiations/water/commands")
+            .header(header::HOST, "127.0.0.1:8080")
             .header(header::CONTENT_TYPE, "application/json");
         if let Some(a) = actor {
             r = r.header("x-roundtable-actor", a);

@@ -69,7 +69,7 @@ async fn oversized_bodies_get_413() {
     let h = Harness::new();
     h.seed("water").await;
     let lcc = h.partner("water", "lcc");
-    let text = "x".repeat(300 * 1024);
+    let text = "x".repeat(roundtable_api::MAX_BODY_BYTES + 1);
     let body = json!({"do": "propose", "proposal_id": "p-big", "clause_id": "c", "text": text})
         .to_string();
     let r = h

@@ -8,6 +8,7 @@ mod checkpoints;
 mod commands;
 mod common;
 mod inputs;
+mod limits;
 mod nats;
 mod openapi;
 mod operations;
