@@ -653,16 +653,20 @@ pub(crate) async fn serve(
     let signing = supervised(
         "checkpointer",
         async {
-            if let Some(c) = checkpointing {
-                let mut checkpointer = roundtable_app::checkpoints::Checkpointer::new(
-                    backend.store().clone(),
-                    c.store,
-                    c.signer,
-                    c.policy,
-                );
-                checkpointer
-                    .run_until(shutdown.clone().wait(), |_| {})
-                    .await;
+            match checkpointing {
+                Some(c) => {
+                    let mut checkpointer = roundtable_app::checkpoints::Checkpointer::new(
+                        backend.store().clone(),
+                        c.store,
+                        c.signer,
+                        c.policy,
+                    );
+                    checkpointer
+                        .run_until(shutdown.clone().wait(), |_| {})
+                        .await;
+                }
+                // Without a log key there is nothing to sign: wait with the others.
+                None => shutdown.clone().wait().await,
             }
             anyhow::Ok(())
         },
