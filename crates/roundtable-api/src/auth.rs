@@ -810,10 +810,23 @@ impl FromRequestParts<ApiState> for Caller {
         }
         let (caller, jti) = state.auth.authenticate_with_id(&parts.headers)?;
         if let (Some(jti), Some(revocations)) = (jti, &state.revocations) {
-            if revocations.is_revoked(&jti).await.map_err(|e| {
-                tracing::warn!(error = %e, "cannot read the token deny-list");
-                ApiError::unavailable("cannot check whether the bearer token was revoked; retry")
-            })? {
+            let revoked = match revocations.is_revoked(&jti).await {
+                Ok(revoked) => revoked,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the token deny-list");
+                    // A store that lost its event log lost the deny-list with it: say
+                    // that, not "retry" (docs/OPERATIONS.md, "When the event log is lost").
+                    if let Err(missing @ roundtable_store::StoreError::LogMissing(_)) =
+                        state.events.negotiations().await
+                    {
+                        return Err(ApiError::from_store(missing, "the event log"));
+                    }
+                    return Err(ApiError::unavailable(
+                        "cannot check whether the bearer token was revoked; retry",
+                    ));
+                }
+            };
+            if revoked {
                 return Err(ApiError::unauthenticated(
                     "the bearer token has been revoked",
                 ));

@@ -169,6 +169,10 @@ impl fmt::Display for VerifyReport {
             if let Some(id) = &x.event_id {
                 at.push(format!("event {id}"));
             }
+            if at.is_empty() {
+                // Nothing more precise than the check that failed (an unreadable file).
+                at.push(format!("the {}", x.check));
+            }
             writeln!(f, "FAILED: {} at {}: {}", x.kind, at.join(", "), x.reason)?;
         } else {
             writeln!(

@@ -19,7 +19,7 @@ macro_rules! vocabulary {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )+
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:tt, )+
         }
     ) => {
         $(#[$meta])*

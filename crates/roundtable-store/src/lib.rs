@@ -164,9 +164,12 @@ pub enum StoreError {
         reason: String,
     },
     /// The backend cannot be reached or timed out. The [`Cause`] says where and what
-    /// in words, and keeps the backend's own error as its source when there is one.
+    /// in words (its message already includes the backend's words, so it is not
+    /// chained as this error's source, which would print them twice) and keeps the
+    /// backend's own error, for callers that inspect it (`Error::source` of the
+    /// [`Cause`]).
     #[error("event store unavailable: {0}")]
-    Unavailable(#[source] Cause),
+    Unavailable(Cause),
     /// A key-value write or delete conditional on a revision found the key at another
     /// revision (or holding nothing): another writer got there first.
     #[error("key {key} moved on: expected revision {expected}")]
@@ -289,5 +292,40 @@ impl From<String> for Cause {
 impl From<&str> for Cause {
     fn from(message: &str) -> Cause {
         Cause::new(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn an_unavailable_store_keeps_the_backends_error_and_says_it_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e =
+            StoreError::unavailable_because("nats at nats://h:4222: cannot connect: refused", io);
+        assert_eq!(
+            e.to_string(),
+            "event store unavailable: nats at nats://h:4222: cannot connect: refused"
+        );
+        // Not chained: a report of the chain says the backend's words once.
+        assert!(e.source().is_none());
+        let StoreError::Unavailable(cause) = &e else {
+            panic!("{e:?}")
+        };
+        let kept = cause.source().expect("the backend's error is kept");
+        assert_eq!(kept.to_string(), "refused");
+        assert_eq!(
+            kept.downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind),
+            Some(std::io::ErrorKind::ConnectionRefused)
+        );
+        // Equal by message, whatever the source.
+        assert_eq!(
+            e,
+            StoreError::unavailable("nats at nats://h:4222: cannot connect: refused")
+        );
     }
 }

@@ -471,11 +471,11 @@ fn delivery(out: &mut String, c: &Commitment) {
     let last = c.progress.last().map_or(String::new(), |p| {
         format!("; last {}: {}", p.at.format("%Y-%m-%d"), one_line(&p.note))
     });
-    let _ = writeln!(
-        out,
-        "      {} progress reports, {against}{last}",
-        c.progress.len()
-    );
+    let reports = match c.progress.len() {
+        1 => "1 progress report".to_owned(),
+        n => format!("{n} progress reports"),
+    };
+    let _ = writeln!(out, "      {reports}, {against}{last}");
 }
 
 /// Open shortfalls by severity (most serious first) with who reported them.

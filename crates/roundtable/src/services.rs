@@ -596,6 +596,39 @@ async fn drain(backend: &Backend) {
     backend.ports().connection.close().await;
 }
 
+/// Runs `projector` until shutdown, restarting it after a store failure (a NATS outage,
+/// the event stream gone while an operator restores it: docs/OPERATIONS.md, "When the
+/// event log is lost") with a backoff from 1 s doubling to 30 s, so that `serve` goes on
+/// answering reads, with stale marks, meanwhile. Returns once shutdown is asked for.
+async fn keep_projecting(
+    backend: &Backend,
+    projector: &mut Projector,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let mut pause = Duration::from_secs(1);
+    loop {
+        match projector.run_until(shutdown.clone().wait()).await {
+            Ok(stats) => {
+                tracing::info!(?stats, "projector stopped");
+                return Ok(());
+            }
+            Err(e) if shutdown.requested() => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?pause, "the projector stopped on a store failure; restarting it");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = shutdown.clone().wait() => return Ok(()),
+                }
+                pause = (pause * 2).min(Duration::from_secs(30));
+                match self::projector(backend).await {
+                    Ok(fresh) => *projector = fresh,
+                    Err(e) => tracing::warn!(error = %e, "cannot restart the projector yet"),
+                }
+            }
+        }
+    }
+}
+
 /// `roundtable serve`: the HTTP API and the projector in one process.
 ///
 /// The sockets are bound first: an address in use is an error at once. Then the HTTP
@@ -635,11 +668,7 @@ pub(crate) async fn serve(
     let serving = serve_http(listeners, state, http, shutdown.clone());
     let projecting = supervised(
         "projector",
-        async {
-            let stats = projector.run_until(shutdown.clone().wait()).await?;
-            tracing::info!(?stats, "projector stopped");
-            anyhow::Ok(())
-        },
+        keep_projecting(backend, &mut projector, &shutdown),
         &shutdown,
     );
     let delivering = supervised(
