@@ -346,6 +346,10 @@ fn fieldbrook_report_shows_delivery_shortfalls_and_the_round() {
         plant.contains("fulfilled on <strong>2028-08-29</strong>"),
         "{plant}"
     );
+    assert!(
+        plant.contains("2028-09-12</time> shortfall s-plant-late resolved, penalty <strong class=\"penalty\">60000.00 KES</strong>"),
+        "{plant}"
+    );
     // Nothing is overdue on 1 July 2029; the licence was on time.
     assert!(html.contains("data-count=\"0\""));
     let licence = element(&html, "section", "data-commitment=\"c-wsra-licence\"");

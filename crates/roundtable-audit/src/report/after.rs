@@ -48,6 +48,7 @@ fn day(t: DateTime<Utc>) -> String {
 
 fn read(events: &[RecordedEvent]) -> Dates {
     let mut d = Dates::default();
+    let mut on: HashMap<ShortfallId, CommitmentId> = HashMap::new();
     for e in events {
         let at = e.occurred_at;
         let mut step = |id: &CommitmentId, kind: &'static str, text: Markup| {
@@ -83,6 +84,7 @@ fn read(events: &[RecordedEvent]) -> Dates {
             ),
             EventBody::ShortfallReported(s) => {
                 d.reported.insert(s.shortfall_id.clone(), at);
+                on.insert(s.shortfall_id.clone(), s.commitment_id.clone());
                 step(
                     &s.commitment_id,
                     "shortfall",
@@ -91,6 +93,17 @@ fn read(events: &[RecordedEvent]) -> Dates {
             }
             EventBody::ShortfallResolved(s) => {
                 d.resolved.insert(s.shortfall_id.clone(), at);
+                if let Some(k) = on.get(&s.shortfall_id) {
+                    step(
+                        k,
+                        "shortfall_resolved",
+                        html! {
+                            "shortfall " (s.shortfall_id) " resolved"
+                            @if let Some(p) = &s.penalty { ", penalty " strong.penalty { (amount(p)) } }
+                            ": " (user(&s.resolution))
+                        },
+                    );
+                }
             }
             EventBody::PartnerWithdrawn(w) => {
                 for t in &w.transfers {
