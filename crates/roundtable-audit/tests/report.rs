@@ -386,6 +386,25 @@ fn fieldbrook_report_shows_delivery_shortfalls_and_the_round() {
     // The table scrolls in its own focusable region, never the page.
     assert!(html.contains("<div class=\"scroll\" role=\"region\" aria-labelledby=\"shortfalls\" tabindex=\"0\"><table id=\"shortfall-table\">"));
 
+    // The timeline draws contract version 2's events too, one mark each.
+    let (events, _) = fieldbrook();
+    let of = |t: &str| events.iter().filter(|e| e.event_type() == t).count();
+    for (kind, event_type, n) in [
+        ("progress", "progress_reported", 8),
+        ("fulfilled", "commitment_fulfilled", 4),
+        ("shortfall_reported", "shortfall_reported", 4),
+        ("shortfall_resolved", "shortfall_resolved", 3),
+        ("asset_declared", "asset_declared", 12),
+        ("partner_withdrawn", "partner_withdrawn", 1),
+        ("round_opened", "round_opened", 1),
+    ] {
+        assert_eq!(of(event_type), n, "{event_type}");
+        assert_eq!(
+            html.matches(&format!("data-kind=\"{kind}\"")).count(),
+            n,
+            "{kind} marks"
+        );
+    }
     // The round: opened, the tariff change word by word, concluded.
     let round = element(&html, "section", "data-round=\"r-tariff-2029\"");
     assert!(
