@@ -1,18 +1,25 @@
 //! What changed between two views of one negotiation (`roundtable diff ID --from N
 //! --to M`): clauses added and changed, with a word-level diff of their text;
 //! proposals and objections made or whose status changed; commitments made and
-//! withdrawn; signatures gained and made stale; partners admitted and keys registered.
+//! withdrawn; signatures gained and made stale; partners admitted and keys registered;
+//! and, for contract version 2 (DOMAIN.md, "After the signature"): rounds opened,
+//! concluded or abandoned, the agreement version in force, assets declared, progress
+//! reported, commitments fulfilled and transferred, shortfalls reported and resolved,
+//! partners withdrawn.
 //!
 //! Every list keeps the order of the `to` view (the order items were first recorded).
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use roundtable_domain::view::{
-    CommitmentStatus, NegotiationStatus, ObjectionStatus, ProposalStatus, Signature,
+    Asset, CommitmentStatus, NegotiationStatus, ObjectionStatus, PartnerStatus, ProposalStatus,
+    RoundStatus, ShortfallStatus, Signature,
 };
-use roundtable_domain::vocab::{Amount, CommitmentKind, Role, Sector};
+use roundtable_domain::vocab::{Amount, CommitmentKind, Role, Sector, Severity};
 use roundtable_domain::{
-    AgreementView, ClauseId, CommitmentId, ObjectionId, PartnerId, ProposalId,
+    Actor, AgreementView, ClauseId, CommitmentId, ObjectionId, PartnerId, ProposalId, RoundId,
+    ShortfallId,
 };
 use serde::{Deserialize, Serialize};
 use similar::{ChangeTag, TextDiff};
@@ -53,6 +60,128 @@ pub struct AgreementDiff {
     /// Signatures that counted in the first view (or were made in between) and no
     /// longer count in the second, because the agreement version moved on.
     pub signatures_made_stale: Vec<Signature>,
+    /// `(from, to)` when the agreement version in force changed (a `conclude`):
+    /// `null` is "nothing in force yet" (contract version 2).
+    pub in_force_agreement_version: Option<(Option<u64>, Option<u64>)>,
+    /// Rounds opened in between (`from: None`) or whose status changed (concluded,
+    /// abandoned).
+    pub rounds: Vec<RoundChange>,
+    /// Assets declared in between.
+    pub assets_declared: Vec<Asset>,
+    /// Progress reported in between, one entry per report, in the order of the
+    /// commitments and then of the reports.
+    pub progress_reported: Vec<ProgressEntry>,
+    /// Commitments fulfilled in between (not fulfilled in the first view).
+    pub commitments_fulfilled: Vec<CommitmentFulfilled>,
+    /// Commitments transferred in between, when their partner withdrew.
+    pub commitments_transferred: Vec<CommitmentTransferred>,
+    /// Shortfalls reported in between (with their status in the second view).
+    pub shortfalls_reported: Vec<ShortfallRef>,
+    /// Shortfalls open in the first view (or reported in between) and resolved in the
+    /// second.
+    pub shortfalls_resolved: Vec<ShortfallRef>,
+    /// Partners active in the first view (or admitted in between) and withdrawn in the
+    /// second.
+    pub partners_withdrawn: Vec<PartnerWithdrawn>,
+}
+
+/// A round opened or whose status changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RoundChange {
+    /// The round.
+    pub round_id: RoundId,
+    /// Why it was opened.
+    pub reason: String,
+    /// The agreement version in force when it opened.
+    pub from_agreement_version: u64,
+    /// Status before (`None`: opened in between).
+    pub from: Option<RoundStatus>,
+    /// Status after.
+    pub to: RoundStatus,
+    /// The agreement version its conclusion put in force (`None` unless concluded).
+    pub concluded_agreement_version: Option<u64>,
+}
+
+/// One progress report made in between.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ProgressEntry {
+    /// The commitment reported on.
+    pub commitment_id: CommitmentId,
+    /// Its committer.
+    pub partner_id: PartnerId,
+    /// What was reported.
+    pub note: String,
+    /// The amount delivered with the report, if any.
+    pub delivered: Option<Amount>,
+    /// When (business time).
+    pub at: DateTime<Utc>,
+    /// Who reported it: the committer or `secretariat`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub reported_by: Actor,
+}
+
+/// A commitment fulfilled in between.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CommitmentFulfilled {
+    /// The commitment.
+    pub commitment_id: CommitmentId,
+    /// Its committer.
+    pub partner_id: PartnerId,
+    /// The date it was fulfilled on.
+    pub fulfilled_on: NaiveDate,
+    /// Its due date, if any.
+    pub due: Option<NaiveDate>,
+}
+
+/// A commitment passed to another partner in between.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CommitmentTransferred {
+    /// The leaving partner's commitment, now `transferred`.
+    pub commitment_id: CommitmentId,
+    /// The leaving partner.
+    pub from_partner_id: PartnerId,
+    /// The new commitment.
+    pub to_commitment_id: CommitmentId,
+    /// The partner who took it on (`None` if the second view lacks the new commitment).
+    pub to_partner_id: Option<PartnerId>,
+}
+
+/// A shortfall, as the second view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ShortfallRef {
+    /// The shortfall.
+    pub shortfall_id: ShortfallId,
+    /// The commitment that fell short.
+    pub commitment_id: CommitmentId,
+    /// Who reported it.
+    pub reported_by: PartnerId,
+    /// How serious.
+    pub severity: Severity,
+    /// Status in the second view.
+    pub status: ShortfallStatus,
+    /// How it was resolved (`None` while open).
+    pub resolution: Option<String>,
+    /// The penalty set when it was resolved, if any.
+    pub penalty: Option<Amount>,
+}
+
+/// A partner withdrawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PartnerWithdrawn {
+    /// Id.
+    pub partner_id: PartnerId,
+    /// Name.
+    pub name: String,
+    /// Sector.
+    pub sector: Sector,
+    /// Role.
+    pub role: Role,
 }
 
 /// A partner admitted.
@@ -338,6 +467,7 @@ pub fn diff(from: Option<&AgreementView>, to: &AgreementView) -> AgreementDiff {
         .filter(|s| !before_signatures.contains(s) || counts(from, s))
         .cloned()
         .collect();
+    let v2 = diff_v2(from, to);
     AgreementDiff {
         from_version: from.map_or(0, |f| f.version),
         to_version: to.version,
@@ -354,6 +484,154 @@ pub fn diff(from: Option<&AgreementView>, to: &AgreementView) -> AgreementDiff {
         commitments_withdrawn,
         signatures_gained,
         signatures_made_stale,
+        in_force_agreement_version: v2.in_force_agreement_version,
+        rounds: v2.rounds,
+        assets_declared: v2.assets_declared,
+        progress_reported: v2.progress_reported,
+        commitments_fulfilled: v2.commitments_fulfilled,
+        commitments_transferred: v2.commitments_transferred,
+        shortfalls_reported: v2.shortfalls_reported,
+        shortfalls_resolved: v2.shortfalls_resolved,
+        partners_withdrawn: v2.partners_withdrawn,
+    }
+}
+
+/// The fields of contract version 2.
+struct V2 {
+    in_force_agreement_version: Option<(Option<u64>, Option<u64>)>,
+    rounds: Vec<RoundChange>,
+    assets_declared: Vec<Asset>,
+    progress_reported: Vec<ProgressEntry>,
+    commitments_fulfilled: Vec<CommitmentFulfilled>,
+    commitments_transferred: Vec<CommitmentTransferred>,
+    shortfalls_reported: Vec<ShortfallRef>,
+    shortfalls_resolved: Vec<ShortfallRef>,
+    partners_withdrawn: Vec<PartnerWithdrawn>,
+}
+
+fn diff_v2(from: Option<&AgreementView>, to: &AgreementView) -> V2 {
+    let before_in_force = from.and_then(|f| f.in_force_agreement_version);
+    let in_force_agreement_version = (before_in_force != to.in_force_agreement_version)
+        .then_some((before_in_force, to.in_force_agreement_version));
+    let rounds = to
+        .rounds
+        .values()
+        .filter_map(|r| {
+            let before = from
+                .and_then(|f| f.rounds.get(&r.round_id))
+                .map(|q| q.status);
+            (before != Some(r.status)).then(|| RoundChange {
+                round_id: r.round_id.clone(),
+                reason: r.reason.clone(),
+                from_agreement_version: r.from_agreement_version,
+                from: before,
+                to: r.status,
+                concluded_agreement_version: r.concluded_agreement_version,
+            })
+        })
+        .collect();
+    let assets_declared = to
+        .assets
+        .values()
+        .filter(|a| !from.is_some_and(|f| f.assets.contains_key(&a.asset_id)))
+        .cloned()
+        .collect();
+    let old = |id: &CommitmentId| from.and_then(|f| f.commitments.get(id));
+    let mut progress_reported = Vec::new();
+    for k in to.commitments.values() {
+        // Progress is only ever appended: the entries past the first view's count are
+        // the new ones.
+        let seen = old(&k.commitment_id).map_or(0, |o| o.progress.len());
+        for p in k.progress.iter().skip(seen) {
+            progress_reported.push(ProgressEntry {
+                commitment_id: k.commitment_id.clone(),
+                partner_id: k.partner_id.clone(),
+                note: p.note.clone(),
+                delivered: p.delivered.clone(),
+                at: p.at,
+                reported_by: p.reported_by.clone(),
+            });
+        }
+    }
+    let commitments_fulfilled = to
+        .commitments
+        .values()
+        .filter(|k| k.status == CommitmentStatus::Fulfilled)
+        .filter(|k| old(&k.commitment_id).is_none_or(|o| o.status != CommitmentStatus::Fulfilled))
+        .filter_map(|k| {
+            Some(CommitmentFulfilled {
+                commitment_id: k.commitment_id.clone(),
+                partner_id: k.partner_id.clone(),
+                fulfilled_on: k.fulfilled_on?,
+                due: k.due,
+            })
+        })
+        .collect();
+    let commitments_transferred = to
+        .commitments
+        .values()
+        .filter(|k| k.status == CommitmentStatus::Transferred)
+        .filter(|k| old(&k.commitment_id).is_none_or(|o| o.status != CommitmentStatus::Transferred))
+        .filter_map(|k| {
+            let new_id = k.transferred_to.clone()?;
+            Some(CommitmentTransferred {
+                commitment_id: k.commitment_id.clone(),
+                from_partner_id: k.partner_id.clone(),
+                to_partner_id: to.commitments.get(&new_id).map(|n| n.partner_id.clone()),
+                to_commitment_id: new_id,
+            })
+        })
+        .collect();
+    let shortfall_ref = |s: &roundtable_domain::view::Shortfall| ShortfallRef {
+        shortfall_id: s.shortfall_id.clone(),
+        commitment_id: s.commitment_id.clone(),
+        reported_by: s.reported_by.clone(),
+        severity: s.severity,
+        status: s.status,
+        resolution: s.resolution.clone(),
+        penalty: s.penalty.clone(),
+    };
+    let old_shortfall = |id: &ShortfallId| from.and_then(|f| f.shortfalls.get(id));
+    let shortfalls_reported = to
+        .shortfalls
+        .values()
+        .filter(|s| old_shortfall(&s.shortfall_id).is_none())
+        .map(shortfall_ref)
+        .collect();
+    let shortfalls_resolved = to
+        .shortfalls
+        .values()
+        .filter(|s| s.status == ShortfallStatus::Resolved)
+        .filter(|s| {
+            old_shortfall(&s.shortfall_id).is_none_or(|o| o.status == ShortfallStatus::Open)
+        })
+        .map(shortfall_ref)
+        .collect();
+    let partners_withdrawn = to
+        .partners
+        .values()
+        .filter(|p| p.status == PartnerStatus::Withdrawn)
+        .filter(|p| {
+            from.and_then(|f| f.partners.get(&p.partner_id))
+                .is_none_or(|o| o.status != PartnerStatus::Withdrawn)
+        })
+        .map(|p| PartnerWithdrawn {
+            partner_id: p.partner_id.clone(),
+            name: p.name.clone(),
+            sector: p.sector,
+            role: p.role,
+        })
+        .collect();
+    V2 {
+        in_force_agreement_version,
+        rounds,
+        assets_declared,
+        progress_reported,
+        commitments_fulfilled,
+        commitments_transferred,
+        shortfalls_reported,
+        shortfalls_resolved,
+        partners_withdrawn,
     }
 }
 
@@ -403,6 +681,15 @@ impl AgreementDiff {
             && self.commitments_withdrawn.is_empty()
             && self.signatures_gained.is_empty()
             && self.signatures_made_stale.is_empty()
+            && self.in_force_agreement_version.is_none()
+            && self.rounds.is_empty()
+            && self.assets_declared.is_empty()
+            && self.progress_reported.is_empty()
+            && self.commitments_fulfilled.is_empty()
+            && self.commitments_transferred.is_empty()
+            && self.shortfalls_reported.is_empty()
+            && self.shortfalls_resolved.is_empty()
+            && self.partners_withdrawn.is_empty()
     }
 
     /// A plain-text rendering for terminals, one section per kind of change.
@@ -525,7 +812,121 @@ impl AgreementDiff {
             &self.signatures_made_stale,
             signature,
         );
+        self.v2_text(&mut out);
         out
+    }
+
+    /// The sections of contract version 2, after the version 1 ones.
+    fn v2_text(&self, out: &mut String) {
+        let version = |v: &Option<u64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        if let Some((from, to)) = &self.in_force_agreement_version {
+            let _ = writeln!(
+                out,
+                "agreement version in force: {} -> {}",
+                version(from),
+                version(to)
+            );
+        }
+        section(out, "rounds", &self.rounds, |r| {
+            let concluded = r
+                .concluded_agreement_version
+                .map(|v| format!(" at agreement version {v}"))
+                .unwrap_or_default();
+            format!(
+                "{} (from agreement version {}): {}{concluded}; {}",
+                r.round_id,
+                r.from_agreement_version,
+                status_pair(r.from.as_ref(), &r.to),
+                r.reason
+            )
+        });
+        section(out, "assets declared", &self.assets_declared, |a| {
+            format!(
+                "{} by {} ({}): {}",
+                a.asset_id,
+                a.partner_id,
+                a.kind.as_str(),
+                a.description
+            )
+        });
+        section(out, "progress reported", &self.progress_reported, |p| {
+            let delivered = p
+                .delivered
+                .as_ref()
+                .map(|a| format!(", delivered {} {}", a.value, a.currency))
+                .unwrap_or_default();
+            format!(
+                "{} on {} by {}{delivered}: {}",
+                p.at.format("%Y-%m-%d"),
+                p.commitment_id,
+                p.reported_by,
+                p.note
+            )
+        });
+        section(
+            out,
+            "commitments fulfilled",
+            &self.commitments_fulfilled,
+            |k| {
+                let due = k.due.map(|d| format!(" (due {d})")).unwrap_or_default();
+                format!(
+                    "{} by {} on {}{due}",
+                    k.commitment_id, k.partner_id, k.fulfilled_on
+                )
+            },
+        );
+        section(
+            out,
+            "commitments transferred",
+            &self.commitments_transferred,
+            |k| {
+                format!(
+                    "{} of {} -> {} of {}",
+                    k.commitment_id,
+                    k.from_partner_id,
+                    k.to_commitment_id,
+                    k.to_partner_id
+                        .as_ref()
+                        .map_or("?", roundtable_domain::PartnerId::as_str)
+                )
+            },
+        );
+        let shortfall = |s: &ShortfallRef| {
+            let penalty = s
+                .penalty
+                .as_ref()
+                .map(|a| format!(", penalty {} {}", a.value, a.currency))
+                .unwrap_or_default();
+            format!(
+                "{} on {} by {} ({}), now {}{penalty}",
+                s.shortfall_id,
+                s.commitment_id,
+                s.reported_by,
+                json_word(&s.severity),
+                json_word(&s.status)
+            )
+        };
+        section(
+            out,
+            "shortfalls reported",
+            &self.shortfalls_reported,
+            shortfall,
+        );
+        section(
+            out,
+            "shortfalls resolved",
+            &self.shortfalls_resolved,
+            shortfall,
+        );
+        section(out, "partners withdrawn", &self.partners_withdrawn, |p| {
+            format!(
+                "{} ({}, {}, {})",
+                p.partner_id,
+                p.name,
+                p.sector,
+                p.role.as_str()
+            )
+        });
     }
 }
 

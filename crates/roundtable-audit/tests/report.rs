@@ -269,3 +269,232 @@ fn a_check_that_did_not_run_is_not_claimed_as_passed() {
     assert!(html.contains("The view was reproduced by folding the log."));
     assert!(!html.contains("Not checked"));
 }
+
+fn fieldbrook_report(upto: usize) -> String {
+    let (events, views) = fieldbrook();
+    let events = &events[..upto];
+    let view = &views[upto - 1];
+    let report = verify(&export(events, Some(view)).unwrap());
+    assert!(report.ok, "{report}");
+    report_html(events, view, &report)
+}
+
+/// The HTML of the first `<tag` element carrying `attr` (such as
+/// `data-commitment="c-1"`), up to its closing `</tag>`.
+fn element<'a>(html: &'a str, tag: &str, attr: &str) -> &'a str {
+    let open = format!("<{tag} ");
+    let start = html
+        .match_indices(attr)
+        .filter_map(|(i, _)| html[..i].rfind('<'))
+        .find(|&lt| html[lt..].starts_with(&open))
+        .unwrap_or_else(|| panic!("no <{tag} {attr}> in the page"));
+    let end = html[start..].find(&format!("</{tag}>")).unwrap() + start;
+    &html[start..end]
+}
+
+#[test]
+fn fieldbrook_report_shows_delivery_shortfalls_and_the_round() {
+    let html = fieldbrook_report(87);
+    assert!(
+        html.contains("id=\"report-end\">2029-07-01<"),
+        "the end is the last event's date"
+    );
+
+    // The transferred commitment shows its transfer, and the new one where it came from.
+    let tankers = element(&html, "section", "data-commitment=\"c-brookline-tankers\"");
+    assert!(tankers.contains("data-status=\"transferred\""), "{tankers}");
+    assert!(
+        tankers.contains("transferred to c-emptiers-tankers"),
+        "{tankers}"
+    );
+    assert!(tankers.contains("<li data-step=\"transferred\"><time datetime=\"2029-04-30T09:00:00+00:00\">2029-04-30</time> transferred to <strong>emptiers</strong> as c-emptiers-tankers"), "{tankers}");
+    // Its delivery: two reports with dates and amounts, 1,300,000 of 2,400,000.
+    assert!(tankers.contains("2028-04-30</time> progress reported by brookline, delivered <strong class=\"delivered\">400000.00 KES</strong>"), "{tankers}");
+    assert!(
+        tankers.contains("delivered <strong class=\"delivered\">900000.00 KES</strong>"),
+        "{tankers}"
+    );
+    assert!(
+        tankers.contains("1300000.00 of 2400000.00 KES (54%)"),
+        "{tankers}"
+    );
+    assert_eq!(
+        tankers.matches("data-step=\"shortfall\"").count(),
+        2,
+        "{tankers}"
+    );
+    let taken = element(&html, "section", "data-commitment=\"c-emptiers-tankers\"");
+    assert!(
+        taken.contains("(taken over from c-brookline-tankers)"),
+        "{taken}"
+    );
+    assert!(
+        taken.contains("taken over by emptiers from c-brookline-tankers of brookline"),
+        "{taken}"
+    );
+    assert!(
+        taken.contains("150000.00 of 2400000.00 KES (6%)"),
+        "{taken}"
+    );
+    // The drying beds: fulfilled 60 days after the due date.
+    let plant = element(&html, "section", "data-commitment=\"c-brookline-plant\"");
+    assert!(
+        plant.contains("2028-06-30 <strong class=\"late\">fulfilled 60 days late</strong>"),
+        "{plant}"
+    );
+    assert!(
+        plant.contains("fulfilled on <strong>2028-08-29</strong>"),
+        "{plant}"
+    );
+    assert!(
+        plant.contains("2028-09-12</time> shortfall s-plant-late resolved, penalty <strong class=\"penalty\">60000.00 KES</strong>"),
+        "{plant}"
+    );
+    // Nothing is overdue on 1 July 2029; the licence was on time.
+    assert!(html.contains("data-count=\"0\""));
+    let licence = element(&html, "section", "data-commitment=\"c-wsra-licence\"");
+    assert!(licence.contains("fulfilled on time"), "{licence}");
+
+    // Shortfalls: the resolved one shows its penalty and resolution, the open one is open.
+    let late = element(&html, "tr", "data-shortfall=\"s-plant-late\"");
+    assert!(late.contains("data-status=\"resolved\""), "{late}");
+    assert!(
+        late.contains("class=\"severity-critical\">critical<"),
+        "{late}"
+    );
+    assert!(
+        late.contains("<td class=\"num penalty\">60000.00 KES</td>"),
+        "{late}"
+    );
+    assert!(
+        late.contains("resolved <time datetime=\"2028-09-12T09:00:00+00:00\">2028-09-12</time>"),
+        "{late}"
+    );
+    assert!(
+        late.contains("2028-08-02</time> by <bdi>Fieldbrook Consumers&#39; Council</bdi>")
+            || late.contains("2028-08-02</time> by <bdi>Fieldbrook Consumers' Council</bdi>"),
+        "{late}"
+    );
+    let fees = element(&html, "tr", "data-shortfall=\"s-tanker-fees\"");
+    assert!(
+        fees.contains("<td class=\"num penalty\">none</td>"),
+        "{fees}"
+    );
+    let subsidy = element(&html, "tr", "data-shortfall=\"s-subsidy-late\"");
+    assert!(subsidy.contains("<strong>open</strong>"), "{subsidy}");
+    assert!(html.contains("Open: 0 critical, 0 major, 1 minor."));
+    // The table scrolls in its own focusable region, never the page.
+    assert!(html.contains("<div class=\"scroll\" role=\"region\" aria-labelledby=\"shortfalls\" tabindex=\"0\"><table id=\"shortfall-table\">"));
+
+    // The timeline draws contract version 2's events too, one mark each.
+    let (events, _) = fieldbrook();
+    let of = |t: &str| events.iter().filter(|e| e.event_type() == t).count();
+    for (kind, event_type, n) in [
+        ("progress", "progress_reported", 8),
+        ("fulfilled", "commitment_fulfilled", 4),
+        ("shortfall_reported", "shortfall_reported", 4),
+        ("shortfall_resolved", "shortfall_resolved", 3),
+        ("asset_declared", "asset_declared", 12),
+        ("partner_withdrawn", "partner_withdrawn", 1),
+        ("round_opened", "round_opened", 1),
+    ] {
+        assert_eq!(of(event_type), n, "{event_type}");
+        assert_eq!(
+            html.matches(&format!("data-kind=\"{kind}\"")).count(),
+            n,
+            "{kind} marks"
+        );
+    }
+    // The round: opened, the tariff change word by word, concluded.
+    let round = element(&html, "section", "data-round=\"r-tariff-2029\"");
+    assert!(
+        round.contains("2029-05-10</time> (version 73), from agreement version 13"),
+        "{round}"
+    );
+    assert!(round.contains("concluded <time datetime=\"2029-06-07T10:30:00+00:00\">2029-06-07</time> at agreement version 15"), "{round}");
+    assert!(
+        round.contains(
+            "Clause <strong>tariff</strong> amended, version 1 to 2 (p-tariff-2 to p-tariff-3)"
+        ),
+        "{round}"
+    );
+    assert!(
+        round.contains("<del><bdi>600</bdi></del>") || round.contains("<del><bdi>600 </bdi></del>"),
+        "{round}"
+    );
+    assert!(
+        round.contains("<ins><bdi>650</bdi></ins>") || round.contains("<ins><bdi>650 </bdi></ins>"),
+        "{round}"
+    );
+    assert!(
+        round.contains("Commitment c-fbc-subsidy-2 made by fbc (4100000.00 KES)"),
+        "{round}"
+    );
+    assert!(
+        !round.contains("c-emptiers-tankers"),
+        "the transfer came before the round"
+    );
+}
+
+#[test]
+fn fieldbrook_report_before_the_beds_were_commissioned_shows_them_overdue_and_the_round_open() {
+    // Up to the critical shortfall (version 63, 2 August 2028): the beds, due 30 June,
+    // are 33 days overdue.
+    let html = fieldbrook_report(63);
+    assert!(html.contains("id=\"report-end\">2028-08-02<"));
+    let plant = element(&html, "section", "data-commitment=\"c-brookline-plant\"");
+    assert!(
+        plant.contains("data-overdue-days=\"33\">overdue by 33 days on 2028-08-02<"),
+        "{plant}"
+    );
+    assert!(html.contains("<p id=\"overdue-count\" data-count=\"1\">1 overdue on 2028-08-02: c-brookline-plant</p>"), "{html}");
+    assert!(html.contains("Open: 1 critical, 0 major, 0 minor."));
+    assert!(html.contains("No round of renegotiation has been opened."));
+    // While the round is open, it shows what it has changed so far.
+    let open = fieldbrook_report(80);
+    let round = element(&open, "section", "data-round=\"r-tariff-2029\"");
+    assert!(round.contains("still open"), "{round}");
+    assert!(
+        round.contains("Clause <strong>tariff</strong> amended"),
+        "{round}"
+    );
+    assert!(
+        !round.contains("c-fbc-subsidy-2"),
+        "not committed yet at version 80"
+    );
+}
+
+#[test]
+fn fieldbrook_report_does_not_scroll_sideways_at_360_px() {
+    // Headless Chromium's window is at least about 500 px wide, so the report is laid
+    // out in a 360 px frame. A probe script is added to a copy of the page (the report
+    // itself has none): it writes, into the outer page, how wide the report's document
+    // is and how many elements stick out outside the regions that scroll on their own.
+    let inner = fieldbrook_report(87).replace(
+        "</body>",
+        "<script>const d = document.documentElement; parent.document.body.insertAdjacentHTML('beforeend', \
+         '<p id=\"pro' + 'be\">' + d.scrollWidth + ' ' + d.clientWidth + ' ' + \
+         Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.scroll') && !e.closest('.chart') \
+         && e.getBoundingClientRect().right > d.clientWidth + 1).length + '</p>');</script></body>",
+    );
+    let srcdoc = inner.replace('&', "&amp;").replace('"', "&quot;");
+    let outer = format!(
+        "<!DOCTYPE html><html><body style=\"margin:0\"><iframe style=\"border:0\" width=\"360\" height=\"780\" srcdoc=\"{srcdoc}\"></iframe></body></html>"
+    );
+    let dom = render(&outer);
+    let probe: Vec<u64> = by_id(&dom, "probe")
+        .trim()
+        .split(' ')
+        .map(|n| n.parse().unwrap_or_else(|e| panic!("{n:?}: {e}")))
+        .collect();
+    assert!(
+        (340..=360).contains(&probe[1]),
+        "the frame is 360 px wide, less a scroll bar: {probe:?}"
+    );
+    assert!(
+        probe[0] <= probe[1],
+        "the report is {} px wide at 360 px",
+        probe[0]
+    );
+    assert_eq!(probe[2], 0, "elements stick out at 360 px");
+}

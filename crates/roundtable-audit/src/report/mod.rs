@@ -6,9 +6,11 @@
 //!
 //! Sections: the integrity result; the agreement as it stands (clauses, commitments,
 //! signatures); key numbers (`id="n-..."`, equal to `roundtable view --json`); the
-//! timeline; participation by sector, and who never endorsed anything; proposals and
-//! objections; the event log.
+//! timeline; after the signature (contract version 2): a delivery timeline per
+//! commitment, the shortfalls and the rounds; participation by sector, and who never
+//! endorsed anything; proposals and objections; the event log.
 
+mod after;
 mod story;
 mod timeline;
 
@@ -57,6 +59,16 @@ dl.numbers dd { margin: 0; font-weight: 600; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; }
 .sector-head { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: .4rem; }
 .absent { color: var(--bad); font-weight: 600; }
+.late { color: var(--bad); font-weight: 600; }
+section.delivery, section.round { border-left: 4px solid var(--line); padding: .1rem .8rem; margin: .8rem 0; }
+section.delivery h3, section.round h3 { margin-top: .4rem; }
+dl.facts { display: grid; grid-template-columns: auto 1fr; gap: .1rem .8rem; margin: .4rem 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; }
+ol.steps { margin: .4rem 0; padding-left: 1.2rem; }
+ol.steps li { margin: .15rem 0; }
+.scroll table { margin: 0; }
+.severity-critical, .severity-major { color: var(--bad); font-weight: 600; }
 @media (min-width: 48rem) {
   body { margin: 2rem auto; }
   dl.numbers { grid-template-columns: repeat(4, auto 1fr); }
@@ -97,6 +109,7 @@ pub fn report_html(
                 // Wider than a phone: it scrolls inside its own region, which a keyboard
                 // can reach (focusable, named by the section's heading).
                 div.chart role="region" aria-labelledby="timeline-section" tabindex="0" { (timeline::timeline_svg(&marks, view)) }
+                (after::sections(events, view))
                 (participation_section(view, &participation))
                 (proposals_and_objections(view))
                 (event_log(events))

@@ -24,11 +24,19 @@ pub(crate) enum MarkKind {
     CommitmentWithdrawn,
     Signature,
     Concluded,
+    RoundOpened,
+    AssetDeclared,
+    Progress,
+    Fulfilled,
+    ShortfallReported,
+    ShortfallResolved,
+    PartnerWithdrawn,
+    Terminated,
 }
 
 impl MarkKind {
     /// Every kind, in legend order.
-    pub(crate) const ALL: [MarkKind; 14] = [
+    pub(crate) const ALL: [MarkKind; 22] = [
         MarkKind::Proposal,
         MarkKind::Endorsement,
         MarkKind::Retraction,
@@ -43,6 +51,14 @@ impl MarkKind {
         MarkKind::KeyRegistered,
         MarkKind::Opened,
         MarkKind::Concluded,
+        MarkKind::AssetDeclared,
+        MarkKind::Progress,
+        MarkKind::Fulfilled,
+        MarkKind::ShortfallReported,
+        MarkKind::ShortfallResolved,
+        MarkKind::PartnerWithdrawn,
+        MarkKind::RoundOpened,
+        MarkKind::Terminated,
     ];
 
     /// The `data-kind` written on the mark.
@@ -62,6 +78,14 @@ impl MarkKind {
             MarkKind::CommitmentWithdrawn => "commitment_withdrawn",
             MarkKind::Signature => "signature",
             MarkKind::Concluded => "concluded",
+            MarkKind::RoundOpened => "round_opened",
+            MarkKind::AssetDeclared => "asset_declared",
+            MarkKind::Progress => "progress",
+            MarkKind::Fulfilled => "fulfilled",
+            MarkKind::ShortfallReported => "shortfall_reported",
+            MarkKind::ShortfallResolved => "shortfall_resolved",
+            MarkKind::PartnerWithdrawn => "partner_withdrawn",
+            MarkKind::Terminated => "terminated",
         }
     }
 
@@ -82,6 +106,14 @@ impl MarkKind {
             MarkKind::CommitmentWithdrawn => "commitment withdrawn",
             MarkKind::Signature => "signature (faded: made stale later)",
             MarkKind::Concluded => "negotiation concluded",
+            MarkKind::RoundOpened => "round opened",
+            MarkKind::AssetDeclared => "asset declared",
+            MarkKind::Progress => "progress reported",
+            MarkKind::Fulfilled => "commitment fulfilled",
+            MarkKind::ShortfallReported => "shortfall reported (filled: major or critical)",
+            MarkKind::ShortfallResolved => "shortfall resolved",
+            MarkKind::PartnerWithdrawn => "partner withdrawn",
+            MarkKind::Terminated => "negotiation terminated",
         }
     }
 }
@@ -279,8 +311,91 @@ pub(crate) fn read_story(
                 true,
                 format!("concluded at agreement version {}", d.agreement_version),
             ),
-            // Contract version 2's events are not drawn in the story yet.
-            _ => {}
+            EventBody::RoundOpened(d) => mark(
+                None,
+                MarkKind::RoundOpened,
+                true,
+                format!(
+                    "round {} opened from agreement version {}",
+                    d.round_id, d.from_agreement_version
+                ),
+            ),
+            EventBody::AssetDeclared(d) => mark(
+                actor.clone(),
+                MarkKind::AssetDeclared,
+                false,
+                format!("{who} declared asset {} ({})", d.asset_id, d.kind.as_str()),
+            ),
+            EventBody::ProgressReported(d) => {
+                let delivered = d
+                    .delivered
+                    .as_ref()
+                    .map(|a| format!(", delivered {} {}", a.value, a.currency))
+                    .unwrap_or_default();
+                mark(
+                    actor.clone(),
+                    MarkKind::Progress,
+                    false,
+                    format!("{who} reported progress on {}{delivered}", d.commitment_id),
+                );
+            }
+            EventBody::CommitmentFulfilled(d) => mark(
+                actor.clone(),
+                MarkKind::Fulfilled,
+                false,
+                format!("{who} fulfilled {} on {}", d.commitment_id, d.fulfilled_on),
+            ),
+            EventBody::ShortfallReported(d) => mark(
+                actor.clone(),
+                MarkKind::ShortfallReported,
+                d.severity != roundtable_domain::vocab::Severity::Minor,
+                format!(
+                    "{who} reported {} shortfall {} on {}",
+                    d.severity.as_str(),
+                    d.shortfall_id,
+                    d.commitment_id
+                ),
+            ),
+            EventBody::ShortfallResolved(d) => {
+                let penalty = d
+                    .penalty
+                    .as_ref()
+                    .map(|a| format!(", penalty {} {}", a.value, a.currency))
+                    .unwrap_or_default();
+                mark(
+                    None,
+                    MarkKind::ShortfallResolved,
+                    false,
+                    format!("shortfall {} resolved{penalty}", d.shortfall_id),
+                );
+            }
+            EventBody::PartnerWithdrawn(d) => mark(
+                Some(d.partner_id.clone()),
+                MarkKind::PartnerWithdrawn,
+                true,
+                format!(
+                    "{} withdrew{}",
+                    d.partner_id,
+                    if d.transfers.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; transferred {}",
+                            d.transfers
+                                .iter()
+                                .map(|t| format!("{} to {}", t.commitment_id, t.to))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                ),
+            ),
+            EventBody::NegotiationTerminated(d) => mark(
+                None,
+                MarkKind::Terminated,
+                true,
+                format!("terminated: {}", d.reason),
+            ),
         }
     }
     (marks, part)

@@ -123,6 +123,30 @@ fn shape(kind: MarkKind, strong: bool, x: f64, y: f64, colour: &str) -> Markup {
         MarkKind::Opened | MarkKind::Concluded => html! {
             rect x=(f(x-3.0)) y=(f(y-7.0)) width="6" height="14" fill="#333" {}
         },
+        MarkKind::RoundOpened => html! {
+            rect x=(f(x-3.0)) y=(f(y-7.0)) width="6" height="14" fill="white" stroke="#333" stroke-width="1.5" {}
+        },
+        MarkKind::Terminated => html! {
+            rect x=(f(x-3.0)) y=(f(y-7.0)) width="6" height="14" fill="#c62828" {}
+        },
+        MarkKind::AssetDeclared => html! {
+            rect x=(f(x-4.0)) y=(f(y-4.0)) width="8" height="8" rx="2" fill=(colour) stroke="#222" stroke-width="0.6" {}
+        },
+        MarkKind::Progress => html! {
+            circle cx=(xs) cy=(ys) r="3.5" fill="white" stroke=(colour) stroke-width="2" {}
+        },
+        MarkKind::Fulfilled => html! {
+            circle cx=(xs) cy=(ys) r="5.5" fill="none" stroke=(colour) stroke-width="2.5" {}
+        },
+        MarkKind::ShortfallReported => html! {
+            polygon points=(format!("{},{} {},{} {},{}", f(x), f(y-6.5), f(x-6.0), f(y+5.0), f(x+6.0), f(y+5.0))) fill=(if strong { "#c62828" } else { "white" }) stroke="#c62828" stroke-width="1.6" {}
+        },
+        MarkKind::ShortfallResolved => html! {
+            polygon points=(format!("{},{} {},{} {},{}", f(x), f(y-5.5), f(x-5.0), f(y+4.0), f(x+5.0), f(y+4.0))) fill="white" stroke="#888" stroke-width="1.2" stroke-dasharray="2 1" {}
+        },
+        MarkKind::PartnerWithdrawn => html! {
+            line x1=(f(x-6.0)) y1=(ys) x2=(f(x+6.0)) y2=(ys) stroke=(colour) stroke-width="3" {}
+        },
     }
 }
 

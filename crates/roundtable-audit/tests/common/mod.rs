@@ -87,6 +87,16 @@ pub(crate) fn sample() -> (Vec<RecordedEvent>, Vec<AgreementView>) {
     run(&commands(&sample_text()))
 }
 
+/// The contract version 2 sample minutes
+/// (`examples/minutes/fieldbrook-sanitation.jsonl`): a partnership that concludes,
+/// delivers, loses a partner, renegotiates its tariff in a round and concludes again.
+/// 87 events and the view after each.
+pub(crate) fn fieldbrook() -> (Vec<RecordedEvent>, Vec<AgreementView>) {
+    run(&commands(&repository_file(
+        "examples/minutes/fieldbrook-sanitation.jsonl",
+    )))
+}
+
 /// The version of the first event of `events` of `event_type`.
 pub(crate) fn first_of(events: &[RecordedEvent], event_type: &str) -> u64 {
     events
