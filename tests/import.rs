@@ -713,3 +713,44 @@ fn every_command_help_gives_exit_codes_and_groups_global_options() {
         );
     }
 }
+
+/// A dry run into a directory with no store judges every line and leaves nothing
+/// behind: no store file, no log identity, no note asking to pin one.
+#[test]
+fn a_dry_run_where_there_is_no_store_leaves_none() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let file = write_minutes(dir.path(), "dry.jsonl", &interleaved(1, 3));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("import")
+        .arg(&file)
+        .arg("--dry-run")
+        .env_remove("ROUNDTABLE_NATS_URL")
+        .output()
+        .expect("roundtable runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("would be applied, 0 already recorded, 0 rejected"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("dry run: nothing was recorded"), "{stdout}");
+    assert!(
+        !data.join(roundtable_sqlite::DB_FILE_NAME).exists(),
+        "a dry run left a store in {}",
+        data.display()
+    );
+    assert!(!stderr.contains("holds event log"), "{stderr}");
+    // With no store there, a read still says nothing was imported.
+    let view = std::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["view", "inter-0"])
+        .env_remove("ROUNDTABLE_NATS_URL")
+        .output()
+        .expect("roundtable runs");
+    assert_eq!(view.status.code(), Some(1), "{view:?}");
+}

@@ -263,7 +263,7 @@ pub async fn open_log(
         identity.log_id = expected;
     }
     log.put(IDENTITY_KEY, &encode(&identity)?).await?;
-    tracing::warn!(log_id = %identity.log_id, created_by, "a new event log: pin its identity with ROUNDTABLE_LOG_ID");
+    tracing::info!(log_id = %identity.log_id, created_by, "a new event log: pin its identity with ROUNDTABLE_LOG_ID");
     Ok(OpenedLog {
         identity: Some(identity),
         created: true,

@@ -92,7 +92,7 @@ impl Backend {
             init: created_by == "init",
         };
         let opened = open_log(&ports, &policy, EVIDENCE).await?;
-        if opened.created {
+        if opened.created && created_by != "dry run" {
             if let Some(identity) = &opened.identity {
                 eprintln!(
                     "note: {} now holds event log {} ({}); pin it in the deployment's configuration with ROUNDTABLE_LOG_ID={} so that a lost store is never taken for a new one",

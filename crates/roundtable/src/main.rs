@@ -608,15 +608,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         "first start"
     };
     let nats_config = cli.nats.config(cli.replicas)?;
-    let Some(backend) = Backend::open(
-        nats_url,
-        &cli.data_dir,
-        nats_config,
-        create,
-        &log,
-        created_by,
-    )
-    .await?
+    // A dry run where no embedded store exists yet judges every line against an empty
+    // one in a scratch directory, removed afterwards: it records nothing, so it leaves
+    // no store and no log identity behind.
+    let scratch = match &cli.command {
+        Cmd::Import { dry_run: true, .. }
+            if nats_url.is_none()
+                && !cli.data_dir.join(roundtable_sqlite::DB_FILE_NAME).exists() =>
+        {
+            Some(tempfile::tempdir().context("cannot make a scratch directory for the dry run")?)
+        }
+        _ => None,
+    };
+    let data_dir = scratch
+        .as_ref()
+        .map_or_else(|| cli.data_dir.clone(), |d| d.path().to_path_buf());
+    let created_by = if scratch.is_some() {
+        "dry run"
+    } else {
+        created_by
+    };
+    let Some(backend) =
+        Backend::open(nats_url, &data_dir, nats_config, create, &log, created_by).await?
     else {
         eprintln!(
             "error: there is no embedded store in {} yet: nothing has been imported there (see --data-dir)",
