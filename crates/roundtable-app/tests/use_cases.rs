@@ -26,6 +26,27 @@ const MINUTES: &[&str] = &[
     r#"{"at": "2027-05-07T09:00:00Z", "negotiation_id": "drains", "by": "ward", "do": "endorse", "proposal_id": "p1"}"#,
 ];
 
+/// Sends every command line of `lines` (blank and comment lines skipped) through
+/// `handler`; each must be accepted.
+async fn record<'a, S: EventStore + ?Sized>(
+    handler: &CommandHandler<S>,
+    lines: impl IntoIterator<Item = &'a str>,
+) {
+    for line in lines {
+        let Some(m) = parse_line(line).expect("a line") else {
+            continue;
+        };
+        let cmd = CommandEnvelope {
+            command_id: m.command_id,
+            negotiation_id: m.negotiation_id,
+            actor: m.actor,
+            occurred_at: m.at.expect("at"),
+            command: m.command,
+        };
+        handler.handle(&cmd).await.expect("accepted");
+    }
+}
+
 struct Fixture {
     _dir: tempfile::TempDir,
     store: Arc<dyn EventStore>,
@@ -38,17 +59,7 @@ async fn recorded() -> Fixture {
     let views: Arc<dyn ViewStore> = Arc::new(KvViewStore::open(&*ports.kv).await.expect("views"));
     let store: Arc<dyn EventStore> = ports.events.clone();
     let handler = CommandHandler::new(store.clone());
-    for line in MINUTES {
-        let m = parse_line(line).expect("a line").expect("a command");
-        let cmd = CommandEnvelope {
-            command_id: m.command_id,
-            negotiation_id: m.negotiation_id,
-            actor: m.actor,
-            occurred_at: m.at.expect("at"),
-            command: m.command,
-        };
-        handler.handle(&cmd).await.expect("accepted");
-    }
+    record(&handler, MINUTES.iter().copied()).await;
     Fixture {
         _dir: dir,
         store,
@@ -211,17 +222,7 @@ async fn the_handler_takes_its_clock_and_event_ids_from_the_caller() {
     let handler = CommandHandler::new(ports.events.clone())
         .with_clock(Arc::new(Fixed(at)))
         .with_event_ids(Arc::new(Counting::default()));
-    for line in &MINUTES[..2] {
-        let m = parse_line(line).expect("a line").expect("a command");
-        let cmd = CommandEnvelope {
-            command_id: m.command_id,
-            negotiation_id: m.negotiation_id,
-            actor: m.actor,
-            occurred_at: m.at.expect("at"),
-            command: m.command,
-        };
-        handler.handle(&cmd).await.expect("accepted");
-    }
+    record(&handler, MINUTES[..2].iter().copied()).await;
     let events = ports
         .events
         .read(&id("drains"), 0, None)
@@ -248,19 +249,11 @@ async fn fieldbrook() -> Fixture {
     let handler = CommandHandler::new(store.clone());
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples/minutes/fieldbrook-sanitation.jsonl");
-    for line in std::fs::read_to_string(path).expect("read").lines() {
-        let Some(m) = parse_line(line).expect("a line") else {
-            continue;
-        };
-        let cmd = CommandEnvelope {
-            command_id: m.command_id,
-            negotiation_id: m.negotiation_id,
-            actor: m.actor,
-            occurred_at: m.at.expect("at"),
-            command: m.command,
-        };
-        handler.handle(&cmd).await.expect("accepted");
-    }
+    record(
+        &handler,
+        std::fs::read_to_string(path).expect("read").lines(),
+    )
+    .await;
     Fixture {
         _dir: dir,
         store,
